@@ -1,0 +1,51 @@
+# Serverless AI lab. `make lab` runs the whole lab locally; `make test` runs every test.
+# Everything runs from the virtual environment in .venv, created on first use.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+# make lab runs the reference solution; run your own code with `make lab LAB_CODE=exercises`.
+LAB_CODE ?= lab_solution
+export LAB_CODE
+
+.PHONY: lab test venv docker cloud-up cloud-down cloud-status exercises notebooks clean
+
+lab: venv docker cloud-up  ## run every step on the local target and print the grading report
+	$(PY) scripts/run_lab.py
+
+test: venv docker cloud-up  ## unit, integration and notebook tests (what CI runs)
+	$(PY) scripts/make_exercises.py --check
+	LAB_CODE=lab_solution $(PY) -m pytest tests notebooks --nbval --nbval-current-env \
+		--nbval-sanitize-with notebooks/nbval_sanitize.cfg $(PYTEST_ARGS)
+
+venv: $(VENV)/.installed  ## create .venv and install the pinned requirements
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $@
+
+docker:  ## make sure a Docker engine runs and the Lambda base image exists (host mode when there is no engine)
+	@status=0; scripts/ensure-docker.sh || status=$$?; \
+	if [ $$status -eq 0 ]; then docker/lambda-base/build.sh; \
+	elif [ $$status -ne 3 ]; then exit $$status; fi
+
+cloud-up: venv  ## start the local AWS stand-in on 127.0.0.1:4566
+	$(PY) -m localcloud up
+
+cloud-down:  ## stop the local AWS stand-in and remove what it started
+	$(PY) -m localcloud down
+
+cloud-status:
+	$(PY) -m localcloud status
+
+exercises: venv  ## regenerate exercises/ from lab_solution/ (maintainers)
+	$(PY) scripts/make_exercises.py
+
+notebooks: venv docker cloud-up  ## re-run the notebooks in place with the reference solution (maintainers)
+	LAB_CODE=lab_solution $(PY) scripts/run_lab.py --refresh-notebooks
+
+clean: cloud-down  ## remove everything the lab built locally (not the virtual environment)
+	rm -rf build .localcloud

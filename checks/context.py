@@ -1,0 +1,35 @@
+"""What a check gets to look at: the lab settings and the code being graded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+from lab_solution import config
+from lab_solution.config import Settings
+
+REPO_ROOT = config.REPO_ROOT
+
+
+@dataclass(frozen=True)
+class Context:
+    """The settings of the run; ``settings.code`` names the code under test."""
+
+    settings: Settings
+
+    def code(self, module: str) -> ModuleType:
+        """Import one of the graded modules (``train``, ``app``, ...)."""
+        return config.import_code(self.settings, module)
+
+    def source(self, module: str) -> Path:
+        """The path of a graded module's source file."""
+        if self.settings.code in config.CODE_PACKAGES:
+            return REPO_ROOT / self.settings.code / f"{module}.py"
+        return Path(self.settings.code) / f"{module}.py"
+
+    def client(self, service: str):
+        """A boto3 client for the run's target (the local stand-in or AWS)."""
+        from lab_solution import aws
+
+        return aws.client(self.settings, service)

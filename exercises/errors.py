@@ -1,0 +1,28 @@
+"""The lab's one error type, and the boundary that turns it into one clear line.
+
+Library code raises :class:`LabError` with a message a student can act on; the
+command-line entry points wrap ``main`` in :func:`run_cli` so a mistake prints
+``error: …`` and exits 1 instead of showing a Python traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Callable
+
+
+class LabError(Exception):
+    """Something the student or the environment must fix; the message says what."""
+
+
+def run_cli(main: Callable[[], int | None]) -> None:
+    """Run a command-line ``main`` and exit with its status; LabError becomes one line."""
+    try:
+        status = main()
+    except LabError as error:
+        print(f"error: {error}", file=sys.stderr)
+        status = 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        status = 130
+    sys.exit(status or 0)

@@ -1,0 +1,179 @@
+"""Settings for the lab: the one module that reads the environment.
+
+Every other module receives a :class:`Settings` and never looks at ``os.environ``.
+Lookup order for each value: explicit override > environment variable > default.
+
+=====================  =========================================  =========================
+variable               meaning                                    default
+=====================  =========================================  =========================
+``LAB_TARGET``         ``local`` (the stand-in) or ``aws``        ``local``
+``LAB_CODE``           ``exercises``, ``lab_solution`` or a path  ``exercises``
+``LAB_ENDPOINT_URL``   the stand-in's edge (``local`` only)       ``http://127.0.0.1:4566``
+``AWS_REGION``         region (also ``AWS_DEFAULT_REGION``)       ``us-east-1``
+``LAB_NAME``           prefix of every resource the lab creates   ``serverless-iris``
+``LAB_ARCH``           ``x86_64`` or ``arm64`` (image + function)  ``x86_64``
+``LAB_MEMORY_MB``      function memory, 128-10240                 ``1024``
+``LAB_TIMEOUT_S``      function timeout, 1-900                    ``30``
+``LAB_BUILD_DIR``      where models, images and reports go        ``<repo>/build``
+=====================  =========================================  =========================
+
+On ``aws`` the credentials are boto3's own (``AWS_PROFILE``, ``aws configure``, SSO);
+on ``local`` they are the stand-in's dummy ones, so a real key is never sent anywhere.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import ModuleType
+from typing import Mapping
+
+from .errors import LabError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TARGETS = ("local", "aws")
+CODE_PACKAGES = ("exercises", "lab_solution")
+ARCHITECTURES = ("x86_64", "arm64")
+LAB_TAG = {"lab": "serverless-iris"}
+LOCAL_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+
+
+class ConfigError(LabError):
+    """A setting has a value the lab cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the lab's steps need to know about where and what to deploy."""
+
+    target: str = "local"
+    code: str = "exercises"
+    region: str = "us-east-1"
+    endpoint_url: str | None = "http://127.0.0.1:4566"
+    name: str = "serverless-iris"
+    architecture: str = "x86_64"
+    memory_mb: int = 1024
+    timeout_s: int = 30
+    build_dir: Path = REPO_ROOT / "build"
+    tags: Mapping[str, str] = field(default_factory=lambda: dict(LAB_TAG))
+
+    # Resource names, all derived from ``name`` so one prefix finds them all.
+    @property
+    def repository(self) -> str:
+        return self.name
+
+    @property
+    def function_name(self) -> str:
+        return self.name
+
+    @property
+    def role_name(self) -> str:
+        return f"{self.name}-lambda"
+
+    @property
+    def api_name(self) -> str:
+        return f"{self.name}-api"
+
+    @property
+    def log_group(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    # Paths of what the steps produce.
+    @property
+    def model_dir(self) -> Path:
+        return self.build_dir / "model"
+
+    @property
+    def image_context(self) -> Path:
+        return self.build_dir / "image"
+
+    @property
+    def latency_dir(self) -> Path:
+        return self.build_dir / "latency"
+
+    @property
+    def platform(self) -> str:
+        """The Docker platform that matches the function's architecture."""
+        return "linux/arm64" if self.architecture == "arm64" else "linux/amd64"
+
+    def with_overrides(self, **overrides) -> "Settings":
+        """A copy with some values replaced (explicit arguments win over the environment)."""
+        return _validated(replace(self, **{k: v for k, v in overrides.items() if v is not None}))
+
+
+def load(environ: Mapping[str, str] | None = None, **overrides) -> Settings:
+    """Read the settings from ``environ`` (default: the process environment).
+
+    Raises:
+        ConfigError: a value is invalid; the message names the variable and the choices.
+    """
+    env = os.environ if environ is None else environ
+    target = env.get("LAB_TARGET", "local").strip().lower()
+    if target not in TARGETS:
+        raise ConfigError(f"LAB_TARGET={target!r} is not one of: {', '.join(TARGETS)}")
+    if target == "aws" and env.get("AWS_ENDPOINT_URL"):
+        raise ConfigError(
+            f"LAB_TARGET=aws but AWS_ENDPOINT_URL={env['AWS_ENDPOINT_URL']} would send every call "
+            "to that endpoint instead of AWS; unset AWS_ENDPOINT_URL first"
+        )
+    settings = Settings(
+        target=target,
+        code=env.get("LAB_CODE", "exercises").strip(),
+        region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+        endpoint_url=env.get("LAB_ENDPOINT_URL", "http://127.0.0.1:4566") if target == "local" else None,
+        name=env.get("LAB_NAME", "serverless-iris").strip(),
+        architecture=env.get("LAB_ARCH", "x86_64").strip(),
+        memory_mb=_integer(env, "LAB_MEMORY_MB", 1024),
+        timeout_s=_integer(env, "LAB_TIMEOUT_S", 30),
+        build_dir=Path(env.get("LAB_BUILD_DIR", REPO_ROOT / "build")).expanduser().resolve(),
+    )
+    return settings.with_overrides(**overrides)
+
+
+def import_code(settings: Settings, module: str) -> ModuleType:
+    """Import one step's module from the package ``LAB_CODE`` selects.
+
+    Args:
+        settings: the lab settings; ``settings.code`` is ``exercises``, ``lab_solution``
+            or the path of a folder holding the same modules (a student's submission).
+        module: the module name, e.g. ``"train"`` or ``"app"``.
+    """
+    if settings.code in CODE_PACKAGES:
+        return importlib.import_module(f"{settings.code}.{module}")
+    from .loader import import_from_folder
+
+    return import_from_folder(Path(settings.code), module)
+
+
+def _integer(env: Mapping[str, str], variable: str, default: int) -> int:
+    raw = env.get(variable)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{variable}={raw!r} is not a whole number") from None
+
+
+def _validated(settings: Settings) -> Settings:
+    if settings.code not in CODE_PACKAGES and not Path(settings.code).is_dir():
+        raise ConfigError(
+            f"LAB_CODE={settings.code!r} is neither {' nor '.join(CODE_PACKAGES)} nor an existing folder"
+        )
+    if settings.architecture not in ARCHITECTURES:
+        raise ConfigError(f"LAB_ARCH={settings.architecture!r} is not one of: {', '.join(ARCHITECTURES)}")
+    if not 128 <= settings.memory_mb <= 10240:
+        raise ConfigError(f"LAB_MEMORY_MB={settings.memory_mb} is outside Lambda's 128-10240 MB")
+    if not 1 <= settings.timeout_s <= 900:
+        raise ConfigError(f"LAB_TIMEOUT_S={settings.timeout_s} is outside Lambda's 1-900 seconds")
+    # ECR repository names and Lambda function names share this safe subset.
+    if not re.fullmatch(r"[a-z][a-z0-9-]{1,40}", settings.name):
+        raise ConfigError(
+            f"LAB_NAME={settings.name!r} must be 2-41 lower-case letters, digits or '-', starting with a letter"
+        )
+    if settings.target == "local" and not (settings.endpoint_url or "").startswith("http"):
+        raise ConfigError(f"LAB_ENDPOINT_URL={settings.endpoint_url!r} is not an http(s) URL")
+    return settings

@@ -1,0 +1,103 @@
+"""Run the whole lab: every notebook in order, each step graded right after its notebook.
+
+    python scripts/run_lab.py                      # what `make lab` runs
+    python scripts/run_lab.py --only 01 02         # some notebooks
+    python scripts/run_lab.py --refresh-notebooks  # maintainers: rewrite the committed outputs
+
+Executed copies go to build/notebooks/ (the committed notebooks stay untouched unless
+--refresh-notebooks). The kernel is this interpreter, so the lab runs in the virtual
+environment whatever other Jupyter kernels the machine has. Steps 1-7 are graded
+before the cleanup notebook runs, step 8 after it; one report closes the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import ipykernel.kernelspec
+import nbformat
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import KernelManager
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+from tqdm import tqdm
+
+from checks import Context, Report, all_steps, run_steps
+from lab_solution import config
+from lab_solution.errors import LabError, run_cli
+
+NOTEBOOKS = config.REPO_ROOT / "notebooks"
+KERNEL = "this-interpreter"
+
+
+class _ThisInterpreter(KernelSpecManager):
+    """Resolves our kernel name to an ipykernel running in this very Python (as nbval does)."""
+
+    def get_kernel_spec(self, kernel_name):
+        if kernel_name == KERNEL:
+            return self.kernel_spec_class(resource_dir=ipykernel.kernelspec.RESOURCES,
+                                          **ipykernel.kernelspec.get_kernel_dict())
+        return super().get_kernel_spec(kernel_name)
+
+
+def step_of(notebook: Path) -> int | None:
+    """The lab step a notebook teaches (``05_create_lambda`` -> 5), if it is graded."""
+    number = int(re.match(r"(\d+)_", notebook.name)[1])
+    return number if number in all_steps() else None
+
+
+def execute(notebook: Path, destination: Path) -> str | None:
+    """Execute a notebook cell by cell with progress; return the failing cell's error, if any."""
+    nb = nbformat.read(notebook, as_version=4)
+    manager = KernelManager(kernel_name=KERNEL, kernel_spec_manager=_ThisInterpreter())
+    client = NotebookClient(nb, km=manager, timeout=1200, record_timing=False,
+                            resources={"metadata": {"path": str(NOTEBOOKS)}})
+    failure = None
+    with client.setup_kernel():
+        for index, cell in enumerate(tqdm(nb.cells, desc=notebook.stem, unit="cell", leave=False)):
+            try:
+                client.execute_cell(cell, index)
+            except CellExecutionError as error:
+                failure = f"cell {index}: {str(error).strip().splitlines()[-1]}"
+                break
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, destination)
+    return failure
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="+", metavar="NN", help="notebook numbers to run, e.g. 01 02")
+    parser.add_argument("--refresh-notebooks", action="store_true", help="write outputs into notebooks/ itself")
+    args = parser.parse_args(argv)
+    settings = config.load()
+    notebooks = sorted(p for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb") if not args.only or p.name[:2] in args.only)
+    if not notebooks:
+        raise LabError(f"no notebooks match {args.only}")
+    print(f"Running {len(notebooks)} notebook(s) with code from {settings.code!r} on target {settings.target!r}")
+    results, titles, failures = [], {}, []
+    for notebook in notebooks:
+        destination = notebook if args.refresh_notebooks else settings.build_dir / "notebooks" / notebook.name
+        failure = execute(notebook, destination)
+        print(f"  {notebook.name}: {'FAILED at ' + failure if failure else 'ran'}")
+        if failure:
+            failures.append(notebook.name)
+        number = step_of(notebook)
+        if number is not None:
+            report = run_steps([number], Context(settings))
+            results += report.results
+            titles |= report.titles
+            earned, possible = report.step_score(number)
+            print(f"  step {number} graded: {earned}/{possible}")
+    report = Report(results, titles)
+    print("\n" + report.summary())
+    if failures:
+        print(f"Notebooks that stopped with an error: {', '.join(failures)} (executed copies in {destination.parent})")
+    return 0 if report.passed and not failures else 1
+
+
+if __name__ == "__main__":
+    run_cli(main)

@@ -1,0 +1,58 @@
+"""Settings: defaults, validation with one clear line, explicit overrides."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from lab_solution import config
+from lab_solution.config import ConfigError
+
+
+def test_defaults_target_the_local_stand_in():
+    settings = config.load({})
+    assert (settings.target, settings.code, settings.region) == ("local", "exercises", "us-east-1")
+    assert settings.endpoint_url == "http://127.0.0.1:4566"
+    assert dict(settings.tags) == {"lab": "serverless-iris"}
+    assert settings.function_name == settings.repository == "serverless-iris"
+
+
+def test_aws_target_has_no_endpoint_and_reads_the_region():
+    settings = config.load({"LAB_TARGET": "AWS", "AWS_DEFAULT_REGION": "eu-west-1"})
+    assert (settings.target, settings.endpoint_url, settings.region) == ("aws", None, "eu-west-1")
+
+
+@pytest.mark.parametrize(
+    "environ, says",
+    [
+        ({"LAB_TARGET": "azure"}, "LAB_TARGET='azure' is not one of: local, aws"),
+        ({"LAB_TARGET": "aws", "AWS_ENDPOINT_URL": "http://127.0.0.1:4566"}, "unset AWS_ENDPOINT_URL"),
+        ({"LAB_CODE": "/no/such/folder"}, "neither exercises nor lab_solution"),
+        ({"LAB_ARCH": "x86"}, "LAB_ARCH='x86'"),
+        ({"LAB_MEMORY_MB": "64"}, "128-10240"),
+        ({"LAB_TIMEOUT_S": "soon"}, "not a whole number"),
+        ({"LAB_NAME": "Iris Lab"}, "lower-case"),
+    ],
+)
+def test_bad_values_are_refused_with_the_variable_named(environ, says):
+    with pytest.raises(ConfigError, match=says.replace("(", r"\(").replace(")", r"\)")):
+        config.load(environ)
+
+
+def test_explicit_overrides_win_over_the_environment(tmp_path):
+    settings = config.load({"LAB_CODE": "exercises"}, code="lab_solution", build_dir=tmp_path)
+    assert settings.code == "lab_solution" and settings.model_dir == tmp_path / "model"
+
+
+def test_a_cli_mistake_is_one_line_not_a_traceback():
+    done = subprocess.run([sys.executable, "-m", "lab_solution.train"], env={"LAB_TARGET": "moon", "PATH": ""},
+                          capture_output=True, text=True)
+    assert done.returncode == 1
+    assert done.stderr.strip() == "error: LAB_TARGET='moon' is not one of: local, aws"
+
+
+def test_grader_usage_mistakes_exit_2_without_traceback():
+    done = subprocess.run([sys.executable, "-m", "checks", "42"], capture_output=True, text=True)
+    assert done.returncode == 2 and "no step 42" in done.stderr and "Traceback" not in done.stderr
