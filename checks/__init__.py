@@ -8,10 +8,10 @@ ends as a failed check with a hint, never as a crashed grader.
 from __future__ import annotations
 
 from .context import Context
-from .framework import CheckFailed, Report, all_steps
+from .framework import CheckFailed, CheckSkipped, Report, all_steps
 from .runner import run_steps
 
-__all__ = ["CheckFailed", "Context", "Report", "all_steps", "grade", "run_steps"]
+__all__ = ["CheckFailed", "CheckSkipped", "Context", "Report", "all_steps", "grade", "run_steps"]
 
 
 def grade(*steps: int, code: str | None = None) -> Report:

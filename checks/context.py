@@ -24,9 +24,7 @@ class Context:
 
     def source(self, module: str) -> Path:
         """The path of a graded module's source file."""
-        if self.settings.code in config.CODE_PACKAGES:
-            return REPO_ROOT / self.settings.code / f"{module}.py"
-        return Path(self.settings.code) / f"{module}.py"
+        return config.code_path(self.settings, module)
 
     def client(self, service: str):
         """A boto3 client for the run's target (the local stand-in or AWS)."""

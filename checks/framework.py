@@ -25,6 +25,10 @@ class CheckFailed(Exception):
     """The step is not right yet; the message tells the student what was observed."""
 
 
+class CheckSkipped(Exception):
+    """The check cannot run on this machine (e.g. no Docker engine); it neither passes nor fails."""
+
+
 @dataclass(frozen=True)
 class Check:
     step: int
@@ -82,10 +86,19 @@ class Result:
     passed: bool
     message: str = ""  # what was observed: a detail on success, the problem on failure
     hint: str = ""
+    skipped: bool = False  # could not run here; counts for nothing either way
 
     @property
     def earned(self) -> int:
         return self.points if self.passed else 0
+
+    @property
+    def possible(self) -> int:
+        return 0 if self.skipped else self.points
+
+    @property
+    def mark(self) -> str:
+        return "SKIP" if self.skipped else "PASS" if self.passed else "FAIL"
 
 
 @dataclass
@@ -97,7 +110,7 @@ class Report:
 
     @property
     def passed(self) -> bool:
-        return all(r.passed for r in self.results)
+        return all(r.passed or r.skipped for r in self.results)
 
     @property
     def earned(self) -> int:
@@ -105,11 +118,11 @@ class Report:
 
     @property
     def possible(self) -> int:
-        return sum(r.points for r in self.results)
+        return sum(r.possible for r in self.results)
 
     def step_score(self, number: int) -> tuple[int, int]:
         mine = [r for r in self.results if r.step == number]
-        return sum(r.earned for r in mine), sum(r.points for r in mine)
+        return sum(r.earned for r in mine), sum(r.possible for r in mine)
 
     def summary(self) -> str:
         """A plain-text report: one line per check, hints under failures, totals."""
@@ -118,18 +131,19 @@ class Report:
             earned, possible = self.step_score(number)
             lines.append(f"Step {number}: {self.titles.get(number, '')}  [{earned}/{possible}]")
             for r in (r for r in self.results if r.step == number):
-                mark = "PASS" if r.passed else "FAIL"
-                lines.append(f"  {mark}  {r.name} ({r.earned}/{r.points})" + (f" - {r.message}" if r.message else ""))
-                if not r.passed and r.hint:
+                lines.append(f"  {r.mark}  {r.name} ({r.earned}/{r.possible})" + (f" - {r.message}" if r.message else ""))
+                if r.mark == "FAIL" and r.hint:
                     lines.append(f"        hint: {r.hint}")
-        verdict = "all checks passed" if self.passed else f"{sum(not r.passed for r in self.results)} check(s) failed"
+        failed, skipped = sum(r.mark == "FAIL" for r in self.results), sum(r.skipped for r in self.results)
+        verdict = f"{failed} check(s) failed" if failed else "all checks passed"
+        verdict += f", {skipped} skipped" if skipped else ""
         lines.append(f"Total: {self.earned}/{self.possible} points, {verdict}")
         return "\n".join(lines)
 
     def to_json(self) -> str:
         return json.dumps(
             {"earned": self.earned, "possible": self.possible, "passed": self.passed,
-             "results": [{**asdict(r), "earned": r.earned} for r in self.results]},
+             "results": [{**asdict(r), "earned": r.earned, "possible": r.possible} for r in self.results]},
             indent=2,
         )
 
@@ -139,14 +153,14 @@ class Report:
     def _repr_html_(self) -> str:
         rows = []
         for r in self.results:
-            colour = "#1a7f37" if r.passed else "#cf222e"
+            colour = {"PASS": "#1a7f37", "FAIL": "#cf222e", "SKIP": "#9a6700"}[r.mark]
             note = html.escape(r.message) + (
-                f"<br><i>hint: {html.escape(r.hint)}</i>" if not r.passed and r.hint else ""
+                f"<br><i>hint: {html.escape(r.hint)}</i>" if r.mark == "FAIL" and r.hint else ""
             )
             rows.append(
                 f"<tr><td>{r.step}</td><td>{html.escape(r.name)}</td>"
-                f"<td style='color:{colour};font-weight:bold'>{'PASS' if r.passed else 'FAIL'}</td>"
-                f"<td>{r.earned}/{r.points}</td><td style='text-align:left'>{note}</td></tr>"
+                f"<td style='color:{colour};font-weight:bold'>{r.mark}</td>"
+                f"<td>{r.earned}/{r.possible}</td><td style='text-align:left'>{note}</td></tr>"
             )
         return (
             "<table><thead><tr><th>step</th><th>check</th><th>result</th><th>points</th>"

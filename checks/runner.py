@@ -15,7 +15,7 @@ import sys
 from typing import Callable, Iterable
 
 from .context import Context
-from .framework import Check, CheckFailed, Report, Result, all_steps
+from .framework import Check, CheckFailed, CheckSkipped, Report, Result, all_steps
 
 _MP = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
 
@@ -25,16 +25,17 @@ def run_steps(numbers: Iterable[int], ctx: Context, progress: Callable[[Check], 
     steps = all_steps()
     results: list[Result] = []
     for number in numbers:
-        outcome: dict[str, bool] = {}
+        outcome: dict[str, Result] = {}
         for check in steps[number].checks:
             if progress:
                 progress(check)
-            if check.needs is not None and not outcome.get(check.needs, False):
-                result = Result(check.step, check.name, check.points, False,
-                                f"not run: it needs '{check.needs}' to pass first", check.hint)
+            needed = outcome.get(check.needs)
+            if needed is not None and not needed.passed:
+                why = needed.message if needed.skipped else f"not run: it needs '{check.needs}' to pass first"
+                result = Result(check.step, check.name, check.points, False, why, check.hint, needed.skipped)
             else:
                 result = run_check(check, ctx)
-            outcome[check.name] = result.passed
+            outcome[check.name] = result
             results.append(result)
     return Report(results, {n: steps[n].title for n in numbers})
 
@@ -59,7 +60,7 @@ def run_check(check: Check, ctx: Context) -> Result:
         child.join()
     if status == "error" and not message:
         message = f"the check's process ended abruptly (exit code {child.exitcode})"
-    return Result(check.step, check.name, check.points, status == "pass", message, check.hint)
+    return Result(check.step, check.name, check.points, status == "pass", message, check.hint, status == "skip")
 
 
 def _child(func, ctx: Context, sender) -> None:
@@ -71,6 +72,8 @@ def _child(func, ctx: Context, sender) -> None:
         reply = ("pass", detail or "")
     except CheckFailed as failure:
         reply = ("fail", str(failure))
+    except CheckSkipped as skip:
+        reply = ("skip", str(skip))
     except SystemExit as stop:
         reply = ("error", f"the code called exit({stop.code})")
     except BaseException as error:  # noqa: BLE001 - a student's bug must become a message

@@ -42,8 +42,8 @@ def _session(target: str, region: str) -> boto3.Session:
 def client(settings: Settings, service: str):
     """A boto3 client for ``service`` on the settings' target and region."""
     session = _session(settings.target, settings.region)
-    if settings.target == "aws" and settings.region not in session.get_available_regions(service):
-        raise LabError(f"{service} is not available in region {settings.region!r}; set AWS_REGION to e.g. us-east-1")
+    if settings.target == "aws" and settings.region not in session.get_available_regions("lambda"):
+        raise LabError(f"AWS Lambda is not available in region {settings.region!r}; set AWS_REGION to e.g. us-east-1")
     return session.client(service, endpoint_url=settings.endpoint_url, config=_RETRIES)
 
 

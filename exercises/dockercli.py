@@ -33,6 +33,11 @@ def has_buildx() -> bool:
     return subprocess.run(["docker", "buildx", "version"], capture_output=True).returncode == 0
 
 
+def has_bridge_network() -> bool:
+    """Whether the engine has its default bridge network (engines started with --bridge=none do not)."""
+    return bool(run(["network", "ls", "--quiet", "--filter", "name=^bridge$"], what="network ls").strip())
+
+
 def run(args: Sequence[str], *, what: str, timeout: float = 120, input: str | None = None) -> str:
     """Run ``docker ARGS`` and return its standard output.
 

@@ -15,6 +15,8 @@ variable               meaning                                    default
 ``LAB_MEMORY_MB``      function memory, 128-10240                 ``1024``
 ``LAB_TIMEOUT_S``      function timeout, 1-900                    ``30``
 ``LAB_BUILD_DIR``      where models, images and reports go        ``<repo>/build``
+``LAB_DOCKER``         ``auto`` (use an engine if one answers)    ``auto``
+                       or ``off`` (host mode: no images)
 =====================  =========================================  =========================
 
 On ``aws`` the credentials are boto3's own (``AWS_PROFILE``, ``aws configure``, SSO);
@@ -58,6 +60,7 @@ class Settings:
     memory_mb: int = 1024
     timeout_s: int = 30
     build_dir: Path = REPO_ROOT / "build"
+    docker: str = "auto"
     tags: Mapping[str, str] = field(default_factory=lambda: dict(LAB_TAG))
 
     # Resource names, all derived from ``name`` so one prefix finds them all.
@@ -129,6 +132,7 @@ def load(environ: Mapping[str, str] | None = None, **overrides) -> Settings:
         memory_mb=_integer(env, "LAB_MEMORY_MB", 1024),
         timeout_s=_integer(env, "LAB_TIMEOUT_S", 30),
         build_dir=Path(env.get("LAB_BUILD_DIR", REPO_ROOT / "build")).expanduser().resolve(),
+        docker=env.get("LAB_DOCKER", "auto").strip().lower(),
     )
     return settings.with_overrides(**overrides)
 
@@ -148,6 +152,12 @@ def import_code(settings: Settings, module: str) -> ModuleType:
     return import_from_folder(Path(settings.code), module)
 
 
+def code_path(settings: Settings, module: str) -> Path:
+    """The source file of one step's module in the package ``LAB_CODE`` selects."""
+    folder = REPO_ROOT / settings.code if settings.code in CODE_PACKAGES else Path(settings.code)
+    return folder / f"{module}.py"
+
+
 def _integer(env: Mapping[str, str], variable: str, default: int) -> int:
     raw = env.get(variable)
     if raw is None:
@@ -163,6 +173,8 @@ def _validated(settings: Settings) -> Settings:
         raise ConfigError(
             f"LAB_CODE={settings.code!r} is neither {' nor '.join(CODE_PACKAGES)} nor an existing folder"
         )
+    if settings.docker not in ("auto", "off"):
+        raise ConfigError(f"LAB_DOCKER={settings.docker!r} is not one of: auto, off")
     if settings.architecture not in ARCHITECTURES:
         raise ConfigError(f"LAB_ARCH={settings.architecture!r} is not one of: {', '.join(ARCHITECTURES)}")
     if not 128 <= settings.memory_mb <= 10240:

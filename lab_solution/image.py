@@ -1,0 +1,241 @@
+"""Step 3: package the handler and model as a Lambda container image, and test it locally.
+
+    python -m lab_solution.image      # stage, build, describe, and test the image with the RIE
+
+The build context is a small folder staged from ``docker/`` and the step-1/2 outputs,
+so the image holds exactly what Lambda needs. Locally the image runs under the AWS
+Runtime Interface Emulator (RIE), which speaks the same invoke API as Lambda.
+
+Without a Docker engine (host mode) the staged folder *is* the package: the RIE runs
+the handler from it with this machine's Python, and the local AWS stand-in does the same.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import requests
+from tqdm import tqdm
+
+from . import config, dockercli
+from .config import Settings
+from .errors import LabError, run_cli
+
+DOCKER_DIR = config.REPO_ROOT / "docker"
+CONTEXT_FILES = {"Dockerfile": DOCKER_DIR / "Dockerfile", ".dockerignore": DOCKER_DIR / ".dockerignore",
+                 "requirements.txt": DOCKER_DIR / "requirements.txt"}
+INVOKE_PATH = "/2015-03-31/functions/function/invocations"
+HANDLER = "app.handler"
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    tag: str
+    size_bytes: int
+    architecture: str
+    layers: list[tuple[int, str]]  # (bytes, Dockerfile instruction), newest first
+    filesystem_layers: int  # layers with files in them: what a push uploads
+
+
+def local_tag(settings: Settings) -> str:
+    return f"{settings.name}:latest"
+
+
+def stage(settings: Settings, app_source: Path) -> Path:
+    """Copy the Dockerfile, requirements, handler and model into the build context folder.
+
+    Args:
+        settings: lab settings (``image_context`` is the folder, ``model_dir`` holds the model).
+        app_source: the ``app.py`` to package (yours or the reference one).
+    """
+    model = settings.model_dir / "model.joblib"
+    if not model.exists():
+        raise LabError(f"{model} does not exist yet: train the model first (step 1)")
+    context = settings.image_context
+    if context.exists():
+        shutil.rmtree(context)
+    context.mkdir(parents=True)
+    for name, source in {**CONTEXT_FILES, "app.py": app_source, "model.joblib": model}.items():
+        shutil.copy2(source, context / name)
+    return context
+
+
+def uses_docker(settings: Settings) -> bool:
+    """Docker mode when an engine answers (and LAB_DOCKER is not ``off``); host mode otherwise."""
+    return settings.docker != "off" and dockercli.engine_version() is not None
+
+
+def build_command(settings: Settings, context: Path, tag: str) -> list[str]:
+    """The ``docker build`` arguments for a Lambda-compatible image."""
+    # BEGIN SOLUTION: build for settings.platform; with buildx add --provenance=false and --load.
+    # Lambda runs one architecture: an image built on an Apple-silicon laptop is arm64 unless we ask for
+    # amd64, and on an x86_64 function it fails with "exec format error".
+    args = ["build", "--platform", settings.platform, "--tag", tag]
+    if dockercli.has_buildx():
+        # BuildKit adds provenance attestations, which turn the image into a manifest list that
+        # Lambda rejects ("The image manifest, config or layer media type ... is not supported").
+        args = ["buildx", *args, "--provenance=false", "--load"]
+    # END SOLUTION
+    if not dockercli.has_bridge_network():
+        args += ["--network", "host"]  # engines started without a bridge (this lab's CI) need it
+    return [*args, str(context)]
+
+
+def build(settings: Settings, context: Path, tag: str | None = None) -> ImageInfo:
+    """Build the image from a staged context, showing one progress step per Dockerfile instruction."""
+    tag = tag or local_tag(settings)
+    instructions = [line for line in (context / "Dockerfile").read_text().splitlines()
+                    if re.match(r"\s*[A-Z]+\s", line)]
+    step = re.compile(r"^Step \d+/\d+ : |^#\d+ \[\s*\d+/\d+\]")  # classic builder | BuildKit
+    with tqdm(total=len(instructions), desc=f"building {tag}", unit="step") as bar:
+        dockercli.stream(build_command(settings, context, tag), what="build",
+                         on_line=lambda line: bar.update(1) if step.match(line) and bar.n < bar.total else None)
+        bar.n = bar.total
+    return describe(tag)
+
+
+def describe(tag: str) -> ImageInfo:
+    """Size, architecture and layers of a local image."""
+    inspected = json.loads(dockercli.run(["image", "inspect", tag], what=f"image inspect {tag}"))[0]
+    history = dockercli.run(["history", "--no-trunc", "--human=false", "--format", "{{.Size}}\t{{.CreatedBy}}", tag],
+                            what="history")
+    layers = []
+    for line in history.splitlines():
+        size, _, created_by = line.partition("\t")
+        layers.append((int(size), re.sub(r"^/bin/sh -c (#\(nop\) )?\s*", "", created_by).strip()))
+    return ImageInfo(tag, int(inspected["Size"]), inspected["Architecture"], layers, len(inspected["RootFS"]["Layers"]))
+
+
+@dataclass
+class LocalFunction:
+    """A handler running under the RIE on this machine, in a container or (host mode) a process."""
+
+    url: str
+    container: str | None = None
+    process: subprocess.Popen | None = None
+    log_file: Path | None = None
+
+    def invoke(self, event: object, timeout: float = 60) -> tuple[object, float]:
+        """POST one event, as Lambda's Invoke API does; returns (payload, milliseconds)."""
+        started = time.perf_counter()
+        response = requests.post(self.url + INVOKE_PATH, json=event, timeout=timeout)
+        elapsed = (time.perf_counter() - started) * 1000
+        try:
+            return response.json(), elapsed
+        except ValueError:
+            return response.text, elapsed
+
+    def logs(self) -> str:
+        """Everything the emulator and the handler printed so far."""
+        if self.container:
+            return dockercli.run(["logs", self.container], what="logs")
+        return self.log_file.read_text() if self.log_file else ""
+
+    def durations(self) -> dict[str, list[float]]:
+        """Init and invoke durations (ms) from the RIE's log lines."""
+        text = self.logs()
+        return {"init_ms": [float(v) for v in re.findall(r"INIT REPORT\(durationMs: ([\d.]+)\)", text)],
+                "invoke_ms": [float(v) for v in re.findall(r"INVOKE RTDONE\(status: \w+.*?duration: ([\d.]+)ms\)", text)]}
+
+
+@contextlib.contextmanager
+def run_local(settings: Settings, image: str | Path) -> Iterator[LocalFunction]:
+    """Run an image (docker mode) or a staged folder (host mode) under the RIE, then stop it.
+
+    Args:
+        image: an image tag, or the staged context folder in host mode.
+    """
+    port, runtime_port = _free_port(), _free_port()
+    environment = {"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(settings.memory_mb),
+                   "AWS_LAMBDA_FUNCTION_TIMEOUT": str(settings.timeout_s), "AWS_REGION": settings.region}
+    local = LocalFunction(f"http://127.0.0.1:{port}")
+    try:
+        if isinstance(image, Path):
+            local.log_file = settings.build_dir / "host-rie.log"
+            local.process = _start_host_process(image, environment, port, runtime_port, local.log_file)
+        else:
+            local.container = _start_container(settings, image, environment, port, runtime_port).strip()
+        _wait_for_port(port, local)
+        yield local
+    finally:
+        if local.container:
+            subprocess.run(["docker", "stop", "--time", "1", local.container], capture_output=True)
+        if local.process and local.process.poll() is None:
+            local.process.terminate()
+            local.process.wait(5)
+
+
+def _start_container(settings, tag, environment, port, runtime_port) -> str:
+    env_args = [arg for key, value in environment.items() for arg in ("--env", f"{key}={value}")]
+    # BEGIN SOLUTION: docker run -d --rm with the platform; on Linux --network host and the RIE on 127.0.0.1:port, elsewhere -p 127.0.0.1:port:8080.
+    if platform.system() == "Linux":
+        # Host networking, and the RIE told to listen on loopback ports of our choosing (as SAM CLI does),
+        # so nothing is exposed beyond this machine and nothing else is needed to reach it.
+        args = ["run", "--detach", "--rm", "--platform", settings.platform, "--network", "host", *env_args,
+                "--entrypoint", "/usr/local/bin/aws-lambda-rie", tag,
+                "--runtime-interface-emulator-address", f"127.0.0.1:{port}",
+                "--runtime-api-address", f"127.0.0.1:{runtime_port}", "/lambda-entrypoint.sh", HANDLER]
+    else:  # Docker Desktop: the image's own entrypoint starts the RIE on :8080 inside the container
+        args = ["run", "--detach", "--rm", "--platform", settings.platform, "--publish", f"127.0.0.1:{port}:8080",
+                *env_args, tag]
+    # END SOLUTION
+    return dockercli.run(args, what=f"run {tag}")
+
+
+def _start_host_process(folder: Path, environment, port, runtime_port, log_file: Path) -> subprocess.Popen:
+    from localcloud.rie import ensure_rie  # host mode only: the emulator binary, fetched once
+
+    command = [str(ensure_rie()), "--runtime-interface-emulator-address", f"127.0.0.1:{port}",
+               "--runtime-api-address", f"127.0.0.1:{runtime_port}", sys.executable, "-m", "awslambdaric", HANDLER]
+    with log_file.open("w") as log:  # Lambda's environment is small: only what the function needs
+        return subprocess.Popen(command, cwd=folder, stdout=log, stderr=subprocess.STDOUT,
+                                env={**environment, "LAMBDA_TASK_ROOT": str(folder), "PATH": os.defpath})
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_for_port(port: int, local: LocalFunction, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+            return
+        if local.process and local.process.poll() is not None:
+            raise LabError(f"the emulator exited: {local.logs()[-300:]}")
+        time.sleep(0.1)
+    raise LabError(f"the function did not start listening on 127.0.0.1:{port} within {timeout:.0f} s")
+
+
+def main() -> int:
+    settings = config.load()
+    context = stage(settings, config.code_path(settings, "app"))
+    if uses_docker(settings):
+        info = build(settings, context)
+        print(f"{info.tag}: {info.size_bytes / 1e6:.0f} MB, {info.architecture}, {len(info.layers)} layers")
+        target = info.tag
+    else:
+        print(f"no Docker engine: staged {context} for host mode instead of building an image")
+        target = context
+    with run_local(settings, target) as local:
+        payload, elapsed = local.invoke({"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2})
+        print(f"local invoke ({elapsed:.0f} ms): {payload}")
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)
