@@ -14,7 +14,8 @@ event is the JSON object itself::
 
 Answer: ``200 {"prediction": "setosa", "probabilities": {...}, "version": "v1", "cold_start": true}``,
 or ``4xx {"error": "..."}`` for anything the client got wrong. Every answer carries
-an ``X-Cold-Start`` header, and every request logs one JSON line to CloudWatch.
+``X-Cold-Start`` and ``X-Request-Id`` (Lambda's request id, which names the request in
+the logs) headers, and every request logs one JSON line to CloudWatch.
 """
 
 from __future__ import annotations
@@ -106,6 +107,7 @@ def handler(event, context):
     global _cold_start
     cold, _cold_start = _cold_start, False
     started = time.perf_counter()
+    request_id = getattr(context, "aws_request_id", None)
     try:
         method = _method(event)
         if method not in (None, "POST"):
@@ -115,9 +117,9 @@ def handler(event, context):
         status, body = error.status, {"error": str(error)}
     except Exception:  # a bug of ours, not the client's: log the traceback, answer without it
         traceback.print_exc()
-        status, body = 500, {"error": "internal error", "request_id": getattr(context, "aws_request_id", None)}
+        status, body = 500, {"error": "internal error", "request_id": request_id}
     log = {
-        "request_id": getattr(context, "aws_request_id", None),
+        "request_id": request_id,
         "status": status,
         "latency_ms": round((time.perf_counter() - started) * 1000, 3),
         "cold_start": cold,
@@ -125,7 +127,8 @@ def handler(event, context):
     print(json.dumps(log))
     return {
         "statusCode": status,
-        "headers": {"Content-Type": "application/json", "X-Cold-Start": str(cold).lower()},
+        "headers": {"Content-Type": "application/json", "X-Cold-Start": str(cold).lower(),
+                    "X-Request-Id": str(request_id)},
         "body": json.dumps(body),
     }
 

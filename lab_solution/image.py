@@ -139,8 +139,10 @@ class LocalFunction:
 
     def logs(self) -> str:
         """Everything the emulator and the handler printed so far."""
-        if self.container:
-            return dockercli.run(["logs", self.container], what="logs")
+        if self.container:  # the RIE logs to stderr, the handler to stdout: keep both, in order
+            done = subprocess.run(["docker", "logs", self.container], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  text=True, timeout=30)
+            return done.stdout
         return self.log_file.read_text() if self.log_file else ""
 
     def durations(self) -> dict[str, list[float]]:

@@ -26,7 +26,7 @@ def test_every_event_shape_predicts_the_species(app, shape):
     assert status == 200
     assert body["prediction"] == "setosa" and body["version"] == "v1"
     assert set(body["probabilities"]) == {"setosa", "versicolor", "virginica"}
-    assert headers["Content-Type"] == "application/json"
+    assert headers["Content-Type"] == "application/json" and headers["X-Request-Id"] == "req-1"
 
 
 def test_cold_start_is_reported_once(app):

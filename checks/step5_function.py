@@ -1,0 +1,72 @@
+"""Step 5: the function runs the pushed image, with a least-privilege role, and answers."""
+
+from __future__ import annotations
+
+import json
+
+from . import cloud
+from .framework import CheckFailed, step
+
+STEP = step(5, "Create the Lambda function")
+BASIC_EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+SETOSA = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
+
+
+@STEP.check("the function is a container-image function, Active and up to date", points=2,
+            hint="create_function(PackageType='Image', Code={'ImageUri': ...}), then wait with function_active_v2.")
+def active(ctx):
+    configuration = cloud.function(ctx)["Configuration"]
+    state = (configuration.get("PackageType"), configuration.get("State"), configuration.get("LastUpdateStatus"))
+    if state != ("Image", "Active", "Successful"):
+        raise CheckFailed(f"PackageType, State, LastUpdateStatus are {state}")
+
+
+@STEP.check("it runs the pushed image by digest", points=2, needs="the function is a container-image function, Active and up to date",
+            hint="Deploy ImageUri=REPOSITORY@sha256:… (the digest from the push), not a mutable tag.")
+def runs_digest(ctx):
+    image_uri = cloud.function(ctx)["Code"].get("ImageUri", "")
+    digest = cloud.pushed_digest(ctx)
+    if not image_uri.endswith("@" + digest):
+        raise CheckFailed(f"the function runs {image_uri}; ECR's {ctx.settings.repository}:latest is {digest[:19]}…")
+
+
+@STEP.check("its role trusts only Lambda and may only write logs", points=2,
+            needs="the function is a container-image function, Active and up to date",
+            hint="Trust lambda.amazonaws.com only; attach AWSLambdaBasicExecutionRole and nothing else.")
+def least_privilege(ctx):
+    role_name = cloud.function(ctx)["Configuration"]["Role"].rsplit("/", 1)[-1]
+    iam = ctx.client("iam")
+    trust = iam.get_role(RoleName=role_name)["Role"]["AssumeRolePolicyDocument"]
+    trust = json.loads(trust) if isinstance(trust, str) else trust
+    principals = [s.get("Principal", {}).get("Service") for s in trust.get("Statement", [])]
+    attached = [p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"]]
+    inline = iam.list_role_policies(RoleName=role_name)["PolicyNames"]
+    problems = ([f"trusted principals are {principals}"] if principals != ["lambda.amazonaws.com"] else []) + \
+        ([f"attached policies are {attached}"] if attached != [BASIC_EXECUTION_POLICY] else []) + \
+        ([f"inline policies {inline}"] if inline else [])
+    if problems:
+        raise CheckFailed("; ".join(problems))
+
+
+@STEP.check("memory, timeout and architecture match the lab settings", points=1,
+            needs="the function is a container-image function, Active and up to date",
+            hint="Pass MemorySize, Timeout and Architectures from the settings (LAB_MEMORY_MB, LAB_TIMEOUT_S, LAB_ARCH).")
+def sized(ctx):
+    configuration = cloud.function(ctx)["Configuration"]
+    got = (configuration["MemorySize"], configuration["Timeout"], configuration.get("Architectures"))
+    wanted = (ctx.settings.memory_mb, ctx.settings.timeout_s, [ctx.settings.architecture])
+    if got != wanted:
+        raise CheckFailed(f"memory, timeout, architectures are {got}; expected {wanted}")
+
+
+@STEP.check("a direct invoke answers with the right species", points=2, timeout=180,
+            needs="the function is a container-image function, Active and up to date",
+            hint="Check the function's logs in CloudWatch (/aws/lambda/<name>) for the error.")
+def answers(ctx):
+    answer = ctx.client("lambda").invoke(FunctionName=ctx.settings.function_name, Payload=json.dumps(SETOSA).encode())
+    payload = json.loads(answer["Payload"].read() or b"null")
+    if "FunctionError" in answer:
+        raise CheckFailed(f"the function failed: {payload.get('errorType')}: {payload.get('errorMessage')}")
+    body = json.loads(payload.get("body", "{}")) if isinstance(payload, dict) else {}
+    if body.get("prediction") != "setosa":
+        raise CheckFailed(f"a setosa got {str(payload)[:120]}")

@@ -1,0 +1,60 @@
+"""Step 6: a public URL routes POST /predict to the function, and only that API may invoke it."""
+
+from __future__ import annotations
+
+import requests
+
+from . import cloud
+from .framework import CheckFailed, step
+
+STEP = step(6, "Expose it with API Gateway")
+SETOSA = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
+
+
+@STEP.check("POST /predict is routed to an AWS_PROXY integration of the function", points=2,
+            hint="create_integration(IntegrationType='AWS_PROXY', IntegrationUri=<function ARN>, PayloadFormatVersion='2.0'), "
+                 "then create_route(RouteKey='POST /predict', Target='integrations/<id>').")
+def routed(ctx):
+    apigw, api_id = ctx.client("apigatewayv2"), cloud.api(ctx)["ApiId"]
+    function_arn = cloud.function(ctx)["Configuration"]["FunctionArn"]
+    route = next((r for r in apigw.get_routes(ApiId=api_id)["Items"] if r["RouteKey"] == "POST /predict"), None)
+    if route is None or not route.get("Target", "").startswith("integrations/"):
+        raise CheckFailed(f"no route POST /predict with an integration target (route: {route})")
+    integration = apigw.get_integration(ApiId=api_id, IntegrationId=route["Target"].split("/", 1)[1])
+    got = (integration["IntegrationType"], integration.get("IntegrationUri"), integration.get("PayloadFormatVersion"))
+    if got != ("AWS_PROXY", function_arn, "2.0"):
+        raise CheckFailed(f"the integration is {got}")
+
+
+@STEP.check("a $default stage deploys changes automatically", points=1,
+            hint="create_stage(StageName='$default', AutoDeploy=True).")
+def staged(ctx):
+    stages = ctx.client("apigatewayv2").get_stages(ApiId=cloud.api(ctx)["ApiId"])["Items"]
+    if not any(s["StageName"] == "$default" and s.get("AutoDeploy") for s in stages):
+        raise CheckFailed(f"stages: {[(s['StageName'], s.get('AutoDeploy')) for s in stages]}")
+
+
+@STEP.check("only this API may invoke the function", points=2,
+            hint="add_permission(..., Principal='apigateway.amazonaws.com', SourceArn='arn:aws:execute-api:REGION:ACCOUNT:API_ID/*/POST/predict').")
+def scoped_permission(ctx):
+    api_id = cloud.api(ctx)["ApiId"]
+    statements = cloud.invoke_statements(ctx)
+    if not statements:
+        raise CheckFailed("the function has no permission for apigateway.amazonaws.com")
+    for statement in statements:
+        source = statement.get("Condition", {}).get("ArnLike", {}).get("AWS:SourceArn", "")
+        if f":{api_id}/" not in source:
+            raise CheckFailed(f"a statement allows SourceArn {source or 'anything'}; scope it to API {api_id}")
+
+
+@STEP.check("the public URL answers the right species and refuses bad input", points=3, timeout=180,
+            hint="Call the ApiEndpoint + /predict with requests.post(json=...); a 500 means the permission is missing, "
+                 "a 502 that the function failed.")
+def public_url(ctx):
+    url = cloud.api(ctx)["ApiEndpoint"] + "/predict"
+    good = requests.post(url, json=SETOSA, timeout=60)
+    if good.status_code != 200 or good.json().get("prediction") != "setosa":
+        raise CheckFailed(f"POST {url} with a setosa got {good.status_code} {good.text[:100]}")
+    bad = requests.post(url, data="{not json", timeout=60)
+    if not 400 <= bad.status_code < 500:
+        raise CheckFailed(f"invalid JSON got {bad.status_code} {bad.text[:100]}")

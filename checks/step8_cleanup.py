@@ -1,0 +1,57 @@
+"""Step 8: nothing carrying the lab tag is left, and cleaning up again is harmless."""
+
+from __future__ import annotations
+
+from .framework import CheckFailed, step
+
+STEP = step(8, "Clean up")
+
+
+def tagged_leftovers(ctx) -> list[str]:
+    """Every resource of the lab's kinds that carries the lab tag, whatever its name."""
+    tag = dict(ctx.settings.tags)
+
+    def has_tag(tags: dict) -> bool:
+        return all(tags.get(k) == v for k, v in tag.items())
+
+    def every(client, operation: str, key: str, **kwargs):
+        return [item for page in client.get_paginator(operation).paginate(**kwargs) for item in page[key]]
+
+    left = []
+    ecr = ctx.client("ecr")
+    for repo in every(ecr, "describe_repositories", "repositories"):
+        tags = {t["Key"]: t["Value"] for t in ecr.list_tags_for_resource(resourceArn=repo["repositoryArn"])["tags"]}
+        left += [f"ECR repository {repo['repositoryName']}"] if has_tag(tags) else []
+    awslambda = ctx.client("lambda")
+    for function in every(awslambda, "list_functions", "Functions"):
+        tags = awslambda.list_tags(Resource=function["FunctionArn"]).get("Tags", {})
+        left += [f"Lambda function {function['FunctionName']}"] if has_tag(tags) else []
+    for api in every(ctx.client("apigatewayv2"), "get_apis", "Items"):
+        left += [f"HTTP API {api['Name']}"] if has_tag(api.get("Tags", {})) else []
+    iam = ctx.client("iam")
+    for role in every(iam, "list_roles", "Roles"):
+        if role["RoleName"].startswith(ctx.settings.name):  # tags are per-role calls: only ours
+            tags = {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=role["RoleName"])["Tags"]}
+            left += [f"IAM role {role['RoleName']}"] if has_tag(tags) else []
+    logs = ctx.client("logs")
+    for group in every(logs, "describe_log_groups", "logGroups", logGroupNamePrefix=f"/aws/lambda/{ctx.settings.name}"):
+        tags = logs.list_tags_log_group(logGroupName=group["logGroupName"])["tags"]
+        left += [f"log group {group['logGroupName']}"] if has_tag(tags) else []
+    return left
+
+
+@STEP.check("nothing tagged lab=serverless-iris remains", points=3,
+            hint="Delete the API, the permission, the function, its log group, the role (detach its policies first) "
+                 "and the repository (force=True deletes its images).")
+def nothing_left(ctx):
+    left = tagged_leftovers(ctx)
+    if left:
+        raise CheckFailed("still there: " + ", ".join(left))
+
+
+@STEP.check("cleaning up a second time is harmless", points=1, needs="nothing tagged lab=serverless-iris remains",
+            hint="Look resources up before deleting them; a missing resource is not an error.")
+def idempotent(ctx):
+    planned, left = ctx.code("cleanup").clean_up(ctx.settings)
+    if planned or left:
+        raise CheckFailed(f"a second run planned {[str(r) for r in planned]}")

@@ -1,0 +1,41 @@
+"""The picture of step 7: every request's latency by position, and cold vs warm side by side."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; notebooks display the saved PNG
+import matplotlib.pyplot as plt  # noqa: E402
+
+from .latency import Sample  # noqa: E402
+
+COLD, WARM = "#d1495b", "#00798c"
+
+
+def plot(samples: list[Sample], path: Path) -> Path:
+    """Save a two-panel PNG: latency by request position per round, and the two distributions."""
+    figure, (by_position, by_class) = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [3, 2]})
+    for round_ in sorted({s.round for s in samples}):
+        mine = sorted((s for s in samples if s.round == round_), key=lambda s: s.position)
+        by_position.plot([s.position for s in mine], [s.latency_ms for s in mine], color="0.75", zorder=1)
+    for label, colour, group in (("cold", COLD, [s for s in samples if s.position == 1]),
+                                 ("warm", WARM, [s for s in samples if s.position > 1])):
+        by_position.scatter([s.position for s in group], [s.latency_ms for s in group], color=colour, label=label, zorder=2)
+    by_position.set(yscale="log", xlabel="request number within a round (1 = right after a cold start)",
+                    ylabel="client latency (ms, log scale)", title="Every request, by position")
+    by_position.set_xticks(sorted({s.position for s in samples}))
+    by_position.legend()
+
+    cold = [s.latency_ms for s in samples if s.position == 1]
+    warm = [s.latency_ms for s in samples if s.position > 1]
+    boxes = by_class.boxplot([cold, warm], tick_labels=["cold", "warm"], patch_artist=True, widths=0.5)
+    for box, colour in zip(boxes["boxes"], (COLD, WARM)):
+        box.set(facecolor=colour, alpha=0.35)
+    by_class.set(yscale="log", ylabel="client latency (ms, log scale)", title="Cold vs warm")
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
