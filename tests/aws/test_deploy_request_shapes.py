@@ -5,24 +5,9 @@ Docker is not involved here (no push); the local stand-in tests run the real thi
 
 from __future__ import annotations
 
-import pytest
-from moto import mock_aws
-
 from lab_solution import cleanup, config, function, gateway, registry
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/serverless-iris@sha256:" + "a" * 64
-
-
-@pytest.fixture
-def settings(monkeypatch):
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent", "AWS_CONFIG_FILE": "/nonexistent",
-                       "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}.items():  # AWS has AWSLambdaBasicExecutionRole
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.setattr(function, "IAM_PROPAGATION_S", 0)
-    with mock_aws():
-        yield config.load({"LAB_TARGET": "aws", "AWS_REGION": "us-east-1"}, code="lab_solution")
 
 
 def deploy_everything(settings):
