@@ -27,7 +27,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
-docker:  ## make sure a Docker engine runs and the Lambda base image exists (host mode when there is no engine)
+docker: venv  ## make sure a Docker engine runs and the Lambda base image exists (host mode when there is no engine)
 	@status=0; scripts/ensure-docker.sh || status=$$?; \
 	if [ $$status -eq 0 ]; then docker/lambda-base/build.sh; \
 	elif [ $$status -ne 3 ]; then exit $$status; fi

@@ -103,7 +103,13 @@ def build(settings: Settings, context: Path, tag: str | None = None) -> ImageInf
         dockercli.stream(build_command(settings, context, tag), what="build",
                          on_line=lambda line: bar.update(1) if step.match(line) and bar.n < bar.total else None)
         bar.n = bar.total
-    return describe(tag)
+    info = describe(tag)
+    wanted = settings.platform.split("/")[1]
+    if info.architecture != wanted:
+        # Docker's classic builder accepts --platform but builds for the base image's architecture.
+        raise LabError(f"built a {info.architecture} image for a {settings.architecture} function; "
+                       "build with docker buildx (Docker Desktop has it) or set LAB_ARCH to match")
+    return info
 
 
 def describe(tag: str) -> ImageInfo:

@@ -1,0 +1,178 @@
+"""Fixtures for tests that need a Docker engine and the Lambda base image.
+
+Without an engine these tests are skipped with the reason shown; with
+``LAB_REQUIRE_DOCKER=1`` (CI) the skip becomes a failure. Containers run with
+``--network host`` on Linux (the engine may have no bridge network) and publish
+to 127.0.0.1 elsewhere; every container a test starts is removed afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+BASE_IMAGE = "public.ecr.aws/lambda/python:3.11"
+REPLICA_LABEL = "org.serverless-iris.replica"
+REPO = Path(__file__).resolve().parents[2]
+INVOKE_PATH = "/2015-03-31/functions/function/invocations"
+HOST_NETWORK = platform.system() == "Linux"
+
+
+def docker(*args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess:
+    """Run ``docker ARGS`` and return the finished process (text output)."""
+    result = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
+    if check and result.returncode != 0:
+        raise AssertionError(f"docker {' '.join(args)} failed: {result.stderr.strip()}")
+    return result
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on at 127.0.0.1 right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> None:
+    """Skip (or fail with LAB_REQUIRE_DOCKER=1) unless a Docker engine answers."""
+    if shutil.which("docker") is None:
+        reason = "no docker command on PATH"
+    else:
+        info = subprocess.run(["docker", "info"], capture_output=True, text=True, timeout=60)
+        reason = "" if info.returncode == 0 else "no Docker engine answers `docker info` (run scripts/ensure-docker.sh)"
+    if reason and os.environ.get("LAB_REQUIRE_DOCKER") == "1":
+        pytest.fail(f"{reason}; LAB_REQUIRE_DOCKER=1 needs an engine", pytrace=False)
+    if reason:
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def lambda_base(docker_engine) -> str:
+    """The Lambda base image, pulled or built by docker/lambda-base/build.sh if missing."""
+    if docker("image", "inspect", BASE_IMAGE, check=False).returncode != 0:
+        build = subprocess.run([str(REPO / "docker/lambda-base/build.sh")], capture_output=True, text=True, timeout=900)
+        if build.returncode != 0:
+            pytest.fail(f"docker/lambda-base/build.sh failed: {(build.stderr or build.stdout).strip()[-2000:]}", pytrace=False)
+    return BASE_IMAGE
+
+
+@pytest.fixture(scope="session")
+def base_config(lambda_base) -> dict:
+    """The base image's configuration (``docker image inspect``: Config, Architecture)."""
+    (image,) = json.loads(docker("image", "inspect", lambda_base).stdout)
+    return {**image["Config"], "Architecture": image["Architecture"]}
+
+
+@pytest.fixture(scope="session")
+def docker_cli(docker_engine):
+    """The ``docker(*args, timeout=, check=)`` helper, for tests."""
+    return docker
+
+
+@pytest.fixture(scope="session")
+def is_replica(base_config) -> bool:
+    """Whether the base image is the offline replica built by docker/lambda-base/build.sh."""
+    return (base_config.get("Labels") or {}).get(REPLICA_LABEL) == "true"
+
+
+@pytest.fixture(scope="session")
+def host_rie(base_config) -> Path:
+    """This repo's cached RIE binary for the base image's architecture."""
+    from localcloud.rie import RieUnavailable, ensure_rie
+
+    try:
+        return ensure_rie("arm64" if base_config["Architecture"] == "arm64" else "x86_64")
+    except RieUnavailable as error:
+        pytest.skip(str(error))
+
+
+@dataclass
+class Container:
+    """A running container and the 127.0.0.1 port its RIE answers on."""
+
+    id: str
+    port: int
+
+    def logs(self) -> str:
+        result = docker("logs", self.id, check=False)
+        return result.stdout + result.stderr
+
+    def wait_until_listening(self, timeout: float = 20) -> None:
+        """Wait until the RIE accepts connections; fail with its logs if the container exits first."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with socket.socket() as probe:
+                probe.settimeout(0.5)
+                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            state = docker("inspect", "-f", "{{.State.Running}}", self.id, check=False).stdout.strip()
+            if state != "true":
+                raise AssertionError(f"container exited before its RIE listened:\n{self.logs()}")
+            time.sleep(0.2)
+        raise AssertionError(f"RIE did not listen on 127.0.0.1:{self.port} within {timeout} s:\n{self.logs()}")
+
+    def invoke(self, payload: dict, timeout: float = 60) -> tuple[int, dict]:
+        """POST an event to the RIE's invoke URL, as `curl -XPOST ...` would; return (status, JSON body)."""
+        self.wait_until_listening()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{INVOKE_PATH}", data=json.dumps(payload).encode(), method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return response.status, json.loads(response.read())
+        except Exception as error:
+            raise AssertionError(f"invoke failed ({error}):\n{self.logs()}") from error
+
+
+@pytest.fixture
+def run_container(docker_engine):
+    """Start containers; ``run_container(rie_address_for, *args)`` -> Container. All removed at teardown.
+
+    ``rie_address_for`` is called with (rie_address, runtime_api_address) and returns the
+    ``docker run`` arguments after the networking options. On Linux both addresses are
+    free 127.0.0.1 ports on the host network; elsewhere the RIE listens on 0.0.0.0:8080
+    inside the container, published as 127.0.0.1:PORT.
+    """
+    started: list[str] = []
+
+    def run(rie_args, *options: str) -> Container:
+        port = free_port()
+        if HOST_NETWORK:
+            network = ["--network", "host"]
+            addresses = (f"127.0.0.1:{port}", f"127.0.0.1:{free_port()}")
+        else:
+            network = ["-p", f"127.0.0.1:{port}:8080"]
+            addresses = ("0.0.0.0:8080", "127.0.0.1:9001")
+        name = f"lab-test-lambda-base-{uuid.uuid4().hex[:8]}"
+        cid = docker("run", "-d", "--name", name, *network, *options, *rie_args(*addresses)).stdout.strip()
+        started.append(cid)
+        return Container(cid, port)
+
+    yield run
+    for cid in started:
+        docker("rm", "-f", cid, check=False)
+
+
+@pytest.fixture
+def task_root(tmp_path) -> Path:
+    """A function code folder (mounted at /var/task) with a trivial handler."""
+    (tmp_path / "app.py").write_text(
+        "import os, sys\n"
+        "def handler(event, context):\n"
+        "    return {'echo': event, 'task_root': os.environ.get('LAMBDA_TASK_ROOT'),\n"
+        "            'python': list(sys.version_info[:2]), 'request_id': context.aws_request_id}\n"
+    )
+    tmp_path.chmod(0o755)
+    return tmp_path
