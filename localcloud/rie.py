@@ -19,9 +19,10 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from . import settings
+
 SAM_CLI_VERSION = "1.170.0"
 ARCHITECTURES = ("x86_64", "arm64")
-DEFAULT_CACHE = Path.home() / ".cache" / "serverless-iris" / "rie"
 
 
 class RieUnavailable(RuntimeError):
@@ -34,17 +35,18 @@ def host_arch() -> str:
     return "arm64" if machine in ("arm64", "aarch64") else "x86_64"
 
 
-def ensure_rie(arch: str | None = None, cache_dir: Path = DEFAULT_CACHE) -> Path:
+def ensure_rie(arch: str | None = None, cache_dir: Path | None = None) -> Path:
     """Return the path of the RIE binary for ``arch``, downloading it on first use.
 
     Args:
         arch: ``x86_64`` or ``arm64``; defaults to this machine's architecture.
-        cache_dir: where the binary is kept between runs.
+        cache_dir: where the binary is kept between runs (default: ``settings.rie_cache()``).
 
     Returns:
         The path of an executable ``aws-lambda-rie-<arch>``.
     """
     arch = arch or host_arch()
+    cache_dir = cache_dir or settings.rie_cache()
     if arch not in ARCHITECTURES:
         raise RieUnavailable(f"unknown architecture {arch!r}; expected one of {', '.join(ARCHITECTURES)}")
     target = cache_dir / f"aws-lambda-rie-{arch}-{SAM_CLI_VERSION}"
