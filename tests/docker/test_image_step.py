@@ -1,0 +1,66 @@
+"""Step 3 for real: the seed Dockerfile builds on the Lambda base, runs under the RIE, and the
+same code runs in host mode from the staged folder when there is no Docker engine."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from checks import Context, run_steps
+from checks.events import load_event
+from lab_solution import config, image, train
+
+pytestmark = pytest.mark.integration
+SETOSA = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory):
+    build = tmp_path_factory.mktemp("build")
+    settings = config.load({}, code="lab_solution", build_dir=build, name="iris-image-test")
+    train.train(settings.model_dir)
+    return settings
+
+
+def answers(local) -> tuple[dict, dict]:
+    good, _ = local.invoke(load_event(body=SETOSA))
+    bad, _ = local.invoke(load_event(raw_body="{oops"))
+    return good, bad
+
+
+@pytest.mark.docker
+def test_image_builds_runs_and_reports_init(settings, lambda_base, docker_cli):
+    # given
+    context = image.stage(settings, config.code_path(settings, "app"))
+    # when
+    info = image.build(settings, context, "iris-image-test:latest")
+    try:
+        with image.run_local(settings, info.tag) as local:
+            good, bad = answers(local)
+            durations = local.durations()
+    finally:
+        docker_cli("image", "rm", "--force", info.tag, check=False)
+    # then
+    assert info.architecture == "amd64" and 100e6 < info.size_bytes < 1024e6
+    assert good["statusCode"] == 200 and json.loads(good["body"])["prediction"] == "setosa"
+    assert bad["statusCode"] == 400
+    assert len(durations["init_ms"]) == 1 and durations["init_ms"][0] > 0
+
+
+def test_host_mode_runs_the_staged_folder(settings):
+    # given: no Docker for the lab
+    host = settings.with_overrides(docker="off")
+    context = image.stage(host, config.code_path(host, "app"))
+    # when
+    assert not image.uses_docker(host)
+    with image.run_local(host, context) as local:
+        good, bad = answers(local)
+    # then
+    assert json.loads(good["body"])["cold_start"] is True and bad["statusCode"] == 400
+
+
+def test_step_3_grades_in_host_mode_with_image_checks_skipped(settings):
+    report = run_steps([3], Context(settings.with_overrides(docker="off")))
+    assert report.passed, report.summary()
+    assert [r.mark for r in report.results].count("SKIP") == 3
