@@ -102,7 +102,7 @@ def _repository(settings: Settings) -> list[Resource]:
     if not _tagged(tags, settings):
         return []
     images = len(ecr.describe_images(repositoryName=settings.repository)["imageDetails"])
-    return [Resource("ECR repository", f"{settings.repository} ({images} images)",
+    return [Resource("ECR repository", f"{settings.repository} ({images} image{'' if images == 1 else 's'})",
                      lambda: ecr.delete_repository(repositoryName=settings.repository, force=True))]
 
 

@@ -131,6 +131,20 @@ def summarize(samples: list[Sample]) -> dict:
     return summary
 
 
+def format_summary(summary: dict) -> str:
+    """The summary as a small table: p50, p95 and max for cold, warm and Lambda's init duration."""
+    def cell(value) -> str:
+        return f"{value:>9,.1f} ms" if value is not None else f"{'-':>12}"
+
+    rows = [("cold (request 1)", summary["cold_latency_ms"]), ("warm (the others)", summary["warm_latency_ms"]),
+            ("init duration (REPORT)", summary["init_duration_ms"])]
+    lines = [f"{'':<24}{'p50':>12}{'p95':>12}{'max':>12}"]
+    lines += [f"{label:<24}" + "".join(cell(stats[k]) for k in ("p50", "p95", "max")) for label, stats in rows]
+    if summary["cold_to_warm_p50"]:
+        lines.append(f"a cold request took {summary['cold_to_warm_p50']}x as long as a warm one (p50)")
+    return "\n".join(lines)
+
+
 def write_reports(samples: list[Sample], summary: dict, out_dir: Path) -> tuple[Path, Path]:
     """``samples.csv`` (one row per request) and ``summary.json``."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -174,8 +188,7 @@ def main() -> int:
     from .latency_plot import plot
 
     png = plot(samples, settings.latency_dir / "latency.png")
-    cold, warm = summary["cold_latency_ms"], summary["warm_latency_ms"]
-    print(f"cold p50 {cold['p50']} ms, warm p50 {warm['p50']} ms ({summary['cold_to_warm_p50']}x)")
+    print(format_summary(summary))
     print(f"wrote {csv_path}, {json_path} and {png}")
     return 0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")  # files only; notebooks display the saved PNG
 import matplotlib.pyplot as plt  # noqa: E402
@@ -28,12 +29,17 @@ def plot(samples: list[Sample], path: Path) -> Path:
     by_position.set_xticks(sorted({s.position for s in samples}))
     by_position.legend()
 
-    cold = [s.latency_ms for s in samples if s.position == 1]
-    warm = [s.latency_ms for s in samples if s.position > 1]
-    boxes = by_class.boxplot([cold, warm], tick_labels=["cold", "warm"], patch_artist=True, widths=0.5)
-    for box, colour in zip(boxes["boxes"], (COLD, WARM)):
-        box.set(facecolor=colour, alpha=0.35)
-    by_class.set(yscale="log", ylabel="client latency (ms, log scale)", title="Cold vs warm")
+    groups = {"cold": [s.latency_ms for s in samples if s.position == 1],
+              "warm": [s.latency_ms for s in samples if s.position > 1]}
+    boxes = by_class.boxplot(list(groups.values()), tick_labels=list(groups), patch_artist=True, widths=0.5,
+                             medianprops={"color": "black"}, showfliers=False)
+    for x, (box, colour, values) in enumerate(zip(boxes["boxes"], (COLD, WARM), groups.values()), start=1):
+        box.set(facecolor=colour, alpha=0.3)
+        spread = np.linspace(-0.12, 0.12, len(values)) if len(values) > 1 else [0.0]
+        by_class.scatter(x + np.asarray(spread), values, color=colour, s=14, zorder=3)
+        if values:
+            by_class.text(x + 0.3, np.median(values), f"p50\n{np.median(values):,.1f} ms", va="center", fontsize=9)
+    by_class.set(yscale="log", xlim=(0.5, 2.9), ylabel="client latency (ms, log scale)", title="Cold vs warm")
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)
