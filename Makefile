@@ -13,7 +13,8 @@ export LAB_CODE
 lab: venv docker cloud-up  ## run every step on the local target and print the grading report
 	$(PY) scripts/run_lab.py
 
-test: venv docker cloud-up  ## unit, integration and notebook tests (what CI runs)
+test: venv docker cloud-up  ## lint, unit, integration and notebook tests (what CI runs)
+	$(VENV)/bin/ruff check .
 	$(PY) scripts/make_exercises.py --check
 	LAB_CODE=lab_solution $(PY) -m pytest tests notebooks --nbval --nbval-current-env \
 		--nbval-sanitize-with notebooks/nbval_sanitize.cfg $(PYTEST_ARGS)

@@ -18,7 +18,7 @@ import importlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 
 class CheckFailed(Exception):
@@ -68,14 +68,13 @@ def step(number: int, title: str) -> Step:
 
 
 def all_steps() -> dict[int, Step]:
-    """Every declared step, importing the ``checks/stepN_*.py`` modules on first use.
+    """Every declared step, importing the ``checks/stepN_*.py`` modules that are not imported yet.
 
     Lazy, so that ``checks.events`` can be imported without scikit-learn and boto3.
     """
-    if not STEPS:
-        for module in sorted(Path(__file__).parent.glob("step[0-9]_*.py")):
-            importlib.import_module(f"{__package__}.{module.stem}")
-    return STEPS
+    for module in sorted(Path(__file__).parent.glob("step[0-9]_*.py")):
+        importlib.import_module(f"{__package__}.{module.stem}")  # a no-op once imported
+    return dict(sorted(STEPS.items()))
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import contextlib
 import io
 import multiprocessing
 import sys
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from .context import Context
 from .framework import Check, CheckFailed, CheckSkipped, Report, Result, all_steps

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from typing import Iterator
+from collections.abc import Iterator
 
 import boto3
 from botocore.config import Config
@@ -29,7 +29,7 @@ SERVICES = ("ecr", "iam", "lambda", "apigatewayv2", "logs", "sts")
 _RETRIES = Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=5, read_timeout=70)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _session(target: str, region: str) -> boto3.Session:
     if target == "local":
         return boto3.Session(region_name=region, **LOCAL_CREDENTIALS)

@@ -31,7 +31,7 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
-from typing import Mapping
+from collections.abc import Mapping
 
 from .errors import LabError
 
@@ -102,7 +102,7 @@ class Settings:
         """The Docker platform that matches the function's architecture."""
         return "linux/arm64" if self.architecture == "arm64" else "linux/amd64"
 
-    def with_overrides(self, **overrides) -> "Settings":
+    def with_overrides(self, **overrides) -> Settings:
         """A copy with some values replaced (explicit arguments win over the environment)."""
         return _validated(replace(self, **{k: v for k, v in overrides.items() if v is not None}))
 

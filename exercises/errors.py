@@ -8,7 +8,7 @@ command-line entry points wrap ``main`` in :func:`run_cli` so a mistake prints
 from __future__ import annotations
 
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 
 class LabError(Exception):

@@ -13,6 +13,7 @@ run it twice and nothing is created twice.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import re
 import time
@@ -55,10 +56,8 @@ def ensure_log_group(settings: Settings) -> None:
     """Create the function's log group ourselves: tagged, and with a retention period."""
     logs = aws.client(settings, "logs")
     with aws.explained(settings, f"creating log group {settings.log_group}"):
-        try:
+        with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
             logs.create_log_group(logGroupName=settings.log_group, tags=dict(settings.tags))
-        except logs.exceptions.ResourceAlreadyExistsException:
-            pass
         logs.put_retention_policy(logGroupName=settings.log_group, retentionInDays=LOG_RETENTION_DAYS)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 from . import aws, config, gateway
 from .config import Settings

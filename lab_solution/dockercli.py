@@ -9,7 +9,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from collections import deque
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from .errors import LabError
 
@@ -76,7 +76,7 @@ def stream(args: Sequence[str], *, what: str, on_line: Callable[[str], None],
             lines.append(line.rstrip())
             on_line(lines[-1])
     if process.returncode != 0:
-        tail = " | ".join(l for l in deque((l for l in lines if l.strip()), maxlen=3))
+        tail = " | ".join(deque((line for line in lines if line.strip()), maxlen=3))
         raise LabError(f"docker {what} failed: {tail}")
     return lines
 

@@ -13,7 +13,7 @@ import hashlib
 import json
 import platform
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 import joblib
@@ -103,7 +103,7 @@ def train(out_dir: Path, seed: int = SEED) -> TrainingResult:
         "test_size": TEST_SIZE,
         "n_train": len(y_train),
         "n_test": len(y_test),
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     metadata_path = out_dir / METADATA_FILE
     metadata_path.write_text(json.dumps(metadata, indent=2) + "\n")

@@ -1,12 +1,23 @@
-"""Shared fixtures: the reference model, trained once per test session, and the handler."""
+"""Shared fixtures: the reference model and handler, and the Docker engine and base image.
+
+Tests that need Docker skip, with the reason shown, when no engine answers; with
+``LAB_REQUIRE_DOCKER=1`` (CI) the skip becomes a failure, so nothing silently goes untested.
+"""
 
 from __future__ import annotations
 
 import importlib
+import os
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 
 from lab_solution import train
+
+BASE_IMAGE = "public.ecr.aws/lambda/python:3.11"
+REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
@@ -24,3 +35,27 @@ def app(model_dir):
         patch.setenv("LAMBDA_TASK_ROOT", str(model_dir))
         module = importlib.import_module("lab_solution.app")
         yield importlib.reload(module)
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> None:
+    """Skip (or fail with LAB_REQUIRE_DOCKER=1) unless a Docker engine answers."""
+    if shutil.which("docker") is None:
+        reason = "no docker command on PATH"
+    else:
+        info = subprocess.run(["docker", "info"], capture_output=True, text=True, timeout=60)
+        reason = "" if info.returncode == 0 else "no Docker engine answers `docker info` (run scripts/ensure-docker.sh)"
+    if reason and os.environ.get("LAB_REQUIRE_DOCKER") == "1":
+        pytest.fail(f"{reason}; LAB_REQUIRE_DOCKER=1 needs an engine", pytrace=False)
+    if reason:
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def lambda_base(docker_engine) -> str:
+    """The Lambda base image, pulled or built by docker/lambda-base/build.sh if missing."""
+    if subprocess.run(["docker", "image", "inspect", BASE_IMAGE], capture_output=True).returncode != 0:
+        build = subprocess.run([str(REPO / "docker/lambda-base/build.sh")], capture_output=True, text=True, timeout=900)
+        if build.returncode != 0:
+            pytest.fail(f"docker/lambda-base/build.sh failed: {(build.stderr or build.stdout).strip()[-2000:]}", pytrace=False)
+    return BASE_IMAGE

@@ -11,14 +11,14 @@ from __future__ import annotations
 import base64
 import copy
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 SHAPES = ("apigw_http_v2", "apigw_http_v1", "direct_invoke")
 _HERE = Path(__file__).resolve().parent
 
 
-@lru_cache(maxsize=None)
+@cache
 def _template(shape: str) -> dict:
     return json.loads((_HERE / f"{shape}.json").read_text())
 

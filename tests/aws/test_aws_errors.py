@@ -21,9 +21,8 @@ def aws_settings(monkeypatch):
 
 
 def test_missing_credentials(aws_settings):
-    with pytest.raises(LabError, match="no AWS credentials found; run `aws configure`"):
-        with aws.explained(aws_settings, "creating ECR repository"):
-            aws.client(aws_settings, "ecr").describe_repositories()
+    with pytest.raises(LabError, match="no AWS credentials found; run `aws configure`"), aws.explained(aws_settings, "creating ECR repository"):
+        aws.client(aws_settings, "ecr").describe_repositories()
 
 
 def test_unsupported_region(aws_settings):
@@ -34,13 +33,11 @@ def test_unsupported_region(aws_settings):
 def test_access_denied_names_the_action(aws_settings):
     denied = ClientError({"Error": {"Code": "AccessDeniedException", "Message": "User: arn:aws:iam::1:user/s is not "
                           "authorized to perform: lambda:CreateFunction"}}, "CreateFunction")
-    with pytest.raises(LabError, match="lambda:CreateFunction .*IAM permissions"):
-        with aws.explained(aws_settings, "deploying"):
-            raise denied
+    with pytest.raises(LabError, match="lambda:CreateFunction .*IAM permissions"), aws.explained(aws_settings, "deploying"):
+        raise denied
 
 
 def test_local_stand_in_not_running():
     settings = config.load({"LAB_ENDPOINT_URL": "http://127.0.0.1:9"})
-    with pytest.raises(LabError, match="not running at http://127.0.0.1:9; start it with `make cloud-up`"):
-        with aws.explained(settings, "listing"):
-            aws.client(settings, "ecr").describe_repositories()
+    with pytest.raises(LabError, match="not running at http://127.0.0.1:9; start it with `make cloud-up`"), aws.explained(settings, "listing"):
+        aws.client(settings, "ecr").describe_repositories()

@@ -5,7 +5,7 @@ Docker is not involved here (no push); the local stand-in tests run the real thi
 
 from __future__ import annotations
 
-from lab_solution import cleanup, config, function, gateway, registry
+from lab_solution import cleanup, function, gateway, registry
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/serverless-iris@sha256:" + "a" * 64
 

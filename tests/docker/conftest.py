@@ -9,9 +9,7 @@ to 127.0.0.1 elsewhere; every container a test starts is removed afterwards.
 from __future__ import annotations
 
 import json
-import os
 import platform
-import shutil
 import socket
 import subprocess
 import time
@@ -42,30 +40,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def docker_engine() -> None:
-    """Skip (or fail with LAB_REQUIRE_DOCKER=1) unless a Docker engine answers."""
-    if shutil.which("docker") is None:
-        reason = "no docker command on PATH"
-    else:
-        info = subprocess.run(["docker", "info"], capture_output=True, text=True, timeout=60)
-        reason = "" if info.returncode == 0 else "no Docker engine answers `docker info` (run scripts/ensure-docker.sh)"
-    if reason and os.environ.get("LAB_REQUIRE_DOCKER") == "1":
-        pytest.fail(f"{reason}; LAB_REQUIRE_DOCKER=1 needs an engine", pytrace=False)
-    if reason:
-        pytest.skip(reason)
-
-
-@pytest.fixture(scope="session")
-def lambda_base(docker_engine) -> str:
-    """The Lambda base image, pulled or built by docker/lambda-base/build.sh if missing."""
-    if docker("image", "inspect", BASE_IMAGE, check=False).returncode != 0:
-        build = subprocess.run([str(REPO / "docker/lambda-base/build.sh")], capture_output=True, text=True, timeout=900)
-        if build.returncode != 0:
-            pytest.fail(f"docker/lambda-base/build.sh failed: {(build.stderr or build.stdout).strip()[-2000:]}", pytrace=False)
-    return BASE_IMAGE
 
 
 @pytest.fixture(scope="session")

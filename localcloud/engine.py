@@ -1,0 +1,78 @@
+"""The Docker engine, reached through the docker CLI (no SDK, no docker networks).
+
+Every container the stand-in creates carries the labels ``localcloud.home`` and
+``localcloud.instance``, so ``down`` and a restart remove exactly those and nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+
+from . import settings
+
+LABEL_HOME = "localcloud.home"
+LABEL_INSTANCE = "localcloud.instance"
+
+
+class EngineError(RuntimeError):
+    """A docker command failed; the message is docker's own last line."""
+
+
+def cli() -> str:
+    """The docker CLI command."""
+    return settings.docker_cli()
+
+
+def run(args: list[str], timeout: float = 120, what: str | None = None) -> str:
+    """Run ``docker ARGS`` and return its stdout, or raise EngineError with docker's message."""
+    try:
+        done = subprocess.run([cli(), *args], capture_output=True, text=True, timeout=timeout)
+    except FileNotFoundError:
+        raise EngineError("the docker CLI is not installed") from None
+    except subprocess.TimeoutExpired:
+        raise EngineError(f"docker {what or args[0]} did not finish within {timeout:.0f} s") from None
+    if done.returncode != 0:
+        lines = (done.stderr or done.stdout).strip().splitlines()
+        raise EngineError(f"docker {what or args[0]}: {lines[-1] if lines else f'exit status {done.returncode}'}")
+    return done.stdout
+
+
+def available(timeout: float = 10) -> bool:
+    """True when a Docker engine answers."""
+    try:
+        run(["version", "--format", "{{.Server.Version}}"], timeout=timeout)
+    except EngineError:
+        return False
+    return True
+
+
+def host_networking() -> bool:
+    """Linux engines share the host's loopback with ``--network host``; Docker Desktop does not."""
+    return platform.system() == "Linux"
+
+
+def image_config(reference: str) -> dict | None:
+    """``docker image inspect`` of a local image, or None when the engine does not have it."""
+    try:
+        return json.loads(run(["image", "inspect", reference], timeout=30))[0]
+    except EngineError:
+        return None
+
+
+def pull(reference: str, timeout: float = 900) -> None:
+    """Pull an image (through the edge when the reference names it)."""
+    run(["pull", "--quiet", reference], timeout=timeout, what=f"pull {reference}")
+
+
+def containers(label: str, value: str) -> list[str]:
+    """Ids of all containers, running or not, labelled ``label=value``."""
+    out = run(["ps", "--all", "--quiet", "--filter", f"label={label}={value}"], timeout=30)
+    return out.split()
+
+
+def remove(ids: list[str]) -> None:
+    """Force-remove containers (stop and delete); missing ones are ignored."""
+    if ids:
+        subprocess.run([cli(), "rm", "--force", *ids], capture_output=True, timeout=60)

@@ -1,0 +1,80 @@
+"""Lambda's Invoke API on the edge: ``POST /2015-03-31/functions/NAME/invocations``.
+
+Handled here rather than in moto (which cannot run image functions): the request goes
+straight to the runtime, and the answer is shaped as Lambda's (api/API_Invoke.html):
+``X-Amz-Function-Error``, ``X-Amz-Log-Result`` (base64 of the last 4 KB of the log),
+``X-Amz-Executed-Version``, and the errors Invoke documents.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from urllib.parse import parse_qs, unquote
+
+from . import wsgi
+from .catalog import Catalog, LambdaError
+from .control import account_for, signing_scope
+from .runtime import Runtime, Throttled
+
+PREFIX = "/2015-03-31/functions/"
+SUFFIX = "/invocations"
+MAX_PAYLOAD = 6 * 1024 * 1024  # synchronous invocation payload quota: 6 MB
+
+
+class InvokeApi:
+    def __init__(self, catalog: Catalog, runtime: Runtime, default_region: str):
+        self.catalog = catalog
+        self.runtime = runtime
+        self.default_region = default_region
+
+    def __call__(self, environ: dict, start_response: wsgi.StartResponse) -> list[bytes]:
+        scope = signing_scope(environ)
+        account, region = (account_for(scope[0]), scope[1]) if scope else (account_for(""), self.default_region)
+        path = environ["PATH_INFO"]
+        name = unquote(path[len(PREFIX):-len(SUFFIX)])
+        query = environ.get("QUERY_STRING", "")
+        qualifier = parse_qs(query).get("Qualifier", [None])[0] if query else None
+        invocation_type = environ.get("HTTP_X_AMZ_INVOCATION_TYPE", "RequestResponse")
+        payload = wsgi.read_body(environ) or b"{}"
+        try:
+            fn = self.catalog.function(account, region, name, qualifier)
+            if fn.state != "Active":
+                raise LambdaError(409, "ResourceConflictException", "The operation cannot be performed at this time. "
+                                  f"The function is currently in the following state: {fn.state}")
+            spec = self.catalog.spec(fn)
+            check_payload(payload)
+        except LambdaError as error:
+            return error_response(start_response, error.status, error.code, error.message)
+        if invocation_type == "DryRun":
+            return wsgi.respond(start_response, 204, content_type=None)
+        if invocation_type == "Event":
+            request_id = self.runtime.invoke_async(spec, payload)
+            return wsgi.respond(start_response, 202, headers=[("x-amzn-RequestId", request_id)], content_type=None)
+        try:
+            result = self.runtime.invoke(spec, payload, tail=environ.get("HTTP_X_AMZ_LOG_TYPE") == "Tail")
+        except Throttled as throttle:
+            return error_response(start_response, 429, "TooManyRequestsException", "Rate Exceeded.",
+                                  Reason=throttle.reason)
+        headers = [("x-amzn-RequestId", result.request_id), ("X-Amz-Executed-Version", result.version)]
+        if result.function_error:
+            headers.append(("X-Amz-Function-Error", result.function_error))
+        if environ.get("HTTP_X_AMZ_LOG_TYPE") == "Tail" and result.invocation:
+            headers.append(("X-Amz-Log-Result", base64.b64encode(result.invocation.tail().encode()).decode()))
+        return wsgi.respond(start_response, 200, result.payload, headers)
+
+
+def check_payload(payload: bytes) -> None:
+    if len(payload) > MAX_PAYLOAD:
+        raise LambdaError(413, "RequestTooLargeException",
+                          f"Request must be smaller than {MAX_PAYLOAD} bytes for the InvokeFunction operation")
+    try:
+        json.loads(payload)
+    except ValueError as error:
+        raise LambdaError(400, "InvalidRequestContentException",
+                          f"Could not parse request body into json: {error}") from None
+
+
+def error_response(start_response: wsgi.StartResponse, status: int, code: str, message: str, **extra) -> list[bytes]:
+    body = json.dumps({"Type": "User", "message": message, **extra}).encode()
+    return wsgi.respond(start_response, status, body, [("x-amzn-ErrorType", code)])

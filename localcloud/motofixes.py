@@ -1,0 +1,55 @@
+"""Where moto 5.2.5 answers differently from AWS, patched once at start-up.
+
+* Lambda: ``get_configuration`` always says ``LastUpdateStatus: Successful`` and
+  ``State: Active``; AWS reports ``Pending`` while an image function is being created
+  and ``InProgress`` while an update is applied (the boto3 waiters ``function_active_v2``
+  and ``function_updated_v2`` poll exactly these fields).
+* Lambda: ``update_function_configuration`` ignores ``ImageConfig`` and ``EphemeralStorage``
+  and leaves ``LastModified`` unchanged.
+* IAM: AWS's managed policies (``AWSLambdaBasicExecutionRole`` among them) always exist on
+  AWS; moto creates them only when its configuration asks for them.
+
+The extra state lives in ``localcloud_*`` attributes of moto's own objects, so it is
+saved and restored with them.
+"""
+
+from __future__ import annotations
+
+from moto.awslambda import models
+from moto.core.utils import iso_8601_datetime_with_nanoseconds
+from moto.settings import default_user_config
+
+_installed = False
+
+
+def install() -> None:
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    default_user_config.setdefault("iam", {})["load_aws_managed_policies"] = True
+    get_configuration = models.LambdaFunction.get_configuration
+    update_configuration = models.LambdaFunction.update_configuration
+
+    def configuration(self, on_create: bool = False) -> dict:
+        config = get_configuration(self, on_create)
+        state_reason = getattr(self, "localcloud_state_reason", None)
+        if state_reason and self.state != "Active":
+            config["StateReason"], config["StateReasonCode"] = state_reason
+        update = getattr(self, "localcloud_update", None)
+        if update and not on_create:
+            config["LastUpdateStatus"] = update[0]
+            if update[0] != "Successful":
+                config["LastUpdateStatusReason"], config["LastUpdateStatusReasonCode"] = update[1], update[2]
+        return config
+
+    def update(self, config_updates: dict) -> dict:
+        if "ImageConfig" in config_updates:
+            self.image_config = models.ImageConfig(config_updates["ImageConfig"])
+        if "EphemeralStorage" in config_updates:
+            self.ephemeral_storage = config_updates["EphemeralStorage"]["Size"]
+        self.last_modified = iso_8601_datetime_with_nanoseconds()
+        return update_configuration(self, config_updates)
+
+    models.LambdaFunction.get_configuration = configuration
+    models.LambdaFunction.update_configuration = update
