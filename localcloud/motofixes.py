@@ -6,6 +6,8 @@
   and ``function_updated_v2`` poll exactly these fields).
 * Lambda: ``update_function_configuration`` ignores ``ImageConfig`` and ``EphemeralStorage``
   and leaves ``LastModified`` unchanged.
+* Lambda: ``add_permission`` with a ``StatementId`` the policy already has adds a second
+  statement; AWS refuses it with ``ResourceConflictException`` (409).
 * IAM: AWS's managed policies (``AWSLambdaBasicExecutionRole`` among them) always exist on
   AWS; moto creates them only when its configuration asks for them.
 
@@ -15,7 +17,10 @@ saved and restored with them.
 
 from __future__ import annotations
 
-from moto.awslambda import models
+import json
+
+from moto.awslambda import models, policy
+from moto.awslambda.exceptions import LambdaClientError
 from moto.core.utils import iso_8601_datetime_with_nanoseconds
 from moto.settings import default_user_config
 
@@ -51,5 +56,22 @@ def install() -> None:
         self.last_modified = iso_8601_datetime_with_nanoseconds()
         return update_configuration(self, config_updates)
 
+    add_statement = policy.Policy.add_statement
+
+    def add_unique_statement(self, raw: str, qualifier: str | None = None):
+        sid = json.loads(raw).get("StatementId")
+        if sid is not None and any(statement.get("Sid") == sid for statement in self.statements):
+            raise ResourceConflict(f"The statement id ({sid}) provided already exists. Please provide a new "
+                                   "statement id, or remove the existing statement.")
+        return add_statement(self, raw, qualifier)
+
     models.LambdaFunction.get_configuration = configuration
     models.LambdaFunction.update_configuration = update
+    policy.Policy.add_statement = add_unique_statement
+
+
+class ResourceConflict(LambdaClientError):
+    code = 409
+
+    def __init__(self, message: str):
+        super().__init__("ResourceConflictException", message)

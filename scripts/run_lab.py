@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import subprocess
 from pathlib import Path
 
 import ipykernel.kernelspec
@@ -55,12 +56,13 @@ def execute(notebook: Path, destination: Path) -> str | None:
     client = NotebookClient(nb, km=manager, timeout=1200, record_timing=False,
                             resources={"metadata": {"path": str(NOTEBOOKS)}})
     failure = None
-    with client.setup_kernel():
+    with client.setup_kernel(stderr=subprocess.DEVNULL):  # the kernel's own chatter; cell output is kept
         for index, cell in enumerate(tqdm(nb.cells, desc=notebook.stem, unit="cell", leave=False)):
             try:
                 client.execute_cell(cell, index)
             except CellExecutionError as error:
-                failure = f"cell {index}: {str(error).strip().splitlines()[-1]}"
+                last_line = re.sub(r"\x1b\[[0-9;]*m", "", str(error).strip().splitlines()[-1])  # no colour codes
+                failure = f"cell {index}: {last_line}"
                 break
     destination.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, destination)
