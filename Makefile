@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 LAB_CODE ?= lab_solution
 export LAB_CODE
 
-.PHONY: lab test venv docker cloud-up cloud-down cloud-status exercises notebooks clean
+.PHONY: lab test venv docker cloud-up cloud-down cloud-status cloud-bench exercises notebooks clean
 
 lab: venv docker cloud-up  ## run every step on the local target and print the grading report
 	$(PY) scripts/run_lab.py
@@ -39,8 +39,11 @@ cloud-up: venv  ## start the local AWS stand-in on 127.0.0.1:4566
 cloud-down:  ## stop the local AWS stand-in and remove what it started
 	$(PY) -m localcloud down
 
-cloud-status:
+cloud-status:  ## the stand-in's mode, components and per-function counters
 	$(PY) -m localcloud status
+
+cloud-bench: venv docker  ## measure the stand-in's overhead over a direct RIE call (a few minutes)
+	$(PY) -m localcloud.bench
 
 exercises: venv  ## regenerate exercises/ from lab_solution/ (maintainers)
 	$(PY) scripts/make_exercises.py
@@ -48,5 +51,6 @@ exercises: venv  ## regenerate exercises/ from lab_solution/ (maintainers)
 notebooks: venv docker cloud-up  ## re-run the notebooks in place with the reference solution (maintainers)
 	LAB_CODE=lab_solution $(PY) scripts/run_lab.py --refresh-notebooks
 
-clean: cloud-down  ## remove everything the lab built locally (not the virtual environment)
+clean: cloud-down  ## remove what the lab built locally: build/, the stand-in's state, the lab's image tags
 	rm -rf build .localcloud
+	-docker image rm serverless-iris:latest 127.0.0.1:4566/serverless-iris:latest 2>/dev/null

@@ -44,8 +44,8 @@ def ensure_role(settings: Settings) -> str:
     """The execution role's ARN, creating the role (trusted by Lambda, logs only) if needed."""
     iam = aws.client(settings, "iam")
     with aws.explained(settings, f"creating IAM role {settings.role_name}"):
-        # TODO: get_role, or create_role with TRUST_POLICY and the lab tags; attach BASIC_EXECUTION_POLICY.
-        raise NotImplementedError('TODO: get_role, or create_role with TRUST_POLICY and the lab tags; attach BASIC_EXECUTION_POLICY.')
+        # TODO: set role and created: get_role, or create_role with TRUST_POLICY and the lab tags (NoSuchEntityException); then attach BASIC_EXECUTION_POLICY.
+        raise NotImplementedError('TODO: set role and created: get_role, or create_role with TRUST_POLICY and the lab tags (NoSuchEntityException); then attach BASIC_EXECUTION_POLICY.')
         if created and settings.target == "aws":
             iam.get_waiter("role_exists").wait(RoleName=settings.role_name)
             time.sleep(IAM_PROPAGATION_S)

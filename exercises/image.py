@@ -81,8 +81,12 @@ def uses_docker(settings: Settings) -> bool:
 
 def build_command(settings: Settings, context: Path, tag: str) -> list[str]:
     """The ``docker build`` arguments for a Lambda-compatible image."""
-    # TODO: build for settings.platform; with buildx add --provenance=false and --load.
-    raise NotImplementedError('TODO: build for settings.platform; with buildx add --provenance=false and --load.')
+    # Lambda runs one architecture: an image built on an Apple-silicon laptop is arm64 unless we ask for
+    # amd64, and on an x86_64 function it fails with "exec format error".
+    # BuildKit adds provenance attestations, which turn the image into a manifest list that Lambda
+    # rejects ("The image manifest, config or layer media type ... is not supported").
+    # TODO: set args to ["build", "--platform", ..., "--tag", tag]; with dockercli.has_buildx(), make it "buildx build" plus --provenance=false and --load.
+    raise NotImplementedError('TODO: set args to ["build", "--platform", ..., "--tag", tag]; with dockercli.has_buildx(), make it "buildx build" plus --provenance=false and --load.')
     if not dockercli.has_bridge_network():
         args += ["--network", "host"]  # engines started without a bridge (this lab's CI) need it
     return [*args, str(context)]

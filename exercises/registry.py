@@ -51,8 +51,8 @@ def ensure_repository(settings: Settings) -> dict:
     """Create the ECR repository, or return it if it exists; either way apply our policies."""
     ecr = aws.client(settings, "ecr")
     with aws.explained(settings, f"creating ECR repository {settings.repository}"):
-        # TODO: create_repository with scan-on-push and the lab tags; on RepositoryAlreadyExistsException, describe it.
-        raise NotImplementedError('TODO: create_repository with scan-on-push and the lab tags; on RepositoryAlreadyExistsException, describe it.')
+        # TODO: set repository: create_repository(...) with scan-on-push and the lab tags, or on RepositoryAlreadyExistsException the one describe_repositories() returns.
+        raise NotImplementedError('TODO: set repository: create_repository(...) with scan-on-push and the lab tags, or on RepositoryAlreadyExistsException the one describe_repositories() returns.')
         ecr.put_lifecycle_policy(repositoryName=settings.repository, lifecyclePolicyText=json.dumps(LIFECYCLE_POLICY))
     return repository
 
@@ -62,8 +62,8 @@ def docker_login(settings: Settings) -> str:
     ecr = aws.client(settings, "ecr")
     with aws.explained(settings, "getting an ECR login token"):
         auth = ecr.get_authorization_token()["authorizationData"][0]
-    # TODO: the token is base64("AWS:<password>"); pipe the password to `docker login --username AWS --password-stdin`.
-    raise NotImplementedError('TODO: the token is base64("AWS:<password>"); pipe the password to `docker login --username AWS --password-stdin`.')
+    # TODO: set registry (proxyEndpoint without https://); the token is base64("AWS:<password>"): pass the password to dockercli.run(["login", "--username", "AWS", "--password-stdin", registry], ..., input=password).
+    raise NotImplementedError('TODO: set registry (proxyEndpoint without https://); the token is base64("AWS:<password>"): pass the password to dockercli.run(["login", "--username", "AWS", "--password-stdin", registry], ..., input=password).')
     return registry
 
 

@@ -42,7 +42,7 @@ def ensure_role(settings: Settings) -> str:
     """The execution role's ARN, creating the role (trusted by Lambda, logs only) if needed."""
     iam = aws.client(settings, "iam")
     with aws.explained(settings, f"creating IAM role {settings.role_name}"):
-        # BEGIN SOLUTION: get_role, or create_role with TRUST_POLICY and the lab tags; attach BASIC_EXECUTION_POLICY.
+        # BEGIN SOLUTION: set role and created: get_role, or create_role with TRUST_POLICY and the lab tags (NoSuchEntityException); then attach BASIC_EXECUTION_POLICY.
         try:
             role = iam.get_role(RoleName=settings.role_name)["Role"]
             created = False

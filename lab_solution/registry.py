@@ -49,7 +49,7 @@ def ensure_repository(settings: Settings) -> dict:
     """Create the ECR repository, or return it if it exists; either way apply our policies."""
     ecr = aws.client(settings, "ecr")
     with aws.explained(settings, f"creating ECR repository {settings.repository}"):
-        # BEGIN SOLUTION: create_repository with scan-on-push and the lab tags; on RepositoryAlreadyExistsException, describe it.
+        # BEGIN SOLUTION: set repository: create_repository(...) with scan-on-push and the lab tags, or on RepositoryAlreadyExistsException the one describe_repositories() returns.
         try:
             repository = ecr.create_repository(
                 repositoryName=settings.repository,
@@ -69,7 +69,7 @@ def docker_login(settings: Settings) -> str:
     ecr = aws.client(settings, "ecr")
     with aws.explained(settings, "getting an ECR login token"):
         auth = ecr.get_authorization_token()["authorizationData"][0]
-    # BEGIN SOLUTION: the token is base64("AWS:<password>"); pipe the password to `docker login --username AWS --password-stdin`.
+    # BEGIN SOLUTION: set registry (proxyEndpoint without https://); the token is base64("AWS:<password>"): pass the password to dockercli.run(["login", "--username", "AWS", "--password-stdin", registry], ..., input=password).
     user, password = base64.b64decode(auth["authorizationToken"]).decode().split(":", 1)
     registry = re.sub(r"^https?://", "", auth["proxyEndpoint"])
     dockercli.run(["login", "--username", user, "--password-stdin", registry], what="login", input=password)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Make a Docker engine available to the lab (design.md §4, "Docker engine").
+# Make a Docker engine available to the lab.
 #   exit 0: an engine answers `docker info` (one already running is left alone);
 #   exit 3: no engine here and none can be started: the lab continues in host mode
 #           (exit 1 instead when LAB_REQUIRE_DOCKER=1, as in CI).

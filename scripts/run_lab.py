@@ -13,6 +13,7 @@ before the cleanup notebook runs, step 8 after it; one report closes the run.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -95,6 +96,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  step {number} graded: {earned}/{possible}")
     report = Report(results, titles)
     print("\n" + report.summary())
+    latency = settings.latency_dir / "summary.json"
+    if latency.exists():
+        measured = json.loads(latency.read_text())
+        print(f"Measured through the public URL: cold p50 {measured['cold_latency_ms']['p50']:.0f} ms, "
+              f"warm p50 {measured['warm_latency_ms']['p50']:.1f} ms (details: {latency.parent})")
     if failures:
         print(f"Notebooks that stopped with an error: {', '.join(failures)} (executed copies in {destination.parent})")
     return 0 if report.passed and not failures else 1

@@ -64,3 +64,11 @@ def test_step_3_grades_in_host_mode_with_image_checks_skipped(settings):
     report = run_steps([3], Context(settings.with_overrides(docker="off")))
     assert report.passed, report.summary()
     assert [r.mark for r in report.results].count("SKIP") == 3
+
+
+@pytest.mark.docker
+def test_step_3_fails_with_hints_on_the_untouched_exercises(settings, lambda_base):
+    report = run_steps([3], Context(settings.with_overrides(code="exercises")))
+    failed = [r for r in report.results if r.mark == "FAIL"]
+    assert not report.passed and all(r.hint for r in failed)
+    assert any("NotImplementedError: TODO: set args" in r.message for r in failed)

@@ -1,4 +1,4 @@
-"""The handler's contract (design.md §5), against real API Gateway event shapes."""
+"""The handler's contract (lab_solution/app.py's docstring), against real API Gateway event shapes."""
 
 from __future__ import annotations
 
