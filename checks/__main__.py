@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = config.load(code=args.code, build_dir=args.build_dir and Path(args.build_dir).resolve())
     except LabError as error:
-        console.print(f"[red]error:[/red] {error}", highlight=False)
+        print(f"error: {error}", file=sys.stderr)
         return 2
     steps = args.steps or sorted(all_steps())
     with console.status("grading…") as status:
