@@ -16,14 +16,13 @@ def repository(ctx) -> dict:
 
 
 def pushed_digest(ctx) -> str:
-    from lab_solution.registry import TAG
+    from lab_solution.errors import LabError
+    from lab_solution.registry import latest
 
-    ecr = ctx.client("ecr")
     try:
-        details = ecr.describe_images(repositoryName=ctx.settings.repository, imageIds=[{"imageTag": TAG}])
-    except (ecr.exceptions.ImageNotFoundException, ecr.exceptions.RepositoryNotFoundException):
-        raise CheckFailed(f"{ctx.settings.repository}:{TAG} is not in ECR") from None
-    return details["imageDetails"][0]["imageDigest"]
+        return latest(ctx.settings).digest
+    except LabError as missing:
+        raise CheckFailed(str(missing)) from None
 
 
 def function(ctx) -> dict:

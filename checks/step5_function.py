@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 
+from lab_solution.config import SETOSA
+from lab_solution.function import BASIC_EXECUTION_POLICY
+
 from . import cloud
 from .framework import CheckFailed, step
 
 STEP = step(5, "Create the Lambda function")
-BASIC_EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
-SETOSA = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
 
 
 @STEP.check("the function is a container-image function, Active and up to date", points=2,

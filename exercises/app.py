@@ -137,6 +137,7 @@ def _method(event) -> str | None:
     """The HTTP method of a gateway event (2.0: requestContext.http, 1.0: httpMethod)."""
     if not isinstance(event, dict):
         raise ClientError(400, "event must be a JSON object")
-    http = event.get("requestContext", {}).get("http") if isinstance(event.get("requestContext"), dict) else None
+    request_context = event.get("requestContext")
+    http = request_context.get("http") if isinstance(request_context, dict) else None
     method = http.get("method") if isinstance(http, dict) else event.get("httpMethod")
     return method.upper() if isinstance(method, str) else None

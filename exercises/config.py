@@ -41,6 +41,8 @@ CODE_PACKAGES = ("exercises", "lab_solution")
 ARCHITECTURES = ("x86_64", "arm64")
 LAB_TAG = {"lab": "serverless-iris"}
 LOCAL_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+# The request every step sends to test a deployment: a real setosa from the Iris data (cm).
+SETOSA = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
 
 
 class ConfigError(LabError):

@@ -229,7 +229,7 @@ def main() -> int:
         print(f"no Docker engine: staged {context} for host mode instead of building an image")
         target = context
     with run_local(settings, target) as local:
-        payload, elapsed = local.invoke({"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2})
+        payload, elapsed = local.invoke(config.SETOSA)
         print(f"local invoke ({elapsed:.0f} ms): {payload}")
     return 0
 

@@ -29,7 +29,6 @@ from . import aws, config, gateway
 from .config import Settings
 from .errors import LabError, run_cli
 
-SETOSA = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
 REPORT = re.compile(r"REPORT RequestId: (?P<id>\S+)\s+Duration: (?P<duration>[\d.]+) ms"
                     r"(?:.*?Init Duration: (?P<init>[\d.]+) ms)?")
 
@@ -57,7 +56,7 @@ def force_cold_start(settings: Settings) -> None:
 def send(url: str, round_: int, position: int) -> Sample:
     """One timed request to the public URL."""
     started = time.perf_counter()
-    response = requests.post(url, json=SETOSA, timeout=60)
+    response = requests.post(url, json=config.SETOSA, timeout=60)
     latency_ms = (time.perf_counter() - started) * 1000
     try:
         cold = response.json().get("cold_start")
@@ -143,8 +142,10 @@ def write_reports(samples: list[Sample], summary: dict, out_dir: Path) -> tuple[
 
 def read_samples(csv_path: Path) -> list[Sample]:
     """Samples back from a CSV written by :func:`write_reports`."""
+    def optional(value: str) -> float | None:
+        return float(value) if value else None  # csv writes None as an empty field
+
     def parse(row: dict) -> Sample:
-        optional = lambda v: float(v) if v not in ("", "None") else None  # noqa: E731
         return Sample(int(row["round"]), int(row["position"]), float(row["latency_ms"]), int(row["status"]),
                       {"True": True, "False": False}.get(row["cold_start"]), row["request_id"],
                       optional(row["duration_ms"]), optional(row["init_ms"]))

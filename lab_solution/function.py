@@ -26,7 +26,6 @@ TRUST_POLICY = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
 }
-SETOSA = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
 LOG_RETENTION_DAYS = 7  # Lambda's own default is "never expire", which bills storage forever
 IAM_PROPAGATION_S = 10  # IAM is eventually consistent: Lambda may not see a brand-new role at once
 
@@ -121,7 +120,7 @@ def test_invoke(settings: Settings, event: object = None) -> TestInvoke:
     awslambda = aws.client(settings, "lambda")
     with aws.explained(settings, f"invoking {settings.function_name}"):
         answer = awslambda.invoke(FunctionName=settings.function_name, LogType="Tail",
-                                  Payload=json.dumps(SETOSA if event is None else event).encode())
+                                  Payload=json.dumps(config.SETOSA if event is None else event).encode())
     payload = json.loads(answer["Payload"].read() or b"null")
     if "FunctionError" in answer:
         raise LabError(f"the function failed: {payload.get('errorType')}: {payload.get('errorMessage')}")

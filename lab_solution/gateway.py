@@ -21,7 +21,6 @@ from .errors import run_cli
 ROUTE_KEY = "POST /predict"
 STAGE = "$default"
 STATEMENT_ID = "allow-api-gateway-invoke"
-SETOSA = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
 
 
 @dataclass(frozen=True)
@@ -99,7 +98,7 @@ def main() -> int:
         function_arn = awslambda.get_function_configuration(FunctionName=settings.function_name)["FunctionArn"]
     api = ensure_api(settings, function_arn)
     print(f"POST {api.url}")
-    for label, body in (("valid", SETOSA), ("invalid", {"sepal_length": "long"})):
+    for label, body in (("valid", config.SETOSA), ("invalid", {"sepal_length": "long"})):
         response = call(api.url, body)
         print(f"{label:<8} -> {response.status_code} {response.text}")
     return 0

@@ -10,9 +10,9 @@ import pytest
 from checks import Context, run_steps
 from checks.events import load_event
 from lab_solution import config, image, train
+from lab_solution.config import SETOSA
 
 pytestmark = pytest.mark.integration
-SETOSA = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ from types import SimpleNamespace
 import pytest
 
 from checks.events import SHAPES, load_event
+from lab_solution.config import SETOSA
 
-SETOSA = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
 CONTEXT = SimpleNamespace(aws_request_id="req-1")
 
 
