@@ -19,7 +19,7 @@ from pathlib import Path
 
 from . import backends, engine, httpserver, motofixes, children, rie, settings
 from .apigateway_api import ApiGatewayHook
-from .catalog import Catalog
+from .catalog import Catalog, LambdaError
 from .control import ControlPlane
 from .ecr_api import EcrHook
 from .edge import Edge
@@ -136,7 +136,12 @@ class Server:
         account, region, group, stream = destination
         with self.control.lock:
             logs = backends.service("logs", account, region)
-            logs.ensure_log_group(group)  # Lambda creates /aws/lambda/NAME on first use
+            if group not in logs.groups:
+                try:
+                    self.catalog.function(account, region, group.removeprefix("/aws/lambda/"))
+                except LambdaError:
+                    return  # the last words of a deleted function's environments: AWS keeps no such logs
+                logs.ensure_log_group(group)  # Lambda creates /aws/lambda/NAME on first use
             if stream not in logs.groups[group].streams:
                 logs.create_log_stream(group, stream)
             logs.put_log_events(group, stream, events)

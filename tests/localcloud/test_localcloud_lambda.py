@@ -106,6 +106,11 @@ def test_function_lifecycle(lab):
     assert missing.value.response["Error"]["Code"] == "ResourceNotFoundException"
     assert name not in lab.status()["functions"]
 
+    # and once its log group is deleted too, nothing the retired environments print brings it back
+    lab.logs.delete_log_group(logGroupName=f"/aws/lambda/{name}")
+    time.sleep(2)  # environments stop in the background; their last words arrive within this
+    assert lab.logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{name}")["logGroups"] == []
+
 
 def test_errors_and_timeouts_come_back_as_lambda_reports_them(lab):
     name = lab.function("faults", Timeout=1)
