@@ -6,6 +6,7 @@ notebook runs is one a student can copy into a terminal.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from collections import deque
@@ -82,5 +83,6 @@ def stream(args: Sequence[str], *, what: str, on_line: Callable[[str], None],
 
 
 def _last_line(text: str) -> str:
-    lines = [line for line in text.strip().splitlines() if line.strip()]
+    lines = [line for line in text.strip().splitlines()
+             if line.strip() and not re.match(r"(Run|See) 'docker .*--help'", line)]
     return lines[-1] if lines else "no output"

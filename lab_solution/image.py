@@ -231,7 +231,9 @@ def _wait_for_port(port: int, local: LocalFunction, timeout: float = 30) -> None
 
 def main() -> int:
     settings = config.load()
-    context = stage(settings, config.code_path(settings, "app"))
+    app_source = config.code_path(settings, "app")
+    print(f"packaging {app_source} (LAB_CODE={settings.code})")
+    context = stage(settings, app_source)
     if uses_docker(settings):
         info = build(settings, context)
         print(f"{info.tag}: {info.size_bytes / 1e6:.0f} MB, {info.architecture}, {len(info.layers)} layers")
@@ -242,6 +244,9 @@ def main() -> int:
     with run_local(settings, target) as local:
         payload, elapsed = local.invoke(config.SETOSA)
         print(f"local invoke ({elapsed:.0f} ms): {payload}")
+        if payload.get("statusCode") != 200:
+            print(f"the handler did not answer 200; its log:\n{local.logs()[-2000:]}")
+            return 1
     return 0
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from checks import Context, run_steps
 from checks.events import load_event
-from lab_solution import config, image, train
+from lab_solution import config, image, init_profile, train
 from lab_solution.config import SETOSA
 
 pytestmark = pytest.mark.integration
@@ -39,6 +39,7 @@ def test_image_builds_runs_and_reports_init(settings, lambda_base, docker_cli):
         with image.run_local(settings, info.tag) as local:
             good, bad = answers(local)
             durations = local.durations()
+        init = init_profile.profile(settings, info.tag, runs=1)
     finally:
         docker_cli("image", "rm", "--force", info.tag, check=False)
     # then
@@ -46,6 +47,7 @@ def test_image_builds_runs_and_reports_init(settings, lambda_base, docker_cli):
     assert good["statusCode"] == 200 and json.loads(good["body"])["prediction"] == "setosa"
     assert bad["statusCode"] == 400
     assert len(durations["init_ms"]) == 1 and durations["init_ms"][0] > 0
+    assert all(init.rows[row] > 0 for row in ("NumPy", "SciPy", "scikit-learn", init_profile.HANDLER_ROW))
 
 
 def test_host_mode_runs_the_staged_folder(settings):
@@ -56,8 +58,10 @@ def test_host_mode_runs_the_staged_folder(settings):
     assert not image.uses_docker(host)
     with image.run_local(host, context) as local:
         good, bad = answers(local)
+    init = init_profile.profile(host, context, runs=1)
     # then
     assert json.loads(good["body"])["cold_start"] is True and bad["statusCode"] == 400
+    assert all(init.rows[row] > 0 for row in ("NumPy", "SciPy", "scikit-learn", init_profile.HANDLER_ROW))
 
 
 def test_step_3_grades_in_host_mode_with_image_checks_skipped(settings):
