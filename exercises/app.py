@@ -55,7 +55,9 @@ def load_model(task_root: Path):
 TASK_ROOT = Path(os.environ.get("LAMBDA_TASK_ROOT", Path(__file__).resolve().parent))
 # TODO: load the model once, here at module scope, into MODEL.
 MODEL = None
-_cold_start = True
+# The first request of an environment waited for INIT, unless provisioned concurrency ran
+# INIT ahead of any traffic.
+_cold_start = os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") != "provisioned-concurrency"
 
 
 def read_body(event: dict) -> object:

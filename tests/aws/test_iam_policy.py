@@ -6,9 +6,11 @@ import json
 import re
 from pathlib import Path
 
+from botocore.awsrequest import AWSResponse
+
 from checks import Context
 from checks.step8_cleanup import tagged_leftovers
-from lab_solution import aws, cleanup, function, gateway, latency, registry
+from lab_solution import aws, cleanup, function, gateway, latency, provisioned, registry
 
 POLICY = Path(__file__).resolve().parents[2] / "docs" / "iam-policy.json"
 IAM_PREFIX = {"apigatewayv2": "apigateway", "lambda": "lambda", "ecr": "ecr", "iam": "iam", "logs": "logs", "sts": "sts"}
@@ -28,6 +30,15 @@ def iam_action(service: str, operation: str) -> str:
     return f"{IAM_PREFIX[service]}:{operation}"
 
 
+def provisioned_concurrency_moto_lacks(model, **_):
+    """Answer the three provisioned-concurrency operations moto does not implement (the stand-in does)."""
+    answers = {"PutProvisionedConcurrencyConfig": {"Status": "IN_PROGRESS"},
+               "GetProvisionedConcurrencyConfig": {"Status": "READY"}, "DeleteProvisionedConcurrencyConfig": {}}
+    if model.name in answers:
+        return AWSResponse("https://lambda.us-east-1.amazonaws.com", 200, {}, None), answers[model.name]
+    return None
+
+
 def test_policy_covers_every_call(settings, monkeypatch):
     # given: record every operation any lab client performs
     performed: set[str] = set()
@@ -43,6 +54,9 @@ def test_policy_covers_every_call(settings, monkeypatch):
     gateway.ensure_api(settings, deployed["FunctionArn"])
     gateway.ensure_api(settings, deployed["FunctionArn"])
     latency.force_cold_start(settings)
+    session.events.register("before-call.lambda.*", provisioned_concurrency_moto_lacks)
+    provisioned.enable(settings)
+    provisioned.disable(settings)
     aws.client(settings, "logs").filter_log_events(logGroupName=settings.log_group)
     aws.client(settings, "sts").get_caller_identity()
     cleanup.clean_up(settings)
@@ -54,6 +68,7 @@ def test_policy_covers_every_call(settings, monkeypatch):
 
 
 def test_policy_names_only_the_lab_resources():
-    resources = {r for s in json.loads(POLICY.read_text())["Statement"] for r in [s["Resource"]]}
+    statements = json.loads(POLICY.read_text())["Statement"]
+    resources = {r for s in statements for r in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])}
     scoped = [r for r in resources if r != "*"]
     assert all(re.search(r"serverless-iris|apigateway", r) for r in scoped)

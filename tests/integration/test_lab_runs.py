@@ -89,5 +89,10 @@ def test_the_whole_lab_runs_in_host_mode_without_docker(monkeypatch, tmp_path):
             "the image holds app.py, model.joblib and the pinned scikit-learn",
             "the image fits the size budget",
         ]
+        # and the provisioned-concurrency experiment of notebook 07 removed what it added
+        awslambda, name = aws.client(settings, "lambda"), settings.function_name
+        assert awslambda.list_aliases(FunctionName=name)["Aliases"] == []
+        assert [v["Version"] for v in awslambda.list_versions_by_function(FunctionName=name)["Versions"]] == ["$LATEST"]
+        assert awslambda.list_provisioned_concurrency_configs(FunctionName=name)["ProvisionedConcurrencyConfigs"] == []
         run_notebooks(["08"], tmp_path / "executed")
         assert run_steps([8], Context(settings)).passed

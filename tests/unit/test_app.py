@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from types import SimpleNamespace
 
@@ -38,6 +39,18 @@ def test_cold_start_is_reported_once(app):
     # then
     assert (first[1]["cold_start"], second[1]["cold_start"]) == (True, False)
     assert (first[2]["X-Cold-Start"], second[2]["X-Cold-Start"]) == ("true", "false")
+
+
+def test_a_provisioned_environment_serves_no_cold_start(app, monkeypatch):
+    # given an environment that provisioned concurrency initialised ahead of traffic
+    monkeypatch.setenv("AWS_LAMBDA_INITIALIZATION_TYPE", "provisioned-concurrency")
+    provisioned = importlib.reload(app)
+    try:
+        # when / then: even its first request did not wait for INIT
+        assert call(provisioned, load_event(body=SETOSA))[1]["cold_start"] is False
+    finally:
+        monkeypatch.delenv("AWS_LAMBDA_INITIALIZATION_TYPE")
+        importlib.reload(app)
 
 
 @pytest.mark.parametrize(

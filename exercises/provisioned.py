@@ -1,0 +1,162 @@
+"""Cold-start mitigation, measured: provisioned concurrency next to an on-demand deploy.
+
+    python -m lab_solution.provisioned [--requests 5]   # enable, compare, then remove it again
+
+Provisioned concurrency keeps N execution environments of a *published version* initialised
+ahead of traffic, so requests to it (through an alias) never wait for INIT. We publish the
+deployed function as a version, point the alias ``live`` at it, provision one environment,
+then force a cold start of ``$LATEST`` and send the same requests to both.
+
+On AWS it is billed per GB-second for as long as it is configured, traffic or not, and takes
+a few minutes to become READY: ``disable()`` removes the configuration, the alias and the
+version again (the step-8 cleanup would too, since deleting a function deletes them all).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import time
+from dataclasses import dataclass
+
+from tqdm import tqdm
+
+from . import aws, config
+from .config import Settings
+from .errors import LabError, run_cli
+from .latency import REPORT, force_cold_start
+
+ALIAS = "live"
+DESCRIPTION = "lab: provisioned concurrency"  # marks the versions enable() publishes, for disable()
+READY_TIMEOUT_S = 900  # AWS usually needs one to five minutes
+
+
+@dataclass(frozen=True)
+class Call:
+    target: str  # "$LATEST" (on demand) or the alias (provisioned)
+    position: int
+    latency_ms: float  # client round trip of a direct invoke
+    cold_start: bool | None  # as the handler reported it
+    init_ms: float | None  # REPORT's Init Duration: paid by this request
+
+
+def enable(settings: Settings, count: int = 1) -> str:
+    """Publish a version, point the alias at it and provision ``count`` environments; wait until READY.
+
+    Returns:
+        The published version.
+    """
+    awslambda = aws.client(settings, "lambda")
+    name = settings.function_name
+    with aws.explained(settings, f"provisioning {count} environment(s) for {name}:{ALIAS}"):
+        version = awslambda.publish_version(FunctionName=name, Description=DESCRIPTION)["Version"]
+        try:
+            awslambda.update_alias(FunctionName=name, Name=ALIAS, FunctionVersion=version)
+        except awslambda.exceptions.ResourceNotFoundException:
+            awslambda.create_alias(FunctionName=name, Name=ALIAS, FunctionVersion=version)
+        awslambda.put_provisioned_concurrency_config(FunctionName=name, Qualifier=ALIAS,
+                                                     ProvisionedConcurrentExecutions=count)
+        _wait_until_ready(awslambda, name)
+    return version
+
+
+def _wait_until_ready(awslambda, name: str) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    with tqdm(desc=f"provisioning {ALIAS}", bar_format="{desc} ({elapsed})") as bar:
+        while time.monotonic() < deadline:
+            state = awslambda.get_provisioned_concurrency_config(FunctionName=name, Qualifier=ALIAS)
+            bar.set_description_str(f"provisioning {ALIAS}: {state['Status']}")
+            if state["Status"] == "READY":
+                return
+            if state["Status"] == "FAILED":
+                raise LabError(f"provisioned concurrency failed: {state.get('StatusReason', 'no reason given')}")
+            time.sleep(1)
+    raise LabError(f"provisioned concurrency was not READY after {READY_TIMEOUT_S} s; run disable() to remove it")
+
+
+def disable(settings: Settings) -> list[str]:
+    """Remove the provisioned concurrency, the alias and the versions ``enable`` published; returns what went."""
+    awslambda = aws.client(settings, "lambda")
+    name, removed = settings.function_name, []
+    missing = awslambda.exceptions.ResourceNotFoundException
+    with aws.explained(settings, f"removing provisioned concurrency from {name}:{ALIAS}"):
+        try:
+            awslambda.delete_provisioned_concurrency_config(FunctionName=name, Qualifier=ALIAS)
+            removed.append(f"provisioned concurrency on {ALIAS}")
+        except missing:
+            pass
+        try:
+            awslambda.get_alias(FunctionName=name, Name=ALIAS)
+            awslambda.delete_alias(FunctionName=name, Name=ALIAS)
+            removed.append(f"alias {ALIAS}")
+        except missing:
+            pass
+        try:
+            pages = awslambda.get_paginator("list_versions_by_function").paginate(FunctionName=name)
+            ours = [v["Version"] for page in pages for v in page["Versions"] if v.get("Description") == DESCRIPTION]
+        except missing:
+            ours = []  # no function at all
+        for version in ours:
+            awslambda.delete_function(FunctionName=name, Qualifier=version)
+            removed.append(f"version {version}")
+    return removed
+
+
+def invoke(settings: Settings, target: str, position: int) -> Call:
+    """One timed direct invoke of ``$LATEST`` or the alias."""
+    awslambda = aws.client(settings, "lambda")
+    started = time.perf_counter()
+    with aws.explained(settings, f"invoking {settings.function_name}:{target}"):
+        answer = awslambda.invoke(FunctionName=settings.function_name, Qualifier=target, LogType="Tail",
+                                  Payload=json.dumps(config.SETOSA).encode())
+        payload = json.loads(answer["Payload"].read() or b"null")
+    latency_ms = (time.perf_counter() - started) * 1000
+    if "FunctionError" in answer:
+        raise LabError(f"{target} failed: {payload.get('errorType')}: {payload.get('errorMessage')}")
+    report = REPORT.search(base64.b64decode(answer.get("LogResult", "")).decode(errors="replace"))
+    body = json.loads(payload["body"]) if isinstance(payload, dict) and "body" in payload else {}
+    return Call(target, position, round(latency_ms, 2), body.get("cold_start"),
+                float(report["init"]) if report and report["init"] else None)
+
+
+def compare(settings: Settings, requests: int = 5) -> list[Call]:
+    """Force a cold start of ``$LATEST``, then send ``requests`` invokes to it and to the alias."""
+    force_cold_start(settings)  # retires $LATEST's environments; the published version keeps its own
+    calls = []
+    with tqdm(total=2 * requests, desc="comparing", unit="request") as bar:
+        for target in ("$LATEST", ALIAS):
+            for position in range(1, requests + 1):
+                calls.append(invoke(settings, target, position))
+                bar.update(1)
+    return calls
+
+
+def format_calls(calls: list[Call]) -> str:
+    """One row per request position: on demand next to provisioned (numbers right-aligned)."""
+    def cells(call: Call) -> str:
+        init = f"{call.init_ms:,.0f} ms" if call.init_ms is not None else "-"
+        return f"{call.latency_ms:>9.1f} ms {'yes' if call.cold_start else 'no':>6} {init:>10}"
+
+    on_demand, provisioned = ([c for c in calls if c.target == target] for target in ("$LATEST", ALIAS))
+    header = f"{'client':>12} {'cold?':>6} {'init':>10}"
+    lines = [f"{'':>3}   {'on demand ($LATEST)':<30}   provisioned ({ALIAS})", f"{'#':>3}   {header}   {header}"]
+    lines += [f"{a.position:>3}   {cells(a)}   {cells(b)}" for a, b in zip(on_demand, provisioned, strict=True)]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m lab_solution.provisioned", description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=5, help="requests to each of $LATEST and the alias")
+    args = parser.parse_args()
+    settings = config.load()
+    try:
+        print(f"published version {enable(settings)} behind alias {ALIAS}, one environment provisioned")
+        print(format_calls(compare(settings, args.requests)))
+    finally:
+        print("removed:", ", ".join(disable(settings)) or "nothing")
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)
