@@ -53,4 +53,4 @@ notebooks: venv docker cloud-up  ## re-run the notebooks in place with the refer
 
 clean: cloud-down  ## remove what the lab built locally: build/, the stand-in's state, the lab's image tags
 	rm -rf build .localcloud
-	-docker image rm serverless-iris:latest 127.0.0.1:4566/serverless-iris:latest 2>/dev/null
+	-docker image rm serverless-iris:latest serverless-iris:onnx 127.0.0.1:4566/serverless-iris:latest 2>/dev/null

@@ -28,7 +28,7 @@ import time
 import traceback
 from pathlib import Path
 
-import joblib
+import numpy as np
 
 VERSION = "v1"
 FEATURES = ("sepal_length", "sepal_width", "petal_length", "petal_width")
@@ -44,8 +44,27 @@ class ClientError(Exception):
         self.status = status
 
 
+class OnnxModel:
+    """A model exported to ONNX (step 7's lighter runtime), behind scikit-learn's predict_proba and classes_."""
+
+    def __init__(self, path: Path):
+        import onnxruntime  # only the ONNX image has it, and it needs neither scikit-learn nor SciPy
+
+        self.session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        self.input = self.session.get_inputs()[0].name
+        self.classes_ = np.array(json.loads(self.session.get_modelmeta().custom_metadata_map["classes"]))
+
+    def predict_proba(self, rows) -> np.ndarray:
+        return self.session.run(["probabilities"], {self.input: np.asarray(rows, dtype=np.float32)})[0]
+
+
 def load_model(task_root: Path):
-    """Load ``model.joblib`` from the function's code folder (``LAMBDA_TASK_ROOT``)."""
+    """Load the model from the function's code folder (``LAMBDA_TASK_ROOT``): ``model.joblib``,
+    or ``model.onnx`` in the lighter image of step 7."""
+    if (task_root / "model.onnx").exists():
+        return OnnxModel(task_root / "model.onnx")
+    import joblib  # imported here, so that the ONNX image needs no joblib
+
     # TODO: return joblib.load() of task_root / "model.joblib".
     raise NotImplementedError('TODO: return joblib.load() of task_root / "model.joblib".')
 

@@ -24,7 +24,8 @@ from .errors import LabError, run_cli
 IMPORT_LINE = re.compile(r"^import time:\s+(\d+) \|\s+\d+ \| (\s*)(\S+)$")
 PROFILED = "import app"
 # Fixed rows, in this order, so two runs print the same table; anything else is "other".
-GROUPS = {"numpy": "NumPy", "scipy": "SciPy", "sklearn": "scikit-learn", "narwhals": "narwhals", "joblib": "joblib"}
+GROUPS = {"numpy": "NumPy", "scipy": "SciPy", "sklearn": "scikit-learn", "narwhals": "narwhals", "joblib": "joblib",
+          "onnxruntime": "ONNX Runtime"}
 HANDLER_ROW, STARTUP_ROW, OTHER_ROW = "app.py (model load)", "Python start-up modules", "other (stdlib, small packages)"
 ROWS = (STARTUP_ROW, *GROUPS.values(), OTHER_ROW, HANDLER_ROW)
 

@@ -48,16 +48,23 @@ def plot(samples: list[Sample], path: Path) -> Path:
     return path
 
 
-def plot_init(profile: InitProfile, path: Path) -> Path:
-    """Save a PNG with one horizontal bar per row of the INIT profile."""
-    names = list(profile.rows)[::-1]
-    figure, axes = plt.subplots(figsize=(8, 3.2))
-    bars = axes.barh(names, [profile.rows[name] for name in names], color=WARM)
-    axes.bar_label(bars, labels=[f"{profile.rows[name]:,.0f} ms" for name in names], padding=3)
+def plot_init(profiles: dict[str, InitProfile], path: Path) -> Path:
+    """Save a PNG with a horizontal bar per row of each INIT profile (rows all zero are left out)."""
+    rows = [row for row in list(next(iter(profiles.values())).rows)[::-1] if any(p.rows[row] for p in profiles.values())]
+    height = 0.8 / len(profiles)
+    figure, axes = plt.subplots(figsize=(8, 1.2 + 0.45 * len(rows) * len(profiles) ** 0.5))
+    for i, (label, colour, profile) in enumerate(zip(profiles, (WARM, COLD), profiles.values())):
+        offsets = np.arange(len(rows)) - (i - (len(profiles) - 1) / 2) * height  # the first profile on top
+        bars = axes.barh(offsets, [profile.rows[row] for row in rows], height=height, color=colour,
+                         label=f"{label}: {profile.total_ms:,.0f} ms in all")
+        axes.bar_label(bars, labels=[f"{profile.rows[row]:,.0f} ms" if profile.rows[row] else "" for row in rows], padding=3, fontsize=8)
+    axes.set_yticks(np.arange(len(rows)), rows)
     axes.set(xlabel="ms spent in each group's own module code (quickest of 3 fresh interpreters)",
              title="Where INIT goes: `import app`")
     axes.spines[["top", "right"]].set_visible(False)
     axes.margins(x=0.12)  # room for the labels
+    if len(profiles) > 1:
+        axes.legend(loc="lower right")
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)

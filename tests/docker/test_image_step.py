@@ -9,7 +9,7 @@ import pytest
 
 from checks import Context, run_steps
 from checks.events import load_event
-from lab_solution import config, image, init_profile, train
+from lab_solution import config, image, init_profile, onnx_variant, train
 from lab_solution.config import SETOSA
 
 pytestmark = pytest.mark.integration
@@ -76,3 +76,18 @@ def test_step_3_fails_with_hints_on_the_untouched_exercises(settings, lambda_bas
     failed = [r for r in report.results if r.mark == "FAIL"]
     assert not report.passed and all(r.hint for r in failed)
     assert any("NotImplementedError: TODO: set args" in r.message for r in failed)
+
+
+@pytest.mark.docker
+def test_the_onnx_image_serves_the_same_model_without_scikit_learn(settings, lambda_base, docker_cli):
+    # given the exported model, staged with the same app.py
+    onnx_variant.export(settings)
+    context = onnx_variant.stage(settings, config.code_path(settings, "app"))
+    # when built and measured (measure() fails unless the image answers 200 with the right species)
+    try:
+        variant = onnx_variant.measure(settings, "ONNX Runtime", context, "iris-image-test:onnx")
+    finally:
+        docker_cli("image", "rm", "--force", "iris-image-test:onnx", check=False)
+    # then it imported ONNX Runtime and none of scikit-learn, SciPy or joblib
+    assert variant.imports.rows["ONNX Runtime"] > 0 and variant.init_ms > 0
+    assert variant.imports.rows["scikit-learn"] == variant.imports.rows["SciPy"] == variant.imports.rows["joblib"] == 0

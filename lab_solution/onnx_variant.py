@@ -1,0 +1,149 @@
+"""A lighter runtime, measured: the same handler and model on ONNX Runtime instead of scikit-learn.
+
+    python -m lab_solution.onnx_variant    # export, check, build both images, compare their cold starts
+
+skl2onnx exports the trained pipeline to ``model.onnx``; ``app.py`` serves that file with
+ONNX Runtime when the image holds it (``app.OnnxModel``), so the image needs neither
+scikit-learn nor SciPy. Before anything is built, the export must agree with the original
+on every flower of the Iris dataset.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import joblib
+import numpy as np
+from sklearn.datasets import load_iris
+
+from . import config, image, init_profile
+from .config import Settings
+from .errors import LabError, run_cli
+
+DOCKER_DIR = config.REPO_ROOT / "docker" / "onnx"
+TOLERANCE = 1e-5  # ONNX Runtime computes in float32
+
+
+@dataclass(frozen=True)
+class Agreement:
+    flowers: int
+    same_species: int
+    max_probability_difference: float
+
+    @property
+    def ok(self) -> bool:
+        return self.same_species == self.flowers and self.max_probability_difference <= TOLERANCE
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One image (or, in host mode, staged folder) and what its cold start costs."""
+
+    name: str
+    target: str | Path
+    size_bytes: int | None  # None in host mode: no image
+    imports: init_profile.InitProfile
+    init_ms: float  # the RIE's INIT REPORT of a cold start
+    first_request_ms: float  # the cold request's round trip
+
+
+def export(settings: Settings) -> Path:
+    """Write ``model.onnx`` next to ``model.joblib``, with the class names in its metadata."""
+    from skl2onnx import to_onnx  # the lab's environment only: neither image needs it
+
+    model = joblib.load(settings.model_dir / "model.joblib")
+    exported = to_onnx(model, np.zeros((1, model.n_features_in_), dtype=np.float32),
+                       options={"zipmap": False}, target_opset=17)
+    exported.metadata_props.add(key="classes", value=json.dumps([str(c) for c in model.classes_]))
+    path = settings.model_dir / "model.onnx"
+    path.write_bytes(exported.SerializeToString())
+    return path
+
+
+def agreement(settings: Settings) -> Agreement:
+    """Compare the exported model with the original on all 150 flowers of the Iris dataset."""
+    import onnxruntime
+
+    original = joblib.load(settings.model_dir / "model.joblib")
+    session = onnxruntime.InferenceSession(str(settings.model_dir / "model.onnx"), providers=["CPUExecutionProvider"])
+    classes = json.loads(session.get_modelmeta().custom_metadata_map["classes"])
+    flowers = load_iris().data
+    expected = original.predict_proba(flowers)
+    got = session.run(["probabilities"], {session.get_inputs()[0].name: flowers.astype(np.float32)})[0]
+    same = sum(original.classes_[e] == classes[g] for e, g in zip(expected.argmax(1), got.argmax(1)))
+    return Agreement(len(flowers), int(same), float(np.abs(expected - got).max()))
+
+
+def stage(settings: Settings, app_source: Path) -> Path:
+    """The ONNX image's build context: its Dockerfile and requirements, app.py and model.onnx."""
+    model = settings.model_dir / "model.onnx"
+    if not model.exists():
+        raise LabError(f"{model} does not exist yet: export() the model first")
+    context = settings.build_dir / "image-onnx"
+    shutil.rmtree(context, ignore_errors=True)
+    context.mkdir(parents=True)
+    for source in (DOCKER_DIR / "Dockerfile", DOCKER_DIR / "requirements.txt", config.REPO_ROOT / "docker" / ".dockerignore",
+                   app_source, model):
+        shutil.copy2(source, context / source.name)
+    return context
+
+
+def local_tag(settings: Settings) -> str:
+    return f"{settings.name}:onnx"
+
+
+def measure(settings: Settings, name: str, context: Path, tag: str) -> Variant:
+    """Build ``context`` as ``tag`` (docker mode), then time its imports and one cold start under the RIE."""
+    if image.uses_docker(settings):
+        info = image.build(settings, context, tag)
+        target, size = info.tag, info.size_bytes
+    else:
+        target, size = context, None
+    imports = init_profile.profile(settings, target)
+    with image.run_local(settings, target) as local:
+        payload, first_ms = local.invoke(config.SETOSA)
+        if payload.get("statusCode") != 200 or json.loads(payload["body"])["prediction"] != "setosa":
+            raise LabError(f"the {name} image answered {payload}; its log:\n{local.logs()[-1500:]}")
+        init_ms = local.durations()["init_ms"]
+    if not init_ms:
+        raise LabError(f"the {name} image's log has no INIT REPORT line")
+    return Variant(name, target, size, imports, init_ms[0], first_ms)
+
+
+def compare(settings: Settings) -> tuple[Agreement, list[Variant]]:
+    """Export and check the ONNX model, then measure the scikit-learn and the ONNX image, in one run."""
+    export(settings)
+    agreed = agreement(settings)
+    if not agreed.ok:
+        raise LabError(f"the ONNX export disagrees with the original: {agreed}")
+    app_source = config.code_path(settings, "app")
+    variants = [measure(settings, "scikit-learn", image.stage(settings, app_source), image.local_tag(settings)),
+                measure(settings, "ONNX Runtime", stage(settings, app_source), local_tag(settings))]
+    return agreed, variants
+
+
+def format_variants(variants: list[Variant]) -> str:
+    """The variants side by side: image size, import time, the RIE's INIT, the cold request."""
+    width = 16
+    rows = [("", lambda v: v.name),
+            ("image size", lambda v: f"{v.size_bytes / 1e6:,.0f} MB" if v.size_bytes else "- (host mode)"),
+            ("imports", lambda v: f"{v.imports.total_ms:,.0f} ms"),
+            ("INIT (RIE)", lambda v: f"{v.init_ms:,.0f} ms"),
+            ("cold request", lambda v: f"{v.first_request_ms:,.0f} ms")]
+    return "\n".join(f"{label:<14}" + "".join(f"{cell(v):>{width}}" for v in variants) for label, cell in rows)
+
+
+def main() -> int:
+    settings = config.load()
+    agreed, variants = compare(settings)
+    print(f"the export agrees on {agreed.same_species}/{agreed.flowers} flowers,"
+          f" probabilities within {agreed.max_probability_difference:.1e}")
+    print(format_variants(variants))
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)
