@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib
 import numpy as np
@@ -10,8 +11,10 @@ import numpy as np
 matplotlib.use("Agg")  # files only; notebooks display the saved PNG
 import matplotlib.pyplot as plt  # noqa: E402
 
-from .init_profile import InitProfile  # noqa: E402
 from .latency import Sample  # noqa: E402
+
+if TYPE_CHECKING:
+    from .init_profile import InitProfile
 
 COLD, WARM = "#d1495b", "#00798c"
 
