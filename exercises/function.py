@@ -91,11 +91,11 @@ def _create(settings: Settings, awslambda, image_uri: str, wanted: dict) -> None
             time.sleep(5)
 
 
-def test_invoke(settings: Settings, event: object = None) -> TestInvoke:
-    """Invoke the function once and return its answer and its REPORT log line."""
+def test_invoke(settings: Settings, event: object = None, qualifier: str = "$LATEST") -> TestInvoke:
+    """Invoke the function (or one version or alias of it) once; return its answer and its REPORT log line."""
     awslambda = aws.client(settings, "lambda")
-    with aws.explained(settings, f"invoking {settings.function_name}"):
-        answer = awslambda.invoke(FunctionName=settings.function_name, LogType="Tail",
+    with aws.explained(settings, f"invoking {settings.function_name}:{qualifier}"):
+        answer = awslambda.invoke(FunctionName=settings.function_name, Qualifier=qualifier, LogType="Tail",
                                   Payload=json.dumps(config.SETOSA if event is None else event).encode())
     payload = json.loads(answer["Payload"].read() or b"null")
     if "FunctionError" in answer:

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import joblib
 import numpy as np
+import onnxruntime
+from skl2onnx import to_onnx
 from sklearn.datasets import load_iris
 
 from . import config, image, init_profile
@@ -52,8 +54,6 @@ class Variant:
 
 def export(settings: Settings) -> Path:
     """Write ``model.onnx`` next to ``model.joblib``, with the class names in its metadata."""
-    from skl2onnx import to_onnx  # the lab's environment only: neither image needs it
-
     model = joblib.load(settings.model_dir / "model.joblib")
     exported = to_onnx(model, np.zeros((1, model.n_features_in_), dtype=np.float32),
                        options={"zipmap": False}, target_opset=17)
@@ -65,8 +65,6 @@ def export(settings: Settings) -> Path:
 
 def agreement(settings: Settings) -> Agreement:
     """Compare the exported model with the original on all 150 flowers of the Iris dataset."""
-    import onnxruntime
-
     original = joblib.load(settings.model_dir / "model.joblib")
     session = onnxruntime.InferenceSession(str(settings.model_dir / "model.onnx"), providers=["CPUExecutionProvider"])
     classes = json.loads(session.get_modelmeta().custom_metadata_map["classes"])

@@ -15,14 +15,13 @@ version again (the step-8 cleanup would too, since deleting a function deletes t
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import time
 from dataclasses import dataclass
 
 from tqdm import tqdm
 
-from . import aws, config
+from . import aws, config, function
 from .config import Settings
 from .errors import LabError, run_cli
 from .latency import REPORT, force_cold_start
@@ -105,17 +104,11 @@ def disable(settings: Settings) -> list[str]:
 
 def invoke(settings: Settings, target: str, position: int) -> Call:
     """One timed direct invoke of ``$LATEST`` or the alias."""
-    awslambda = aws.client(settings, "lambda")
     started = time.perf_counter()
-    with aws.explained(settings, f"invoking {settings.function_name}:{target}"):
-        answer = awslambda.invoke(FunctionName=settings.function_name, Qualifier=target, LogType="Tail",
-                                  Payload=json.dumps(config.SETOSA).encode())
-        payload = json.loads(answer["Payload"].read() or b"null")
+    result = function.test_invoke(settings, qualifier=target)
     latency_ms = (time.perf_counter() - started) * 1000
-    if "FunctionError" in answer:
-        raise LabError(f"{target} failed: {payload.get('errorType')}: {payload.get('errorMessage')}")
-    report = REPORT.search(base64.b64decode(answer.get("LogResult", "")).decode(errors="replace"))
-    body = json.loads(payload["body"]) if isinstance(payload, dict) and "body" in payload else {}
+    report = REPORT.search(result.report)
+    body = json.loads(result.payload["body"]) if isinstance(result.payload, dict) and "body" in result.payload else {}
     return Call(target, position, round(latency_ms, 2), body.get("cold_start"),
                 float(report["init"]) if report and report["init"] else None)
 
