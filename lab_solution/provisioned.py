@@ -54,8 +54,15 @@ def enable(settings: Settings, count: int = 1) -> str:
             awslambda.update_alias(FunctionName=name, Name=ALIAS, FunctionVersion=version)
         except awslambda.exceptions.ResourceNotFoundException:
             awslambda.create_alias(FunctionName=name, Name=ALIAS, FunctionVersion=version)
-        awslambda.put_provisioned_concurrency_config(FunctionName=name, Qualifier=ALIAS,
-                                                     ProvisionedConcurrentExecutions=count)
+        try:
+            awslambda.put_provisioned_concurrency_config(FunctionName=name, Qualifier=ALIAS,
+                                                         ProvisionedConcurrentExecutions=count)
+        except awslambda.exceptions.InvalidParameterValueException as error:
+            if "UnreservedConcurrentExecution" not in str(error):
+                raise
+            raise LabError(f"this account's Lambda concurrency quota leaves no room to provision {count} "
+                           "(new accounts get 10): ask for more in Service Quotas (AWS Lambda, Concurrent "
+                           "executions), or skip this experiment") from None
         _wait_until_ready(awslambda, name)
     return version
 
