@@ -149,6 +149,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m lab_solution.provisioned", description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=5, help="requests to each of $LATEST and the alias")
     args = parser.parse_args()
+    if args.requests < 1:
+        parser.error("--requests must be at least 1")
     settings = config.load()
     try:
         print(f"published version {enable(settings)} behind alias {ALIAS}, one environment provisioned")
