@@ -54,7 +54,10 @@ class Variant:
 
 def export(settings: Settings) -> Path:
     """Write ``model.onnx`` next to ``model.joblib``, with the class names in its metadata."""
-    model = joblib.load(settings.model_dir / "model.joblib")
+    trained = settings.model_dir / "model.joblib"
+    if not trained.exists():
+        raise LabError(f"{trained} does not exist yet: train the model first (step 1)")
+    model = joblib.load(trained)
     exported = to_onnx(model, np.zeros((1, model.n_features_in_), dtype=np.float32),
                        options={"zipmap": False}, target_opset=17)
     exported.metadata_props.add(key="classes", value=json.dumps([str(c) for c in model.classes_]))
