@@ -63,11 +63,15 @@ def stage(settings: Settings, app_source: Path) -> Path:
     model = settings.model_dir / "model.joblib"
     if not model.exists():
         raise LabError(f"{model} does not exist yet: train the model first (step 1)")
-    context = settings.image_context
+    return fill_context(settings.image_context, {**CONTEXT_FILES, "app.py": app_source, "model.joblib": model})
+
+
+def fill_context(context: Path, files: dict[str, Path]) -> Path:
+    """Make ``context`` hold exactly ``files`` (name in the context -> source file); returns it."""
     if context.exists():
         shutil.rmtree(context)
     context.mkdir(parents=True)
-    for name, source in {**CONTEXT_FILES, "app.py": app_source, "model.joblib": model}.items():
+    for name, source in files.items():
         shutil.copy2(source, context / name)
     return context
 

@@ -11,7 +11,6 @@ on every flower of the Iris dataset.
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,13 +82,9 @@ def stage(settings: Settings, app_source: Path) -> Path:
     model = settings.model_dir / "model.onnx"
     if not model.exists():
         raise LabError(f"{model} does not exist yet: export() the model first")
-    context = settings.build_dir / "image-onnx"
-    shutil.rmtree(context, ignore_errors=True)
-    context.mkdir(parents=True)
-    for source in (DOCKER_DIR / "Dockerfile", DOCKER_DIR / "requirements.txt", config.REPO_ROOT / "docker" / ".dockerignore",
-                   app_source, model):
-        shutil.copy2(source, context / source.name)
-    return context
+    return image.fill_context(settings.build_dir / "image-onnx", {
+        **image.CONTEXT_FILES, "Dockerfile": DOCKER_DIR / "Dockerfile", "requirements.txt": DOCKER_DIR / "requirements.txt",
+        "app.py": app_source, "model.onnx": model})
 
 
 def local_tag(settings: Settings) -> str:
