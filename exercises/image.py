@@ -31,6 +31,8 @@ from collections.abc import Iterator
 import requests
 from tqdm import tqdm
 
+from lambda_rie import ensure_rie
+
 from . import config, dockercli
 from .config import Settings
 from .errors import LabError, run_cli
@@ -196,8 +198,6 @@ def _start_container(settings, tag, environment, port, runtime_port) -> str:
 
 
 def _start_host_process(folder: Path, environment, port, runtime_port, log_file: Path) -> subprocess.Popen:
-    from localcloud.rie import ensure_rie  # host mode only: the emulator binary, fetched once
-
     command = [str(ensure_rie()), "--runtime-interface-emulator-address", f"127.0.0.1:{port}",
                "--runtime-api-address", f"127.0.0.1:{runtime_port}", sys.executable, "-m", "awslambdaric", HANDLER]
     with log_file.open("w") as log:  # Lambda's environment is small: only what the function needs

@@ -22,7 +22,7 @@ from .environment import Environment, EnvironmentGone
 from .functions import FunctionSpec, ImageError, ImageStore
 from .lambdalog import Invocation, LogParser, LogSink, iso_now
 from .pools import Pools, Throttled
-from .rie import RieUnavailable
+from lambda_rie import RieUnavailable
 
 WARM_UP_EVENT = b'{"localcloud": "provisioned-concurrency warm-up"}'
 MAX_RESPONSE = 6 * 1024 * 1024  # synchronous invocation response quota

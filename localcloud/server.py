@@ -8,6 +8,7 @@ it cleanly: environments and containers removed, state saved, registry stopped.
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import os
 import secrets
@@ -17,7 +18,9 @@ import threading
 import time
 from pathlib import Path
 
-from . import backends, engine, httpserver, motofixes, children, rie, settings
+import lambda_rie
+
+from . import backends, engine, httpserver, motofixes, children, settings
 from .apigateway_api import ApiGatewayHook
 from .catalog import Catalog, LambdaError
 from .control import ControlPlane
@@ -85,13 +88,14 @@ class Server:
         self._engine_checked = (0.0, False)
         self.edge_host = f"127.0.0.1:{port}"
         self.edge_url = f"http://{self.edge_host}"
+        self._ensure_rie = functools.partial(lambda_rie.ensure_rie, cache_dir=settings.rie_cache())
         self._home_lock = claim_home(home)
         children.kill_recorded(home)  # left by a stand-in that was killed
         self.sock = claim_port(port)
         self.mode = choose_mode()
         try:
-            rie.ensure_rie()
-        except rie.RieUnavailable as error:
+            self._ensure_rie(lambda_rie.host_arch())
+        except lambda_rie.RieUnavailable as error:
             raise Prerequisite(str(error)) from None
         if engine.available(timeout=5):  # and its containers
             engine.remove(engine.containers(engine.LABEL_HOME, str(home)))
@@ -112,7 +116,7 @@ class Server:
         self.catalog = Catalog(self.registry, (self.edge_host, f"localhost:{self.port}"))
         self.sink = LogSink(self._put_logs)
         self.runtime = Runtime(
-            store, self.sink, rie.ensure_rie, home=self.home, instance=self.instance,
+            store, self.sink, self._ensure_rie, home=self.home, instance=self.instance,
             extra_env={"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_SESSION_TOKEN": "test",
                        "AWS_ENDPOINT_URL": self.edge_url},
             idle_timeout=settings.idle_timeout(), max_concurrency=settings.max_concurrency(),

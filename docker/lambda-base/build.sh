@@ -11,7 +11,7 @@
 #
 # Environment: LAB_CACHE_DIR (default ~/.cache/serverless-iris), LAB_PULL_TIMEOUT (seconds,
 # default 120), LAB_DEBIAN_MIRROR (default: read from this machine's apt sources),
-# PYTHON (runs `-m localcloud.rie`; default .venv/bin/python).
+# PYTHON (runs `-m lambda_rie`; default .venv/bin/python).
 set -euo pipefail
 
 IMAGE=public.ecr.aws/lambda/python:3.11
@@ -126,7 +126,7 @@ build_replica() {
   # The build context: this folder's Dockerfile and entrypoint, the RIE, the CA bundle, pip.conf.
   [ -x "$PYTHON" ] || { PYTHON=python3; export PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}"; }
   [ "$arch" = arm64 ] && rie=arm64 || rie=x86_64
-  rie=$("$PYTHON" -m localcloud.rie --arch "$rie") || die "could not get the Runtime Interface Emulator (python -m localcloud.rie)"
+  rie=$("$PYTHON" -m lambda_rie --arch "$rie") || die "could not get the Runtime Interface Emulator (python -m lambda_rie)"
   mkdir "$WORK/context"
   cp "$HERE/Dockerfile" "$HERE/lambda-entrypoint.sh" "$WORK/context/"
   cp "$rie" "$WORK/context/aws-lambda-rie"

@@ -64,7 +64,7 @@ def is_replica(base_config) -> bool:
 @pytest.fixture(scope="session")
 def host_rie(base_config) -> Path:
     """This repo's cached RIE binary for the base image's architecture."""
-    from localcloud.rie import RieUnavailable, ensure_rie
+    from lambda_rie import RieUnavailable, ensure_rie
 
     try:
         return ensure_rie("arm64" if base_config["Architecture"] == "arm64" else "x86_64")

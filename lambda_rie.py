@@ -3,9 +3,10 @@
 The official ``aws-lambda-rie`` binaries ship inside the aws-sam-cli wheel
 (``samcli/local/rapid/aws-lambda-rie-<arch>``). We download that wheel with pip,
 the ordinary package client, and extract the one file we need; SAM CLI itself is
-never installed.
+never installed. Both the lab (host-mode runs of step 3) and the local stand-in use it, so it
+belongs to neither and imports neither.
 
-    python -m localcloud.rie [--arch x86_64|arm64]   # prints the cached binary's path
+    python -m lambda_rie [--arch x86_64|arm64]   # prints the cached binary's path
 """
 
 from __future__ import annotations
@@ -19,10 +20,9 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from . import settings
-
 SAM_CLI_VERSION = "1.170.0"
 ARCHITECTURES = ("x86_64", "arm64")
+DEFAULT_CACHE = Path.home() / ".cache" / "serverless-iris" / "rie"
 
 
 class RieUnavailable(RuntimeError):
@@ -40,13 +40,13 @@ def ensure_rie(arch: str | None = None, cache_dir: Path | None = None) -> Path:
 
     Args:
         arch: ``x86_64`` or ``arm64``; defaults to this machine's architecture.
-        cache_dir: where the binary is kept between runs (default: ``settings.rie_cache()``).
+        cache_dir: where the binary is kept between runs (default: :data:`DEFAULT_CACHE`).
 
     Returns:
         The path of an executable ``aws-lambda-rie-<arch>``.
     """
     arch = arch or host_arch()
-    cache_dir = cache_dir or settings.rie_cache()
+    cache_dir = cache_dir or DEFAULT_CACHE
     if arch not in ARCHITECTURES:
         raise RieUnavailable(f"unknown architecture {arch!r}; expected one of {', '.join(ARCHITECTURES)}")
     target = cache_dir / f"aws-lambda-rie-{arch}-{SAM_CLI_VERSION}"
@@ -74,7 +74,7 @@ def ensure_rie(arch: str | None = None, cache_dir: Path | None = None) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m localcloud.rie", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m lambda_rie", description=__doc__.splitlines()[0])
     parser.add_argument("--arch", choices=ARCHITECTURES, default=None)
     args = parser.parse_args(argv)
     try:
