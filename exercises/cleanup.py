@@ -12,6 +12,8 @@ the second run finds nothing to do.
 
 from __future__ import annotations
 
+from labkit.todo import TodoOpen, Unfinished  # noqa: F401 - the stubs below raise them
+
 import argparse
 from dataclasses import dataclass
 from collections.abc import Callable
@@ -36,7 +38,7 @@ def plan(settings: Settings) -> list[Resource]:
     found: list[Resource] = []
     with aws.explained(settings, "listing the lab's resources"):
         # TODO: find the API, the function (and its API permission), the log group, the role and the repository, each checked for the lab tag.
-        raise NotImplementedError('TODO: find the API, the function (and its API permission), the log group, the role and the repository, each checked for the lab tag.')
+        raise TodoOpen("exercises/cleanup.py plan()")
     return found
 
 

@@ -12,6 +12,8 @@ run it twice and nothing is created twice.
 
 from __future__ import annotations
 
+from labkit.todo import TodoOpen, Unfinished  # noqa: F401 - the stubs below raise them
+
 import base64
 import contextlib
 import json
@@ -44,7 +46,7 @@ def ensure_role(settings: Settings) -> str:
     iam = aws.client(settings, "iam")
     with aws.explained(settings, f"creating IAM role {settings.role_name}"):
         # TODO: set role and created: get_role, or create_role with TRUST_POLICY and the lab tags (NoSuchEntityException); then attach BASIC_EXECUTION_POLICY.
-        raise NotImplementedError('TODO: set role and created: get_role, or create_role with TRUST_POLICY and the lab tags (NoSuchEntityException); then attach BASIC_EXECUTION_POLICY.')
+        raise TodoOpen("exercises/function.py ensure_role()")
         if created and settings.target == "aws":
             iam.get_waiter("role_exists").wait(RoleName=settings.role_name)
             time.sleep(IAM_PROPAGATION_S)
@@ -70,7 +72,7 @@ def deploy(settings: Settings, image_uri: str, role_arn: str) -> dict:
     wanted = {"Role": role_arn, "MemorySize": settings.memory_mb, "Timeout": settings.timeout_s}
     with aws.explained(settings, f"deploying Lambda function {settings.function_name}"):
         # TODO: get_function; if missing create_function(PackageType="Image", ...) and wait function_active_v2; else update code/configuration that differ and wait function_updated_v2.
-        raise NotImplementedError('TODO: get_function; if missing create_function(PackageType="Image", ...) and wait function_active_v2; else update code/configuration that differ and wait function_updated_v2.')
+        raise TodoOpen("exercises/function.py deploy()")
         return awslambda.get_function_configuration(FunctionName=settings.function_name)
 
 

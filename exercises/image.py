@@ -14,6 +14,8 @@ the handler from it with this machine's Python, and the local AWS stand-in does 
 
 from __future__ import annotations
 
+from labkit.todo import TodoOpen, Unfinished  # noqa: F401 - the stubs below raise them
+
 import contextlib
 import json
 import os
@@ -40,6 +42,9 @@ from .errors import LabError, run_cli
 DOCKER_DIR = config.REPO_ROOT / "docker"
 CONTEXT_FILES = {"Dockerfile": DOCKER_DIR / "Dockerfile", ".dockerignore": DOCKER_DIR / ".dockerignore",
                  "requirements.txt": DOCKER_DIR / "requirements.txt"}
+# The given serving code app.py imports (request validation, the model loader): it ships in the image.
+LABKIT_DIR = config.REPO_ROOT / "labkit"
+SERVING_FILES = {f"labkit/{name}": LABKIT_DIR / name for name in ("__init__.py", "serving.py", "todo.py")}
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 HANDLER = "app.handler"
 
@@ -67,7 +72,8 @@ def stage(settings: Settings, app_source: Path) -> Path:
     model = settings.model_dir / "model.joblib"
     if not model.exists():
         raise LabError(f"{model} does not exist yet: train the model first (step 1)")
-    return fill_context(settings.image_context, {**CONTEXT_FILES, "app.py": app_source, "model.joblib": model})
+    return fill_context(settings.image_context,
+                        {**CONTEXT_FILES, **SERVING_FILES, "app.py": app_source, "model.joblib": model})
 
 
 def fill_context(context: Path, files: dict[str, Path]) -> Path:
@@ -76,6 +82,7 @@ def fill_context(context: Path, files: dict[str, Path]) -> Path:
         shutil.rmtree(context)
     context.mkdir(parents=True)
     for name, source in files.items():
+        (context / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, context / name)
     return context
 
@@ -92,7 +99,7 @@ def build_command(settings: Settings, context: Path, tag: str) -> list[str]:
     # BuildKit adds provenance attestations, which turn the image into a manifest list that Lambda
     # rejects ("The image manifest, config or layer media type ... is not supported").
     # TODO: set args to ["build", "--platform", ..., "--tag", tag]; with dockercli.has_buildx(), make it "buildx build" plus --provenance=false and --load.
-    raise NotImplementedError('TODO: set args to ["build", "--platform", ..., "--tag", tag]; with dockercli.has_buildx(), make it "buildx build" plus --provenance=false and --load.')
+    raise TodoOpen("exercises/image.py build_command()")
     if not dockercli.has_bridge_network():
         args += ["--network", "host"]  # engines started without a bridge (this lab's CI) need it
     return [*args, str(context)]
@@ -193,7 +200,7 @@ def run_local(settings: Settings, image: str | Path) -> Iterator[LocalFunction]:
 def _start_container(settings, tag, environment, port, runtime_port) -> str:
     env_args = [arg for key, value in environment.items() for arg in ("--env", f"{key}={value}")]
     # TODO: docker run -d --rm with the platform; on Linux --network host and the RIE on 127.0.0.1:port, elsewhere -p 127.0.0.1:port:8080.
-    raise NotImplementedError('TODO: docker run -d --rm with the platform; on Linux --network host and the RIE on 127.0.0.1:port, elsewhere -p 127.0.0.1:port:8080.')
+    raise TodoOpen("exercises/image.py _start_container()")
     return dockercli.run(args, what=f"run {tag}")
 
 

@@ -13,6 +13,8 @@ init duration). Results go to ``build/latency/``: a CSV, a JSON summary and a pl
 
 from __future__ import annotations
 
+from labkit.todo import TodoOpen, Unfinished  # noqa: F401 - the stubs below raise them
+
 import argparse
 import csv
 import json
@@ -50,7 +52,7 @@ def force_cold_start(settings: Settings) -> None:
     awslambda = aws.client(settings, "lambda")
     with aws.explained(settings, "forcing a cold start"):
         # TODO: update_function_configuration with a new LAB_DEPLOYED_AT variable (keep the others), then wait function_updated_v2.
-        raise NotImplementedError('TODO: update_function_configuration with a new LAB_DEPLOYED_AT variable (keep the others), then wait function_updated_v2.')
+        raise TodoOpen("exercises/latency.py force_cold_start()")
 
 
 def send(url: str, round_: int, position: int) -> Sample:
@@ -110,7 +112,7 @@ def percentiles(values: list[float]) -> dict[str, float | None]:
 def summarize(samples: list[Sample]) -> dict:
     """Cold (first request of a round) vs warm (the rest): client latency and Lambda's own figures."""
     # TODO: split samples by position == 1; percentiles of latency_ms for each, init_ms of the cold ones, and the ratio of p50s.
-    raise NotImplementedError('TODO: split samples by position == 1; percentiles of latency_ms for each, init_ms of the cold ones, and the ratio of p50s.')
+    raise TodoOpen("exercises/latency.py summarize()")
     return summary
 
 

@@ -11,6 +11,8 @@ and returns its digest: the immutable name the function will run.
 
 from __future__ import annotations
 
+from labkit.todo import TodoOpen, Unfinished  # noqa: F401 - the stubs below raise them
+
 import base64
 import json
 import re
@@ -52,7 +54,7 @@ def ensure_repository(settings: Settings) -> dict:
     ecr = aws.client(settings, "ecr")
     with aws.explained(settings, f"creating ECR repository {settings.repository}"):
         # TODO: set repository: create_repository(...) with scan-on-push and the lab tags, or on RepositoryAlreadyExistsException the one describe_repositories() returns.
-        raise NotImplementedError('TODO: set repository: create_repository(...) with scan-on-push and the lab tags, or on RepositoryAlreadyExistsException the one describe_repositories() returns.')
+        raise TodoOpen("exercises/registry.py ensure_repository()")
         ecr.put_lifecycle_policy(repositoryName=settings.repository, lifecyclePolicyText=json.dumps(LIFECYCLE_POLICY))
     return repository
 
@@ -63,7 +65,7 @@ def docker_login(settings: Settings) -> str:
     with aws.explained(settings, "getting an ECR login token"):
         auth = ecr.get_authorization_token()["authorizationData"][0]
     # TODO: set registry (proxyEndpoint without https://); the token is base64("AWS:<password>"): pass the password to dockercli.run(["login", "--username", "AWS", "--password-stdin", registry], ..., input=password).
-    raise NotImplementedError('TODO: set registry (proxyEndpoint without https://); the token is base64("AWS:<password>"): pass the password to dockercli.run(["login", "--username", "AWS", "--password-stdin", registry], ..., input=password).')
+    raise TodoOpen("exercises/registry.py docker_login()")
     return registry
 
 

@@ -11,6 +11,8 @@ the settings' model folder (``build/model`` by default).
 
 from __future__ import annotations
 
+from labkit.todo import TodoOpen, Unfinished  # noqa: F401 - the stubs below raise them
+
 import hashlib
 import json
 import platform
@@ -63,13 +65,13 @@ def split(X: np.ndarray, y: np.ndarray, seed: int = SEED, test_size: float = TES
         ``X_train, X_test, y_train, y_test``, identical for identical arguments.
     """
     # TODO: use train_test_split with test_size, random_state=seed and stratify=y.
-    raise NotImplementedError('TODO: use train_test_split with test_size, random_state=seed and stratify=y.')
+    raise TodoOpen("exercises/train.py split()")
 
 
 def build_model(seed: int = SEED) -> Pipeline:
     """An untrained pipeline: standardise the four measurements, then logistic regression."""
     # TODO: return make_pipeline(StandardScaler(), LogisticRegression(...)) with max_iter=1000, random_state=seed.
-    raise NotImplementedError('TODO: return make_pipeline(StandardScaler(), LogisticRegression(...)) with max_iter=1000, random_state=seed.')
+    raise TodoOpen("exercises/train.py build_model()")
 
 
 def train(out_dir: Path, seed: int = SEED) -> TrainingResult:

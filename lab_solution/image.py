@@ -38,6 +38,9 @@ from .errors import LabError, run_cli
 DOCKER_DIR = config.REPO_ROOT / "docker"
 CONTEXT_FILES = {"Dockerfile": DOCKER_DIR / "Dockerfile", ".dockerignore": DOCKER_DIR / ".dockerignore",
                  "requirements.txt": DOCKER_DIR / "requirements.txt"}
+# The given serving code app.py imports (request validation, the model loader): it ships in the image.
+LABKIT_DIR = config.REPO_ROOT / "labkit"
+SERVING_FILES = {f"labkit/{name}": LABKIT_DIR / name for name in ("__init__.py", "serving.py", "todo.py")}
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 HANDLER = "app.handler"
 
@@ -65,7 +68,8 @@ def stage(settings: Settings, app_source: Path) -> Path:
     model = settings.model_dir / "model.joblib"
     if not model.exists():
         raise LabError(f"{model} does not exist yet: train the model first (step 1)")
-    return fill_context(settings.image_context, {**CONTEXT_FILES, "app.py": app_source, "model.joblib": model})
+    return fill_context(settings.image_context,
+                        {**CONTEXT_FILES, **SERVING_FILES, "app.py": app_source, "model.joblib": model})
 
 
 def fill_context(context: Path, files: dict[str, Path]) -> Path:
@@ -74,6 +78,7 @@ def fill_context(context: Path, files: dict[str, Path]) -> Path:
         shutil.rmtree(context)
     context.mkdir(parents=True)
     for name, source in files.items():
+        (context / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, context / name)
     return context
 

@@ -3,7 +3,7 @@
     python -m lab_solution.onnx_variant    # export, check, build both images, compare their cold starts
 
 skl2onnx exports the trained pipeline to ``model.onnx``; ``app.py`` serves that file with
-ONNX Runtime when the image holds it (``app.OnnxModel``), so the image needs neither
+ONNX Runtime when the image holds it (``labkit.serving.OnnxModel``), so the image needs neither
 scikit-learn nor SciPy. Before anything is built, the export must agree with the original
 on every flower of the Iris dataset.
 """
@@ -78,12 +78,12 @@ def agreement(settings: Settings) -> Agreement:
 
 
 def stage(settings: Settings, app_source: Path) -> Path:
-    """The ONNX image's build context: its Dockerfile and requirements, app.py and model.onnx."""
+    """The ONNX image's build context: its Dockerfile and requirements, app.py, labkit's serving code and model.onnx."""
     model = settings.model_dir / "model.onnx"
     if not model.exists():
         raise LabError(f"{model} does not exist yet: export() the model first")
     return image.fill_context(settings.build_dir / "image-onnx", {
-        **image.CONTEXT_FILES, "Dockerfile": DOCKER_DIR / "Dockerfile", "requirements.txt": DOCKER_DIR / "requirements.txt",
+        **image.CONTEXT_FILES, **image.SERVING_FILES, "Dockerfile": DOCKER_DIR / "Dockerfile", "requirements.txt": DOCKER_DIR / "requirements.txt",
         "app.py": app_source, "model.onnx": model})
 
 

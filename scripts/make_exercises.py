@@ -7,8 +7,10 @@ The reference solution is written once. A block between::
     # END SOLUTION
 
 becomes, at the same indentation, ``# TODO: <hint>`` followed by
-``raise NotImplementedError(...)``, or by the code given as
-``# END SOLUTION (exercise: <code>)`` where raising would be wrong (module scope).
+``raise TodoOpen("exercises/FILE FUNCTION()")``, or by the code given as
+``# END SOLUTION (exercise: <code>)`` where raising would be wrong (module scope). The
+notebook cell, the grader and the handler's 500 then all name the TODO the same way
+(``labkit.todo``).
 
     python scripts/make_exercises.py            # rewrite exercises/
     python scripts/make_exercises.py --check    # exit 1 if exercises/ is stale
@@ -17,12 +19,16 @@ becomes, at the same indentation, ``# TODO: <hint>`` followed by
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE, TARGET = ROOT / "lab_solution", ROOT / "exercises"
+DEF = re.compile(r"^(?P<indent>\s*)(?:async\s+)?def\s+(?P<name>\w+)")
+FUTURE = "from __future__ import annotations\n"
+STUB_IMPORT = "from labkit.todo import TodoOpen, Unfinished  # noqa: F401 - the stubs below raise them\n"
 BEGIN = re.compile(r"^(?P<indent>\s*)# BEGIN SOLUTION(?::\s*(?P<hint>.*))?$")
 END = re.compile(r"^\s*# END SOLUTION(?:\s*\(exercise:\s*(?P<stub>.*)\))?$")
 # Step 7's experiments: tools notebook 07 runs from lab_solution, with nothing for a student to write.
@@ -39,8 +45,13 @@ class MarkerError(ValueError):
 
 def strip_solutions(text: str, name: str) -> str:
     """The student version of one source file."""
-    out, block = [], None
+    out, block, functions = [], None, []  # functions: (indent, name) of the defs enclosing the line
     for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip() and block is None:
+            indent = len(line) - len(line.lstrip())
+            functions = [(i, n) for i, n in functions if i < indent]
+            if found := DEF.match(line):
+                functions.append((len(found["indent"]), found["name"]))
         if begin := BEGIN.match(line):
             if block is not None:
                 raise MarkerError(f"{name}:{number}: BEGIN SOLUTION inside another block")
@@ -50,14 +61,19 @@ def strip_solutions(text: str, name: str) -> str:
                 raise MarkerError(f"{name}:{number}: END SOLUTION without BEGIN")
             indent, hint = block["indent"], (block["hint"] or "complete this part").strip()
             out.append(f"{indent}# TODO: {hint}")
-            out.append(indent + (end["stub"] or f"raise NotImplementedError({('TODO: ' + hint)!r})"))
+            where = f"exercises/{name} {functions[-1][1]}()" if functions else f"exercises/{name}"
+            out.append(indent + (end["stub"] or f"raise TodoOpen({json.dumps(where)})"))
             block = None
         elif block is None:
             out.append(line)
     if block is not None:
         raise MarkerError(f"{name}: BEGIN SOLUTION is never closed")
     body = "\n".join(out) + "\n"
-    return HEADER.format(name=name) + body if "BEGIN SOLUTION" in text else body
+    if "BEGIN SOLUTION" not in text:
+        return body
+    if FUTURE not in body:
+        raise MarkerError(f"{name}: a file with TODOs needs `{FUTURE.strip()}`, after which the stub import goes")
+    return HEADER.format(name=name) + body.replace(FUTURE, FUTURE + "\n" + STUB_IMPORT, 1)
 
 
 def expected_files() -> dict[str, str]:

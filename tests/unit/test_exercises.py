@@ -12,7 +12,10 @@ spec = importlib.util.spec_from_file_location("make_exercises", ROOT / "scripts"
 make_exercises = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(make_exercises)
 
-SOLUTION = '''def f(x):
+SOLUTION = '''from __future__ import annotations
+
+
+def f(x):
     """Docstring."""
     # BEGIN SOLUTION: double it.
     return 2 * x
@@ -28,10 +31,18 @@ TABLE = {1: 2}
 def test_blocks_become_todos_with_stubs():
     exercise = make_exercises.strip_solutions(SOLUTION, "f.py")
     assert "return 2 * x" not in exercise and "{1: 2}" not in exercise
-    assert "    # TODO: double it.\n    raise NotImplementedError('TODO: double it.')" in exercise
+    assert '    # TODO: double it.\n    raise TodoOpen("exercises/f.py f()")' in exercise
+    assert "from labkit.todo import TodoOpen, Unfinished" in exercise
     assert "# TODO: build the table.\nTABLE = None" in exercise
     assert exercise.startswith("# Student version of lab_solution/f.py")
     compile(exercise, "f.py", "exec")
+
+
+def test_an_open_todo_names_its_file_and_function():
+    namespace = {}
+    exec(compile(make_exercises.strip_solutions(SOLUTION, "f.py"), "f.py", "exec"), namespace)
+    with pytest.raises(NotImplementedError, match=r"^TODO still open: exercises/f.py f\(\)$"):
+        namespace["f"](1)
 
 
 def test_unbalanced_markers_are_refused():

@@ -31,8 +31,9 @@ def test_an_onnx_image_is_staged_with_its_own_dockerfile(model_dir, tmp_path):
     (settings.model_dir / "model.joblib").write_bytes((model_dir / "model.joblib").read_bytes())
     onnx_variant.export(settings)
     context = onnx_variant.stage(settings, config.code_path(settings, "app"))
-    assert sorted(p.name for p in context.iterdir()) == [".dockerignore", "Dockerfile", "app.py", "model.onnx",
-                                                         "requirements.txt"]
+    assert sorted(str(p.relative_to(context)) for p in context.rglob("*") if p.is_file()) == [
+        ".dockerignore", "Dockerfile", "app.py", "labkit/__init__.py", "labkit/serving.py", "labkit/todo.py",
+        "model.onnx", "requirements.txt"]
     pins = [line.split("==")[0] for line in (context / "requirements.txt").read_text().splitlines()
             if line and not line.startswith("#")]
     assert "onnxruntime" in pins and not {"scikit-learn", "scipy", "joblib"} & set(pins)

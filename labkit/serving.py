@@ -1,0 +1,149 @@
+"""What every serving entry point shares: reading a request, validating a flower, loading the model.
+
+The Lambda handler (``app.py``) and the Cloud Run container both use it, and it ships inside
+their images, so it needs only the standard library and NumPy (plus joblib or ONNX Runtime,
+imported by :func:`load_model` for the model it finds).
+
+Requests arrive as an API Gateway HTTP API event (payload 2.0 or 1.0) or as a direct invoke
+whose event is the JSON object itself::
+
+    {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
+
+Every client mistake raises :class:`ClientError` with the HTTP status and a message for
+the client: 400 for a wrong shape, 405 for a wrong method, 413 for an absurd body, 422
+for numbers that are not measurements.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .todo import open_todo
+
+FEATURES = ("sepal_length", "sepal_width", "petal_length", "petal_width")
+MAX_CM = 100  # the largest iris is ~30 cm; beyond this a value is a typo, not a flower
+MAX_BODY_BYTES = 10_000  # four numbers need ~100 bytes; refuse anything absurd before parsing it
+
+
+class ClientError(Exception):
+    """The request is wrong; ``status`` and the message go back to the client."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+def read_request(event: object) -> list[float]:
+    """The four measurements of the flower an event asks about, in :data:`FEATURES` order."""
+    method = http_method(event)
+    if method not in (None, "POST"):
+        raise ClientError(405, f"method {method} is not allowed; use POST")
+    return parse_features(read_body(event))
+
+
+def http_method(event: object) -> str | None:
+    """The HTTP method of a gateway event (2.0: requestContext.http, 1.0: httpMethod); None when invoked directly."""
+    if not isinstance(event, dict):
+        raise ClientError(400, "event must be a JSON object")
+    request_context = event.get("requestContext")
+    http = request_context.get("http") if isinstance(request_context, dict) else None
+    method = http.get("method") if isinstance(http, dict) else event.get("httpMethod")
+    return method.upper() if isinstance(method, str) else None
+
+
+def read_body(event: dict) -> object:
+    """The JSON request from an API Gateway event (2.0 or 1.0) or a direct invoke."""
+    if "body" not in event and ("requestContext" not in event and "httpMethod" not in event):
+        return event  # direct invoke: the event is the request itself
+    body = event.get("body")
+    if body is None or body == "":
+        raise ClientError(400, "request body is empty; send a JSON object with " + ", ".join(FEATURES))
+    if not isinstance(body, str):
+        raise ClientError(400, "request body must be a JSON string")
+    if event.get("isBase64Encoded"):
+        try:
+            body = base64.b64decode(body, validate=True).decode("utf-8")
+        except ValueError:  # binascii.Error, non-ASCII input and UnicodeDecodeError are all ValueErrors
+            raise ClientError(400, "request body is marked base64 but is not base64-encoded UTF-8") from None
+    return parse_json(body)
+
+
+def parse_json(body: str | bytes) -> object:
+    """A request body as JSON, refusing absurd sizes, NaN and Infinity."""
+    size = len(body) if isinstance(body, bytes) else len(body.encode("utf-8", "surrogatepass"))
+    if size > MAX_BODY_BYTES:
+        raise ClientError(413, f"request body is larger than {MAX_BODY_BYTES} bytes")
+    try:
+        # json.loads accepts NaN and Infinity by default; a measurement cannot be either.
+        return json.loads(body, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as error:
+        raise ClientError(400, f"request body is not valid JSON: {error}") from None
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not a number")
+
+
+def parse_features(request: object) -> list[float]:
+    """Validate the request: exactly :data:`FEATURES`, each a finite number of cm from 0 to :data:`MAX_CM`."""
+    if not isinstance(request, dict):
+        raise ClientError(400, "request must be a JSON object with " + ", ".join(FEATURES))
+    missing = [f for f in FEATURES if f not in request]
+    extra = sorted(str(k) for k in request if k not in FEATURES)
+    if missing or extra:
+        problems = ([f"missing: {', '.join(missing)}"] if missing else []) + (
+            [f"unexpected: {', '.join(extra)}"] if extra else []
+        )
+        raise ClientError(400, "; ".join(problems))
+    values = []
+    for name in FEATURES:
+        value = request[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ClientError(400, f"{name} must be a number, got {json.dumps(value)[:40]}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ClientError(422, f"{name} must be a finite number")
+        if not 0 <= value <= MAX_CM:
+            raise ClientError(422, f"{name} is a length in cm: it must lie between 0 and {MAX_CM}")
+        values.append(float(value))
+    return values
+
+
+def internal_error(error: BaseException, request_id: str | None) -> dict:
+    """The body of a 500: never the traceback; an open exercise TODO is named so the student sees it."""
+    return {"error": open_todo(error) or "internal error", "request_id": request_id}
+
+
+def log_line(request_id: str | None, status: int, started: float, cold: bool) -> str:
+    """The one JSON line a request logs: what to search CloudWatch Logs by, and nothing the client sent."""
+    return json.dumps({"request_id": request_id, "status": status,
+                       "latency_ms": round((time.perf_counter() - started) * 1000, 3), "cold_start": cold})
+
+
+class OnnxModel:
+    """A model exported to ONNX (step 7's lighter runtime), behind scikit-learn's predict_proba and classes_."""
+
+    def __init__(self, path: Path):
+        import onnxruntime  # only the ONNX image has it, and it needs neither scikit-learn nor SciPy
+
+        self.session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        self.input = self.session.get_inputs()[0].name
+        self.classes_ = np.array(json.loads(self.session.get_modelmeta().custom_metadata_map["classes"]))
+
+    def predict_proba(self, rows) -> np.ndarray:
+        return self.session.run(["probabilities"], {self.input: np.asarray(rows, dtype=np.float32)})[0]
+
+
+def load_model(task_root: Path):
+    """The model in the function's code folder (``LAMBDA_TASK_ROOT``): ``model.joblib``, or
+    ``model.onnx`` in the lighter image of step 7."""
+    if (task_root / "model.onnx").exists():
+        return OnnxModel(task_root / "model.onnx")
+    import joblib  # imported here, so that the ONNX image needs no joblib
+
+    return joblib.load(task_root / "model.joblib")
