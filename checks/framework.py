@@ -1,24 +1,28 @@
 """How checks are declared, and how their results read in a terminal and a notebook.
 
-A check is a function of a :class:`~checks.context.Context` that returns quietly
-(or with a short detail) when the step is right and raises :class:`CheckFailed`
-with a message when it is not. It is declared once with its name, points and a
-hint that says where to look, not what the answer is::
+A step declares what to observe of the submission (:meth:`Step.observe`: a probe that
+runs the student's code in the sandbox and returns plain data) and its checks. A check
+is a function of a :class:`Run` that returns quietly (or with a short detail) when the
+step is right and raises :class:`CheckFailed` when it is not; it runs in the grader's
+process and decides from the observations alone. Each check names the TODOs it depends
+on, so that an open TODO is the message of exactly the checks that need it::
 
-    @STEP.check("the model file exists", points=1, hint="Run the training cell first.")
-    def model_exists(ctx):
-        if not ctx.settings.model_dir.joinpath("model.joblib").exists():
-            raise CheckFailed("build/model/model.joblib is missing")
+    @STEP.check("split() keeps species proportions", points=1, todos=("train.py:split",),
+                hint="train.py split(): stratify by species.")
+    def stratified(run):
+        ...
 """
 
 from __future__ import annotations
 
 import html
-import importlib
 import json
+import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from collections.abc import Callable
+
+TODO_LINE = re.compile(r"TODO still open: exercises/(?P<file>[\w.]+)(?: (?P<name>\w+))?")
 
 
 class CheckFailed(Exception):
@@ -29,6 +33,66 @@ class CheckSkipped(Exception):
     """The check cannot run on this machine (e.g. no Docker engine); it neither passes nor fails."""
 
 
+def todo_id(line: str) -> str | None:
+    """``app.py:predict`` for ``TODO still open: exercises/app.py predict()``."""
+    found = TODO_LINE.search(line)
+    return None if found is None else found["file"] + (f":{found['name']}" if found["name"] else "")
+
+
+def todo_label(todo: str) -> str:
+    """Where a student finds a TODO: ``exercises/app.py predict()``."""
+    file, _, name = todo.partition(":")
+    return f"exercises/{file}" + ("" if not name else " MODEL (module scope)" if name.isupper() else f" {name}()")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to run in the sandbox for one step, and what the grader keeps to itself."""
+
+    probe: str  # a name in checks.probes
+    request: dict  # plain data sent to the child
+    files: dict[str, Path | bytes]  # copied (or written) read-only into the child's submission folder
+    timeout: float = 60.0
+    network: bool = False
+    secret: dict = field(default_factory=dict)  # the grader's expectations; never sent
+
+
+@dataclass
+class Run:
+    """One step's evidence: the settings, the plan and the sandbox's observations."""
+
+    ctx: object
+    plan: Plan | None = None
+    records: dict = field(default_factory=dict)
+    problem: str = ""
+    isolation: str = ""
+    facts: dict = field(default_factory=dict)  # what one check found for the next (e.g. the built image's id)
+
+    @property
+    def settings(self):
+        return self.ctx.settings
+
+    def client(self, service: str):
+        """A boto3 client for the grader's own questions to the cloud."""
+        return self.ctx.client(service)
+
+    def get(self, key: str):
+        """An observation, or a failure saying why the code under test never produced it."""
+        if key not in self.records:
+            imported = self.records.get("import")
+            if isinstance(imported, dict) and imported.get("error"):
+                raise CheckFailed(imported.get("todo") or f"importing the submission failed: {imported['error']}")
+            raise CheckFailed(self.problem or f"the code under test never produced {key!r}")
+        return self.records[key]
+
+    def value(self, key: str):
+        """The value a call returned; its error (with any open TODO) becomes the failure."""
+        observed = self.get(key)
+        if isinstance(observed, dict) and "error" in observed:
+            raise CheckFailed(observed.get("todo") or observed["error"])
+        return observed.get("value") if isinstance(observed, dict) else observed
+
+
 @dataclass(frozen=True)
 class Check:
     step: int
@@ -36,7 +100,7 @@ class Check:
     points: int
     hint: str
     func: Callable
-    timeout: float = 60.0
+    todos: tuple[str, ...] = ()
     needs: str | None = None  # name of an earlier check in the same step this one builds on
 
 
@@ -44,36 +108,52 @@ class Check:
 class Step:
     number: int
     title: str
+    notebook: str
     checks: list[Check] = field(default_factory=list)
+    planner: Callable | None = None
 
-    def check(self, name: str, *, points: int, hint: str, timeout: float = 60.0, needs: str | None = None):
+    def observe(self, planner: Callable) -> Callable:
+        """Decorator: ``planner(ctx) -> Plan`` says what to run in the sandbox for this step."""
+        self.planner = planner
+        return planner
+
+    def check(self, name: str, *, points: int, hint: str, todos: tuple[str, ...] = (), needs: str | None = None):
         """Decorator that declares a check of this step."""
         if needs is not None and needs not in {c.name for c in self.checks}:
             raise ValueError(f"check {name!r} needs {needs!r}, which is not declared before it")
 
         def declare(func: Callable) -> Callable:
-            self.checks.append(Check(self.number, name, points, hint, func, timeout, needs))
+            self.checks.append(Check(self.number, name, points, hint, func, tuple(todos), needs))
             return func
 
         return declare
 
+    @property
+    def todos(self) -> list[str]:
+        """The TODOs this step's checks depend on, in order of first mention."""
+        return list(dict.fromkeys(t for c in self.checks for t in c.todos))
+
 
 STEPS: dict[int, Step] = {}
+STEP_MODULES = ("step1_train", "step2_handler", "step3_image", "step4_registry", "step5_function",
+                "step6_gateway", "step7_latency", "step8_cleanup")  # a fixed list: nothing on disk is globbed
 
 
-def step(number: int, title: str) -> Step:
+def step(number: int, title: str, notebook: str) -> Step:
     """Declare a lab step (once per ``checks/stepN_*.py`` module)."""
-    STEPS[number] = Step(number, title)
+    STEPS[number] = Step(number, title, notebook)
     return STEPS[number]
 
 
 def all_steps() -> dict[int, Step]:
-    """Every declared step, importing the ``checks/stepN_*.py`` modules that are not imported yet.
+    """Every declared step, importing the step modules that are not imported yet.
 
     Lazy, so that ``checks.events`` can be imported without scikit-learn and boto3.
     """
-    for module in sorted(Path(__file__).parent.glob("step[0-9]_*.py")):
-        importlib.import_module(f"{__package__}.{module.stem}")  # a no-op once imported
+    import importlib
+
+    for module in STEP_MODULES:
+        importlib.import_module(f"{__package__}.{module}")  # a no-op once imported
     return dict(sorted(STEPS.items()))
 
 
@@ -106,6 +186,12 @@ class Report:
 
     results: list[Result]
     titles: dict[int, str]
+    isolation: dict[int, str] = field(default_factory=dict)  # per step: how the student's code ran
+
+    @property
+    def sandboxed(self) -> bool:
+        """Every step that ran student code ran it in a container."""
+        return all(how == "docker" for how in self.isolation.values())
 
     @property
     def passed(self) -> bool:
@@ -137,11 +223,14 @@ class Report:
         verdict = f"{failed} check(s) failed" if failed else "all checks passed"
         verdict += f", {skipped} skipped" if skipped else ""
         lines.append(f"Total: {self.earned}/{self.possible} points, {verdict}")
+        if not self.sandboxed:
+            lines.append("Not sandboxed: without Docker the code ran in a process with resource limits, not a container")
         return "\n".join(lines)
 
     def to_json(self) -> str:
         return json.dumps(
-            {"earned": self.earned, "possible": self.possible, "passed": self.passed,
+            {"earned": self.earned, "possible": self.possible, "passed": self.passed, "sandboxed": self.sandboxed,
+             "isolation": {str(k): v for k, v in self.isolation.items()},
              "results": [{**asdict(r), "earned": r.earned, "possible": r.possible} for r in self.results]},
             indent=2,
         )

@@ -1,0 +1,50 @@
+"""Steps 3-8 in the child: call the student's deploy functions the grader names, report what they returned."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from . import call, emit, import_module
+
+
+def settings():
+    """The lab settings from the environment the grader passed (the submission reads them the same way)."""
+    for name in ("labkit.config", "submission.config"):
+        try:
+            return importlib.import_module(name).load()
+        except ModuleNotFoundError:
+            continue
+    raise RuntimeError("no config module: neither labkit.config nor the submission's config.py")
+
+
+def build_command(request: dict) -> dict:
+    image = import_module("image")
+    return call(lambda: [str(a) for a in image.build_command(settings(), Path(request["context"]), request["tag"])])
+
+
+def ensure_repository_twice(request: dict) -> dict:
+    registry = import_module("registry")
+    first = call(lambda: registry.ensure_repository(settings())["repositoryArn"])
+    return first if "error" in first else {"value": [first["value"],
+                                                     call(lambda: registry.ensure_repository(settings())["repositoryArn"])]}
+
+
+def clean_up_again(request: dict) -> dict:
+    cleanup = import_module("cleanup")
+
+    def run():
+        planned, left = cleanup.clean_up(settings())
+        return {"planned": [str(r) for r in planned], "left": [str(r) for r in left]}
+
+    return call(run)
+
+
+CALLS = {"build_command": build_command, "ensure_repository_twice": ensure_repository_twice,
+         "clean_up_again": clean_up_again}
+
+
+def run(request: dict) -> None:
+    for name in request["calls"]:
+        outcome = call(CALLS[name], request)  # an import that fails is an error of this call, too
+        emit(name, outcome.get("value", outcome))
