@@ -36,6 +36,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import confine
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MAX_CHANNEL_BYTES = 4_000_000  # observations of one step; anything beyond is refused
 MAX_RECORD_BYTES = 1_000_000
@@ -86,7 +88,7 @@ def run_probe(probe: str, request: dict, files: dict[str, Path | bytes], *, time
         if isolation == "docker":
             outcome = _run_container(scratch, submission, message, timeout)
         else:
-            outcome = _run_process(scratch, submission, message, timeout, environ or {})
+            outcome = _run_process(scratch, submission, message, timeout, environ or {}, network)
         if outcome.problem:
             outcome.problem += _last_words(scratch / "child.log")
     finally:
@@ -130,8 +132,9 @@ def _child_environment(scratch: Path, extra: dict[str, str]) -> dict[str, str]:
             "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", **extra}
 
 
-def _run_process(scratch: Path, submission: Path, message: bytes, timeout: float, extra: dict) -> Outcome:
-    uid = _untrusted_uid()
+def _run_process(scratch: Path, submission: Path, message: bytes, timeout: float, extra: dict,
+                 network: bool) -> Outcome:
+    uid, confined = _untrusted_uid(), _confinable()
     _become_subreaper()
     before = set(_children())
     home = scratch / "home"
@@ -144,7 +147,7 @@ def _run_process(scratch: Path, submission: Path, message: bytes, timeout: float
         child = subprocess.Popen(
             [sys.executable, "-I", "-c", BOOT.format(root=str(REPO_ROOT))], stdin=subprocess.PIPE, stdout=write_end,
             stderr=log, cwd=home, env=env, start_new_session=True, close_fds=True,
-            preexec_fn=lambda: _limit(uid, timeout))
+            preexec_fn=lambda: _limit(uid, timeout, home, network, confined))
     os.close(write_end)
     try:
         _send(child, message)
@@ -153,7 +156,8 @@ def _run_process(scratch: Path, submission: Path, message: bytes, timeout: float
         os.close(read_end)
         _kill_everything(child, uid, before)
         _remove_leftovers(uid)
-    outcome.isolation = "process" + (f" (user {uid})" if uid is not None else " (same user)")
+    outcome.isolation = "process" + (f", user {uid}" if uid is not None else ", same user") + (
+        ", read-only filesystem, no capabilities" + ("" if network else ", no network") if confined else "")
     return outcome
 
 
@@ -166,6 +170,14 @@ def _untrusted_uid() -> int | None:
     if os.geteuid() != 0 or not _interpreter_shared():
         return None
     return UNTRUSTED_UIDS[0] + secrets.randbelow(UNTRUSTED_UIDS[1] - UNTRUSTED_UIDS[0])
+
+
+@functools.cache
+def _confinable() -> bool:
+    """Whether this system lets the grader confine a child (:mod:`checks.confine`); tried once."""
+    with tempfile.TemporaryDirectory(prefix="lab-grade-probe-") as folder:
+        Path(folder).chmod(0o755)
+        return confine.works(sys.executable, Path(folder))
 
 
 @functools.cache
@@ -190,13 +202,15 @@ def _become_subreaper() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
-def _limit(uid: int | None, timeout: float) -> None:
-    """In the child, before Python starts: resource limits, then drop to the untrusted user."""
+def _limit(uid: int | None, timeout: float, home: Path, network: bool, confined: bool) -> None:
+    """In the child, before Python starts: resource limits, confinement, then drop to the untrusted user."""
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
     resource.setrlimit(resource.RLIMIT_CPU, (int(timeout) + 5, int(timeout) + 10))
     resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_FILE_BYTES, MAX_FILE_BYTES))
     resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if confined and not confine.confine(home, network, drop=uid is None):
+        raise OSError("could not confine the sandbox process")
     if uid is not None:  # RLIMIT_NPROC counts the processes of the real user id; root ignores it
         resource.setrlimit(resource.RLIMIT_NPROC, (MAX_PROCESSES, MAX_PROCESSES))
         os.setgroups([])

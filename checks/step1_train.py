@@ -24,6 +24,7 @@ SPECIES = ("setosa", "versicolor", "virginica")
 SPLIT, BUILD = "train.py:split", "train.py:build_model"
 TEST_SIZES = (0.1, 0.2, 0.25, 0.3, 0.4, 0.5)
 MIN_ACCURACY = 0.90
+FITS = 4  # pooled over 4 random held-out sets of 45 flowers: the reference recipe scores >= 0.92 (300 seeds)
 MAX_METADATA_BYTES = 100_000
 IMAGE_REQUIREMENTS = ("requirements.txt", "docker/requirements.txt")  # the submission's own, else the lab's
 
@@ -57,7 +58,7 @@ def plan(ctx) -> Plan:
     seeds = draw.sample(range(1_000_000), 5)
     splits = [{"seed": seeds[0], "test_size": 0.2}, {"seed": seeds[1], "test_size": 0.2}]
     splits += [{"seed": s, "test_size": draw.choice(TEST_SIZES)} for s in seeds[2:]]
-    fits = [dict(zip(("train", "test"), held_out(draw.randrange(1_000_000)))) for _ in range(2)]
+    fits = [dict(zip(("train", "test"), held_out(draw.randrange(1_000_000)))) for _ in range(FITS)]
     files = dict(ctx.submission_files())
     model = ctx.settings.model_dir / "model.joblib"
     if model.is_file():
@@ -107,14 +108,16 @@ def split_seeded(run):
                                  "LogisticRegression; return it unfitted.")
 def recipe_accuracy(run):
     _, y = iris()
+    right = total = 0
     for number, case in enumerate(run.plan.request["fits"]):
         fitted = run.value(f"fit/{number}")
         if fitted["fitted_before"]:
             raise CheckFailed("build_model() returned a model that is already fitted; return a fresh pipeline")
-        accuracy = float(np.mean(np.array(fitted["predicted"]) == y[case["test"]]))
-        if accuracy < MIN_ACCURACY:
-            raise CheckFailed(f"accuracy {accuracy:.3f} on the checker's held-out flowers (needs >= {MIN_ACCURACY})")
-    return f"accuracy {accuracy:.3f}"
+        right += int(np.sum(np.array(fitted["predicted"]) == y[case["test"]]))
+        total += len(case["test"])
+    if right / total < MIN_ACCURACY:
+        raise CheckFailed(f"accuracy {right / total:.3f} on the checker's held-out flowers (needs >= {MIN_ACCURACY})")
+    return f"accuracy {right / total:.3f} over {total} held-out flowers"
 
 
 @STEP.check("model.joblib and metadata.json exist", points=1, todos=(SPLIT, BUILD),
