@@ -57,7 +57,7 @@ def flower_dict(values) -> dict:
 
 def species_cases(draw: random.Random, hidden: Secrets) -> list[Case]:
     """Real flowers and jittered ones, as floats in payload 2.0."""
-    picks = draw.sample(REAL_FLOWERS, 5) + [tuple(round(v + draw.uniform(-0.2, 0.2), 2) for v in draw.choice(
+    picks = draw.sample(REAL_FLOWERS, 5) + [tuple(round(max(0.1, v + draw.uniform(-0.2, 0.2)), 2) for v in draw.choice(
         REAL_FLOWERS)) for _ in range(3)]
     return [Case(f"flower {f}", "species", gateway("apigw_http_v2", hidden, body=flower_dict(f)), f) for f in picks]
 

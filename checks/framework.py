@@ -66,6 +66,7 @@ class Run:
     records: dict = field(default_factory=dict)
     problem: str = ""
     isolation: str = ""
+    tampered: bool = False
     facts: dict = field(default_factory=dict)  # what one check found for the next (e.g. the built image's id)
 
     @property

@@ -61,6 +61,7 @@ def observe(step: Step, ctx: Context, isolation: str, step_timeout: float | None
     outcome = sandbox.run_probe(plan.probe, plan.request, plan.files, timeout=step_timeout or plan.timeout,
                                 network=plan.network, isolation=how, environ=ctx.child_environment())
     run.records, run.problem, run.isolation = outcome.records, outcome.problem, outcome.isolation
+    run.tampered = outcome.tampered
     return run
 
 
@@ -76,6 +77,8 @@ def judge(step: Step, run: Run, progress: Callable[[Check], None] | None) -> lis
         if needed is not None and not needed.passed:
             why = needed.message if needed.skipped else f"not run: it needs '{check.needs}' to pass first"
             result = Result(check.step, check.name, check.points, False, why, check.hint, needed.skipped)
+        elif run.tampered:  # nothing of this step can be believed, not even a file that exists
+            result = Result(check.step, check.name, check.points, False, run.problem, check.hint)
         elif blamed:
             result = Result(check.step, check.name, check.points, False, blamed, check.hint)
         else:

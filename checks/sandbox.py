@@ -46,6 +46,7 @@ MAX_PROCESSES = 64
 MAX_FILE_BYTES = 64 * 1024**2
 SANDBOX_IMAGE = "serverless-iris-grader-sandbox:1"
 UNTRUSTED_UIDS = (200_000, 2_000_000_000)  # a fresh, unused user id per run (root only)
+SCRATCH_PREFIX = "lab-grade-"
 PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
 BOOT = "import sys; sys.path.insert(0, {root!r}); from checks.probes import main; main()"
 
@@ -57,6 +58,8 @@ class Outcome:
     records: dict[str, object] = field(default_factory=dict)
     finished: bool = False  # the probe reached its end
     problem: str = ""  # why it did not: a timeout, a crash, a refused record
+    tampered: bool = False  # something other than the probe wrote to the grading channel
+    nonce: str = ""
     isolation: str = "process"
     elapsed_s: float = 0.0
 
@@ -81,20 +84,30 @@ def run_probe(probe: str, request: dict, files: dict[str, Path | bytes], *, time
         environ: extra environment for the child (e.g. the lab settings a cloud step needs).
     """
     started = time.monotonic()
-    scratch = Path(tempfile.mkdtemp(prefix="lab-grade-"))
+    _remove_stale_scratch()
+    scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
     try:
         submission = _copy_submission(files, scratch / "submission")
-        message = json.dumps({"probe": probe, "request": request}).encode()
+        nonce = secrets.token_hex(16)  # only the probe's own last record carries it
+        message = json.dumps({"probe": probe, "request": request, "nonce": nonce}).encode()
         if isolation == "docker":
-            outcome = _run_container(scratch, submission, message, timeout)
+            outcome = _run_container(scratch, submission, message, timeout, nonce)
         else:
-            outcome = _run_process(scratch, submission, message, timeout, environ or {}, network)
+            outcome = _run_process(scratch, submission, message, timeout, environ or {}, network, nonce)
         if outcome.problem:
             outcome.problem += _last_words(scratch / "child.log")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     outcome.elapsed_s = time.monotonic() - started
     return outcome
+
+
+def _remove_stale_scratch() -> None:
+    """Scratch folders of graders that were killed before they could remove them (named after their pid)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*-*"):
+        pid = folder.name[len(SCRATCH_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _last_words(log: Path) -> str:
@@ -133,7 +146,7 @@ def _child_environment(scratch: Path, extra: dict[str, str]) -> dict[str, str]:
 
 
 def _run_process(scratch: Path, submission: Path, message: bytes, timeout: float, extra: dict,
-                 network: bool) -> Outcome:
+                 network: bool, nonce: str) -> Outcome:
     uid, confined = _untrusted_uid(), _confinable()
     _become_subreaper()
     before = set(_children())
@@ -151,7 +164,7 @@ def _run_process(scratch: Path, submission: Path, message: bytes, timeout: float
     os.close(write_end)
     try:
         _send(child, message)
-        outcome = _collect(read_end, child, timeout)
+        outcome = _collect(read_end, child, timeout, nonce)
     finally:
         os.close(read_end)
         _kill_everything(child, uid, before)
@@ -189,7 +202,7 @@ def _interpreter_shared() -> bool:
         os.setgid(uid)
         os.setuid(uid)
 
-    probe = f"import sys; sys.path.insert(0, {str(REPO_ROOT)!r}); import sklearn, labkit.todo, checks.probes"
+    probe = f"import sys; sys.path.insert(0, {str(REPO_ROOT)!r}); import numpy, labkit.todo, checks.probes"
     with contextlib.suppress(OSError, subprocess.SubprocessError):
         return subprocess.run([sys.executable, "-I", "-c", probe], cwd="/", preexec_fn=drop, capture_output=True,
                               timeout=60).returncode == 0
@@ -225,9 +238,9 @@ def _send(child: subprocess.Popen, message: bytes) -> None:
         child.stdin.close()
 
 
-def _collect(read_end: int, child: subprocess.Popen, timeout: float) -> Outcome:
+def _collect(read_end: int, child: subprocess.Popen, timeout: float, nonce: str) -> Outcome:
     """Read JSON lines until the probe's last record, its exit, the size limit or the deadline."""
-    outcome, buffer, total = Outcome(), b"", 0
+    outcome, buffer, total = Outcome(nonce=nonce), b"", 0
     deadline = time.monotonic() + timeout
     exited_at = None
     while not outcome.finished and not outcome.problem:
@@ -269,9 +282,10 @@ def _accept(outcome: Outcome, line: bytes) -> None:
     except ValueError:
         record = None
     if not (isinstance(record, dict) and set(record) == {"key", "value"} and isinstance(record["key"], str)):
-        outcome.problem = "the grading channel received something that is not an observation"
-    elif record["key"] in outcome.records or outcome.finished:
-        outcome.problem = f"observation {record['key']!r} arrived twice: something wrote to the grading channel"
+        outcome.problem, outcome.tampered = "the grading channel received something that is not an observation", True
+    elif record["key"] in outcome.records or (record["key"] == "done" and record["value"] != outcome.nonce):
+        outcome.problem = f"observation {record['key']!r} was forged: the code under test wrote to the grading channel"
+        outcome.tampered = True
     elif record["key"] == "done":
         outcome.finished = True
     else:
@@ -349,7 +363,7 @@ def _remove_leftovers(uid: int | None) -> None:
                         shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
 
 
-def _run_container(scratch: Path, submission: Path, message: bytes, timeout: float) -> Outcome:
+def _run_container(scratch: Path, submission: Path, message: bytes, timeout: float, nonce: str) -> Outcome:
     """The same probe in a container of the grader's own sandbox image (``ensure_sandbox_image``)."""
     name = f"lab-grade-{secrets.token_hex(6)}"
     command = ["docker", "run", "--rm", "-i", "--name", name, "--network", "none", "--read-only",
@@ -369,7 +383,7 @@ def _run_container(scratch: Path, submission: Path, message: bytes, timeout: flo
     os.close(write_end)
     try:
         _send(child, message)
-        outcome = _collect(read_end, child, timeout + 10)  # container start-up is not the student's time
+        outcome = _collect(read_end, child, timeout + 10, nonce)  # container start-up is not the student's time
     finally:
         os.close(read_end)
         subprocess.run(["docker", "kill", name], capture_output=True, timeout=30)

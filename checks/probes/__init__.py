@@ -118,6 +118,7 @@ def main() -> None:
     """Entry point of the child (see :data:`checks.sandbox.BOOT`)."""
     global _channel
     request = json.loads(sys.stdin.buffer.read(4_000_000) or b"{}")
+    finish = _finisher(request.pop("nonce"))
     os.close(0)
     _channel = os.dup(1)
     os.set_inheritable(_channel, False)
@@ -126,7 +127,15 @@ def main() -> None:
     from . import app, code, train  # a fixed list: nothing found on disk is imported
 
     probes = {"train": train.run, "app": app.run, "code": code.run}
-    probes[request["probe"]](request["request"])
-    emit("done", True)
-    sys.stdout.flush()
-    os._exit(0)  # skip atexit handlers and finalizers a submission may have registered
+    probes[request.pop("probe")](request.pop("request"))
+    finish()
+
+
+def _finisher(nonce: str):
+    """The last record, which only the probe can write: it carries the grader's nonce."""
+
+    def finish() -> None:
+        emit("done", nonce)
+        os._exit(0)  # skip atexit handlers and finalizers a submission may have registered
+
+    return finish
