@@ -28,6 +28,13 @@ DOCKER_DIR = config.REPO_ROOT / "docker" / "onnx"
 TOLERANCE = 1e-5  # ONNX Runtime computes in float32
 
 
+def onnx_path(settings: Settings) -> Path:
+    """Where the export goes: a folder of its own, never next to ``model.joblib``, because
+    ``app.py`` serves ``model.onnx`` whenever its folder holds one (steps 2 and 3 must serve
+    the scikit-learn model, even after this step has run)."""
+    return settings.model_dir / "onnx" / "model.onnx"
+
+
 @dataclass(frozen=True)
 class Agreement:
     flowers: int
@@ -52,7 +59,7 @@ class Variant:
 
 
 def export(settings: Settings) -> Path:
-    """Write ``model.onnx`` next to ``model.joblib``, with the class names in its metadata."""
+    """Write ``model.onnx`` (:func:`onnx_path`), with the class names in its metadata."""
     trained = settings.model_dir / "model.joblib"
     if not trained.exists():
         raise LabError(f"{trained} does not exist yet: train the model first (step 1)")
@@ -60,7 +67,8 @@ def export(settings: Settings) -> Path:
     exported = to_onnx(model, np.zeros((1, model.n_features_in_), dtype=np.float32),
                        options={"zipmap": False}, target_opset=17)
     exported.metadata_props.add(key="classes", value=json.dumps([str(c) for c in model.classes_]))
-    path = settings.model_dir / "model.onnx"
+    path = onnx_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(exported.SerializeToString())
     return path
 
@@ -68,7 +76,7 @@ def export(settings: Settings) -> Path:
 def agreement(settings: Settings) -> Agreement:
     """Compare the exported model with the original on all 150 flowers of the Iris dataset."""
     original = joblib.load(settings.model_dir / "model.joblib")
-    session = onnxruntime.InferenceSession(str(settings.model_dir / "model.onnx"), providers=["CPUExecutionProvider"])
+    session = onnxruntime.InferenceSession(str(onnx_path(settings)), providers=["CPUExecutionProvider"])
     classes = json.loads(session.get_modelmeta().custom_metadata_map["classes"])
     flowers = load_iris().data
     expected = original.predict_proba(flowers)
@@ -79,7 +87,7 @@ def agreement(settings: Settings) -> Agreement:
 
 def stage(settings: Settings, app_source: Path) -> Path:
     """The ONNX image's build context: its Dockerfile and requirements, app.py, labkit's serving code and model.onnx."""
-    model = settings.model_dir / "model.onnx"
+    model = onnx_path(settings)
     if not model.exists():
         raise LabError(f"{model} does not exist yet: export() the model first")
     return image.fill_context(settings.build_dir / "image-onnx", {
