@@ -14,18 +14,16 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import joblib
 import numpy as np
 import onnxruntime
 from skl2onnx import to_onnx
-from sklearn.datasets import load_iris
 
 from . import config, image, init_profile
+from .agreement import Agreement, on_iris, original
 from .config import Settings
 from .errors import LabError, run_cli
 
 DOCKER_DIR = config.REPO_ROOT / "docker" / "onnx"
-TOLERANCE = 1e-5  # ONNX Runtime computes in float32
 
 
 def onnx_path(settings: Settings) -> Path:
@@ -33,17 +31,6 @@ def onnx_path(settings: Settings) -> Path:
     ``app.py`` serves ``model.onnx`` whenever its folder holds one (steps 2 and 3 must serve
     the scikit-learn model, even after this step has run)."""
     return settings.model_dir / "onnx" / "model.onnx"
-
-
-@dataclass(frozen=True)
-class Agreement:
-    flowers: int
-    same_species: int
-    max_probability_difference: float
-
-    @property
-    def ok(self) -> bool:
-        return self.same_species == self.flowers and self.max_probability_difference <= TOLERANCE
 
 
 @dataclass(frozen=True)
@@ -60,10 +47,7 @@ class Variant:
 
 def export(settings: Settings) -> Path:
     """Write ``model.onnx`` (:func:`onnx_path`), with the class names in its metadata."""
-    trained = settings.model_dir / "model.joblib"
-    if not trained.exists():
-        raise LabError(f"{trained} does not exist yet: train the model first (step 1)")
-    model = joblib.load(trained)
+    model = original(settings)
     exported = to_onnx(model, np.zeros((1, model.n_features_in_), dtype=np.float32),
                        options={"zipmap": False}, target_opset=17)
     exported.metadata_props.add(key="classes", value=json.dumps([str(c) for c in model.classes_]))
@@ -75,14 +59,10 @@ def export(settings: Settings) -> Path:
 
 def agreement(settings: Settings) -> Agreement:
     """Compare the exported model with the original on all 150 flowers of the Iris dataset."""
-    original = joblib.load(settings.model_dir / "model.joblib")
     session = onnxruntime.InferenceSession(str(onnx_path(settings)), providers=["CPUExecutionProvider"])
     classes = json.loads(session.get_modelmeta().custom_metadata_map["classes"])
-    flowers = load_iris().data
-    expected = original.predict_proba(flowers)
-    got = session.run(["probabilities"], {session.get_inputs()[0].name: flowers.astype(np.float32)})[0]
-    same = sum(original.classes_[e] == classes[g] for e, g in zip(expected.argmax(1), got.argmax(1)))
-    return Agreement(len(flowers), int(same), float(np.abs(expected - got).max()))
+    name = session.get_inputs()[0].name
+    return on_iris(original(settings), classes, lambda flowers: session.run(["probabilities"], {name: flowers.astype(np.float32)})[0])
 
 
 def stage(settings: Settings, app_source: Path) -> Path:

@@ -1,0 +1,26 @@
+"""The Iris pipeline predicted from its exported numbers with NumPy alone: what a handler without
+scikit-learn, SciPy or joblib would load (step 7; :mod:`lab_solution.numpy_variant` exports it)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+
+class NumpyModel:
+    """The exported pipeline, predicted with NumPy alone."""
+
+    def __init__(self, path: Path):
+        numbers = json.loads(path.read_text())
+        self.classes_ = np.array(numbers["classes"])
+        self.mean, self.scale = np.array(numbers["mean"]), np.array(numbers["scale"])
+        self.coef, self.intercept = np.array(numbers["coef"]), np.array(numbers["intercept"])
+
+    def predict_proba(self, rows) -> np.ndarray:
+        """One row of class probabilities per flower: standardise, a linear score per class, softmax."""
+        scores = (np.asarray(rows, dtype=float) - self.mean) / self.scale @ self.coef.T + self.intercept
+        scores -= scores.max(axis=1, keepdims=True)  # exp() of large scores would overflow
+        exp = np.exp(scores)
+        return exp / exp.sum(axis=1, keepdims=True)

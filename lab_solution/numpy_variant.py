@@ -1,0 +1,67 @@
+"""A smaller dependency tree, practised: the Iris pipeline predicted with NumPy alone.
+
+    python -m lab_solution.numpy_variant    # export the coefficients, check them on all 150 flowers
+
+The trained pipeline is a ``StandardScaler`` and a ``LogisticRegression``: predicting is a
+subtraction, a division, one matrix product and a softmax. :func:`export` writes those numbers
+to ``coefficients.json``; ``numpy_model.NumpyModel`` predicts from them with NumPy alone (no
+scikit-learn, no SciPy, no joblib), behind scikit-learn's ``predict_proba`` and ``classes_``,
+so ``app.py``'s ``predict()`` works unchanged. Before it is used, it must agree with the
+original on every flower of the Iris dataset.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+
+from . import config
+from .agreement import Agreement, on_iris, original
+from .config import Settings
+from .errors import LabError, run_cli
+from .numpy_model import NumpyModel
+
+
+def coefficients_path(settings: Settings) -> Path:
+    """Where the export goes: a folder of its own, like the ONNX export."""
+    return settings.model_dir / "numpy" / "coefficients.json"
+
+
+def export(settings: Settings) -> Path:
+    """Write the scaler's and the logistic regression's numbers to :func:`coefficients_path`."""
+    model = original(settings)
+    steps = [step for _, step in getattr(model, "steps", [])]
+    if len(steps) != 2 or not isinstance(steps[0], StandardScaler) or not isinstance(steps[1], LogisticRegression):
+        raise LabError("the NumPy variant predicts a StandardScaler + LogisticRegression pipeline only,"
+                       f" and this model is {model!r}")
+    scaler, logistic = steps
+    if logistic.coef_.shape[0] != len(logistic.classes_):
+        raise LabError("the NumPy variant needs one score per class (three or more species)")
+    numbers = {"classes": [str(c) for c in logistic.classes_], "mean": scaler.mean_.tolist(),
+               "scale": scaler.scale_.tolist(), "coef": logistic.coef_.tolist(), "intercept": logistic.intercept_.tolist()}
+    path = coefficients_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(numbers, indent=2) + "\n")
+    return path
+
+
+def agreement(settings: Settings) -> Agreement:
+    """Compare the NumPy predictions with the original on all 150 flowers of the Iris dataset."""
+    model = NumpyModel(coefficients_path(settings))
+    return on_iris(original(settings), model.classes_, model.predict_proba)
+
+
+def main() -> int:
+    settings = config.load()
+    path = export(settings)
+    agreed = agreement(settings)
+    print(f"{path} ({path.stat().st_size / 1e3:.1f} kB): the NumPy predictions agree on"
+          f" {agreed.same_species}/{agreed.flowers} flowers, probabilities within {agreed.max_probability_difference:.1e}")
+    return 0 if agreed.ok else 1
+
+
+if __name__ == "__main__":
+    run_cli(main)
