@@ -9,9 +9,9 @@ import joblib
 import pytest
 from sklearn.tree import DecisionTreeClassifier
 
-from lab_solution import config, numpy_variant
-from lab_solution.numpy_model import NumpyModel
-from lab_solution.errors import LabError
+from labkit import config, numpy_variant
+from labkit.numpy_model import NumpyModel
+from labkit.errors import LabError
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ def test_the_numpy_model_needs_numpy_alone(settings):
     script = ("import sys\n"
               "for name in ('sklearn', 'scipy', 'joblib'): sys.modules[name] = None  # importing them now fails\n"
               "from pathlib import Path\n"
-              "from lab_solution.numpy_model import NumpyModel\n"
+              "from labkit.numpy_model import NumpyModel\n"
               f"model = NumpyModel(Path({str(path)!r}))\n"
               "print(model.classes_[model.predict_proba([[5.1, 3.5, 1.4, 0.2]]).argmax()])\n")
     answer = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)

@@ -8,7 +8,7 @@ import re
 import nbformat
 import pytest
 
-from lab_solution import config
+from labkit import config
 
 NOTEBOOKS = sorted((config.REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 GLOSSARY = config.REPO_ROOT / "docs" / "glossary.md"

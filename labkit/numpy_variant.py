@@ -1,6 +1,6 @@
 """A smaller dependency tree, practised: the Iris pipeline predicted with NumPy alone.
 
-    python -m lab_solution.numpy_variant    # export the coefficients, check them on all 150 flowers
+    python -m labkit.numpy_variant    # export the coefficients, check them on all 150 flowers
 
 The trained pipeline is a ``StandardScaler`` and a ``LogisticRegression``: predicting is a
 subtraction, a division, one matrix product and a softmax. :func:`export` writes those numbers

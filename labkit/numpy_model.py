@@ -1,5 +1,5 @@
 """The Iris pipeline predicted from its exported numbers with NumPy alone: what a handler without
-scikit-learn, SciPy or joblib would load (step 7; :mod:`lab_solution.numpy_variant` exports it)."""
+scikit-learn, SciPy or joblib would load (step 7; :mod:`labkit.numpy_variant` exports it)."""
 
 from __future__ import annotations
 
