@@ -55,3 +55,17 @@ def test_another_kind_of_model_is_one_clear_error(settings):
     # then
     with pytest.raises(LabError, match="StandardScaler \\+ LogisticRegression"):
         numpy_variant.export(settings)
+
+
+def test_quantisation_shrinks_the_numbers_and_reports_what_it_costs(settings):
+    # given the exported numbers
+    numpy_variant.export(settings)
+    # when
+    by_dtype = {p.dtype: p for p in numpy_variant.quantisation(settings, repeats=10)}
+    # then float32 and float16 take a half and a quarter of the bytes, and lose precision in that order
+    assert set(by_dtype) == {"float64", "float32", "float16"}
+    assert by_dtype["float64"].parameter_bytes == 2 * by_dtype["float32"].parameter_bytes == 4 * by_dtype["float16"].parameter_bytes
+    differences = [by_dtype[d].agreed.max_probability_difference for d in ("float64", "float32", "float16")]
+    assert differences == sorted(differences) and differences[0] < differences[2]
+    assert by_dtype["float32"].agreed.ok
+    assert all(p.agreed.flowers == 150 and p.predict_us > 0 for p in by_dtype.values())
