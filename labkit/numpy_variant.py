@@ -1,16 +1,18 @@
 """A smaller dependency tree, practised: the Iris pipeline predicted with NumPy alone.
 
-    python -m labkit.numpy_variant    # export the coefficients, check them on all 150 flowers
+    python -m labkit.numpy_variant    # export, check, measure float32/float16, build the NumPy image, compare
 
 The trained pipeline is a ``StandardScaler`` and a ``LogisticRegression``: predicting is a
 subtraction, a division, one matrix product and a softmax. :func:`export` writes those numbers
-to ``coefficients.json``; ``numpy_model.NumpyModel`` predicts from them with NumPy alone (no
+to ``model.json``; ``serving.NumpyModel`` (shipped in the image like the rest of ``labkit.serving``) predicts from them with NumPy alone (no
 scikit-learn, no SciPy, no joblib), behind scikit-learn's ``predict_proba`` and ``classes_``,
 so ``app.py``'s ``predict()`` works unchanged. Before it is used, it must agree with the
 original on every flower of the Iris dataset.
 
 :func:`quantisation` then stores the same numbers in float32 and float16 and measures, for each,
-the model's size, its agreement with the original and the time of one prediction.
+the model's size, its agreement with the original and the time of one prediction; :func:`compare`
+builds the NumPy image (``docker/numpy/requirements.txt``) and measures it beside the scikit-learn image, as
+``onnx_variant`` does for ONNX Runtime.
 """
 
 from __future__ import annotations
@@ -24,16 +26,16 @@ from pathlib import Path
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from . import config
+from . import config, images, onnx_variant
 from .agreement import Agreement, on_iris, original
 from .config import Settings
 from .errors import LabError, run_cli
-from .numpy_model import NumpyModel
+from .serving import NumpyModel
 
 
 def coefficients_path(settings: Settings) -> Path:
     """Where the export goes: a folder of its own, like the ONNX export."""
-    return settings.model_dir / "numpy" / "coefficients.json"
+    return settings.model_dir / "numpy" / "model.json"
 
 
 def export(settings: Settings) -> Path:
@@ -60,6 +62,27 @@ def agreement(settings: Settings) -> Agreement:
     return on_iris(original(settings), model.classes_, model.predict_proba)
 
 
+def stage(settings: Settings, app_source: Path) -> Path:
+    """The NumPy image's build context (``onnx_variant.stage_variant``) with model.json."""
+    return onnx_variant.stage_variant(settings, "numpy", app_source, coefficients_path(settings))
+
+
+def local_tag(settings: Settings) -> str:
+    return f"{settings.name}:numpy"
+
+
+def compare(settings: Settings) -> tuple[Agreement, list[onnx_variant.Variant]]:
+    """Export and check the numbers, then measure the scikit-learn and the NumPy image, in one run."""
+    export(settings)
+    agreed = agreement(settings)
+    if not agreed.ok:
+        raise LabError(f"the NumPy predictions disagree with the original: {agreed}")
+    code_dir = config.code_dir(settings)  # the same app.py in both images
+    return agreed, [
+        onnx_variant.measure(settings, "scikit-learn", images.stage(settings, code_dir), images.local_tag(settings)),
+        onnx_variant.measure(settings, "NumPy only", stage(settings, code_dir / "app.py"), local_tag(settings))]
+
+
 @dataclass(frozen=True)
 class Precision:
     """The NumPy model with its numbers in one floating-point type, measured."""
@@ -67,7 +90,7 @@ class Precision:
     dtype: str
     parameter_bytes: int
     agreed: Agreement
-    predict_us: float  # median time of one flower's predict_proba
+    predict_ms: float  # median time of one flower's predict_proba
 
 
 PRECISIONS = ("float64", "float32", "float16")
@@ -83,7 +106,7 @@ def quantisation(settings: Settings, repeats: int = 1000) -> list[Precision]:
         for _ in range(repeats):
             started = time.perf_counter()
             model.predict_proba(flower)
-            times.append((time.perf_counter() - started) * 1e6)
+            times.append((time.perf_counter() - started) * 1000)
         agreed = on_iris(trained, model.classes_, model.predict_proba)
         measured.append(Precision(dtype, model.parameter_bytes, agreed, statistics.median(times)))
     return measured
@@ -93,18 +116,18 @@ def format_precisions(precisions: list[Precision]) -> str:
     """One line per precision: bytes, species agreement, largest probability difference, time."""
     lines = [f"{'':<8} {'model':>9} {'same species':>13} {'max difference':>15} {'one prediction':>15}"]
     lines += [f"{p.dtype:<8} {p.parameter_bytes:>7} B {p.agreed.same_species:>9}/{p.agreed.flowers}"
-              f" {p.agreed.max_probability_difference:>15.1e} {p.predict_us:>12.1f} µs" for p in precisions]
+              f" {p.agreed.max_probability_difference:>15.1e} {p.predict_ms:>12.4f} ms" for p in precisions]
     return "\n".join(lines)
 
 
 def main() -> int:
     settings = config.load()
-    path = export(settings)
-    agreed = agreement(settings)
-    print(f"{path} ({path.stat().st_size / 1e3:.1f} kB): the NumPy predictions agree on"
-          f" {agreed.same_species}/{agreed.flowers} flowers, probabilities within {agreed.max_probability_difference:.1e}")
-    print(format_precisions(quantisation(settings)))
-    return 0 if agreed.ok else 1
+    agreed, variants = compare(settings)
+    print(f"the NumPy predictions agree on {agreed.same_species}/{agreed.flowers} flowers,"
+          f" probabilities within {agreed.max_probability_difference:.1e}\n")
+    print(format_precisions(quantisation(settings)) + "\n")
+    print(onnx_variant.format_variants(variants))
+    return 0
 
 
 if __name__ == "__main__":

@@ -65,14 +65,20 @@ def agreement(settings: Settings) -> Agreement:
     return on_iris(original(settings), classes, lambda flowers: session.run(["probabilities"], {name: flowers.astype(np.float32)})[0])
 
 
-def stage(settings: Settings, app_source: Path) -> Path:
-    """The ONNX image's build context: its Dockerfile and requirements, app.py, labkit's serving code and model.onnx."""
-    model = onnx_path(settings)
+def stage_variant(settings: Settings, name: str, app_source: Path, model: Path) -> Path:
+    """A lighter image's build context, ``build/image-<name>``: the shared Dockerfile, the variant's
+    requirements (``docker/<name>/``), app.py, labkit's serving code and the exported ``model``."""
     if not model.exists():
         raise LabError(f"{model} does not exist yet: export() the model first")
-    return images.fill_context(settings.build_dir / "image-onnx", {
+    return images.fill_context(settings.build_dir / f"image-{name}", {
         **images.CONTEXT_FILES, **images.SERVING_FILES, "Dockerfile": DOCKER_DIR / "Dockerfile",
-        "requirements.txt": DOCKER_DIR / "requirements.txt", "app.py": app_source, "model.onnx": model})
+        "requirements.txt": config.REPO_ROOT / "docker" / name / "requirements.txt", "app.py": app_source,
+        model.name: model})
+
+
+def stage(settings: Settings, app_source: Path) -> Path:
+    """The ONNX image's build context (:func:`stage_variant`) with model.onnx."""
+    return stage_variant(settings, "onnx", app_source, onnx_path(settings))
 
 
 def local_tag(settings: Settings) -> str:

@@ -10,7 +10,7 @@ import pytest
 from sklearn.tree import DecisionTreeClassifier
 
 from labkit import config, numpy_variant
-from labkit.numpy_model import NumpyModel
+from labkit.serving import NumpyModel
 from labkit.errors import LabError
 
 
@@ -39,7 +39,7 @@ def test_the_numpy_model_needs_numpy_alone(settings):
     script = ("import sys\n"
               "for name in ('sklearn', 'scipy', 'joblib'): sys.modules[name] = None  # importing them now fails\n"
               "from pathlib import Path\n"
-              "from labkit.numpy_model import NumpyModel\n"
+              "from labkit.serving import NumpyModel\n"
               f"model = NumpyModel(Path({str(path)!r}))\n"
               "print(model.classes_[model.predict_proba([[5.1, 3.5, 1.4, 0.2]]).argmax()])\n")
     answer = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
@@ -68,4 +68,22 @@ def test_quantisation_shrinks_the_numbers_and_reports_what_it_costs(settings):
     differences = [by_dtype[d].agreed.max_probability_difference for d in ("float64", "float32", "float16")]
     assert differences == sorted(differences) and differences[0] < differences[2]
     assert by_dtype["float32"].agreed.ok
-    assert all(p.agreed.flowers == 150 and p.predict_us > 0 for p in by_dtype.values())
+    assert all(p.agreed.flowers == 150 and p.predict_ms > 0 for p in by_dtype.values())
+
+
+def test_a_numpy_image_is_staged_with_numpy_alone(settings):
+    # given the exported numbers
+    numpy_variant.export(settings)
+    # when
+    context = numpy_variant.stage(settings, config.code_dir(settings) / "app.py")
+    # then
+    assert {"Dockerfile", "app.py", "model.json", "requirements.txt", "labkit"} <= {p.name for p in context.iterdir()}
+    pins = [line.split("==")[0] for line in (context / "requirements.txt").read_text().splitlines() if "==" in line]
+    assert pins == ["numpy"]
+
+
+def test_the_numpy_image_pins_the_numpy_the_lab_pins():
+    def pins(path):
+        return {line.strip() for line in path.read_text().splitlines() if "==" in line}
+
+    assert pins(config.REPO_ROOT / "docker/numpy/requirements.txt") <= pins(config.REPO_ROOT / "requirements.txt")
