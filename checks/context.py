@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab_solution import config
-from lab_solution.config import Settings
-from lab_solution.errors import LabError
+from labkit import config
+from labkit.config import Settings
+from labkit.errors import LabError
 
 __all__ = ["Context", "LabError", "REPO_ROOT", "SETOSA", "config"]
 
@@ -55,6 +55,6 @@ class Context:
 
     def client(self, service: str):
         """A boto3 client for the run's target (the local stand-in or AWS), for the grader's own queries."""
-        from lab_solution import aws
+        from labkit import aws
 
         return aws.client(self.settings, service)

@@ -112,6 +112,7 @@ class Step:
     notebook: str
     checks: list[Check] = field(default_factory=list)
     planner: Callable | None = None
+    order: tuple[str, ...] = ()  # the step's TODOs in notebook order (labkit.steps)
 
     def observe(self, planner: Callable) -> Callable:
         """Decorator: ``planner(ctx) -> Plan`` says what to run in the sandbox for this step."""
@@ -122,6 +123,8 @@ class Step:
         """Decorator that declares a check of this step."""
         if needs is not None and needs not in {c.name for c in self.checks}:
             raise ValueError(f"check {name!r} needs {needs!r}, which is not declared before it")
+        if not set(todos) <= set(self.order):
+            raise ValueError(f"check {name!r} depends on {sorted(set(todos) - set(self.order))}, not TODOs of its step")
 
         def declare(func: Callable) -> Callable:
             self.checks.append(Check(self.number, name, points, hint, func, tuple(todos), needs))
@@ -131,8 +134,9 @@ class Step:
 
     @property
     def todos(self) -> list[str]:
-        """The TODOs this step's checks depend on, in order of first mention."""
-        return list(dict.fromkeys(t for c in self.checks for t in c.todos))
+        """The TODOs this step's checks depend on, in notebook order."""
+        used = {t for c in self.checks for t in c.todos}
+        return [t for t in self.order if t in used]
 
 
 STEPS: dict[int, Step] = {}
@@ -140,9 +144,12 @@ STEP_MODULES = ("step1_train", "step2_handler", "step3_image", "step4_registry",
                 "step6_gateway", "step7_latency", "step8_cleanup")  # a fixed list: nothing on disk is globbed
 
 
-def step(number: int, title: str, notebook: str) -> Step:
-    """Declare a lab step (once per ``checks/stepN_*.py`` module)."""
-    STEPS[number] = Step(number, title, notebook)
+def step(number: int) -> Step:
+    """Declare a lab step (once per ``checks/stepN_*.py`` module): title, notebook and TODOs from labkit.steps."""
+    from labkit import steps
+
+    known = {s.number: s for s in steps.STEPS}[number]
+    STEPS[number] = Step(number, known.title, known.notebook, order=known.todos)
     return STEPS[number]
 
 

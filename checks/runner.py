@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 
 from . import sandbox
 from .context import Context
-from .framework import Check, CheckFailed, CheckSkipped, Report, Result, Run, Step, all_steps, todo_id
+from .framework import Check, CheckFailed, CheckSkipped, Report, Result, Run, Step, all_steps, todo_id, todo_label
 
 ISOLATIONS = ("auto", "docker", "process")
 
@@ -111,7 +111,7 @@ def reported_todos(records: object) -> dict[str, str]:
             return
         if isinstance(value, str):
             if "TODO still open: " in value and (todo := todo_id(value)):
-                found.setdefault(todo, value[value.index("TODO still open: "):].splitlines()[0][:200])
+                found.setdefault(todo, f"TODO still open: {todo_label(todo)}")
         elif isinstance(value, dict):
             for key, item in value.items():
                 if key not in ("stdout", "stderr"):  # a traceback printed to the log is not an answer

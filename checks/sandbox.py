@@ -367,9 +367,9 @@ def _run_container(scratch: Path, submission: Path, message: bytes, timeout: flo
     """The same probe in a container of the grader's own sandbox image (``ensure_sandbox_image``)."""
     name = f"lab-grade-{secrets.token_hex(6)}"
     command = ["docker", "run", "--rm", "-i", "--name", name, "--network", "none", "--read-only",
-               "--tmpfs", "/scratch:rw,size=256m,mode=1777", "--memory", "2g", "--memory-swap", "2g",
+               "--tmpfs", "/scratch:rw,size=256m,uid=65534,gid=65534,mode=0700", "--memory", "2g", "--memory-swap", "2g",
                "--pids-limit", str(MAX_PROCESSES), "--user", "65534:65534", "--cap-drop", "ALL",
-               "--security-opt", "no-new-privileges", "--workdir", "/scratch",
+               "--security-opt", "no-new-privileges",
                "-v", f"{REPO_ROOT / 'checks'}:/grader/checks:ro", "-v", f"{REPO_ROOT / 'labkit'}:/grader/labkit:ro",
                "-v", f"{submission}:/submission:ro", "--entrypoint", "/var/lang/bin/python"]
     env = _child_environment(Path("/scratch"), {"LAB_SUBMISSION": "/submission", "HOME": "/scratch",

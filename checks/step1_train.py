@@ -19,7 +19,7 @@ from labkit.serving import FEATURES
 from .context import REPO_ROOT
 from .framework import CheckFailed, Plan, step
 
-STEP = step(1, "Train the model", "01_train_model.ipynb")
+STEP = step(1)
 SPECIES = ("setosa", "versicolor", "virginica")
 SPLIT, BUILD = "train.py:split", "train.py:build_model"
 TEST_SIZES = (0.1, 0.2, 0.25, 0.3, 0.4, 0.5)

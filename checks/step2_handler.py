@@ -22,7 +22,7 @@ from . import cases
 from .framework import CheckFailed, Plan, step
 from .probes.broken import FAILURE, BrokenModel
 
-STEP = step(2, "Write the Lambda handler", "02_write_handler.ipynb")
+STEP = step(2)
 MODEL, PREDICT, HANDLER = "app.py:MODEL", "app.py:predict", "app.py:handler"
 SECRET_LOG_HINT = ("app.py handler(): log only the one JSON line of serving.log_line(); never the event, its headers "
                    "or its body (they carry credentials and personal data).")

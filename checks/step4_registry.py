@@ -7,7 +7,7 @@ import json
 from . import cloud
 from .framework import CheckFailed, Plan, step
 
-STEP = step(4, "Push the image to ECR", "04_push_to_ecr.ipynb")
+STEP = step(4)
 SINGLE_IMAGE_MANIFESTS = ("application/vnd.docker.distribution.manifest.v2+json",
                           "application/vnd.oci.image.manifest.v1+json")
 ENSURE, PUSH = "registry.py:ensure_repository", "registry.py:push"

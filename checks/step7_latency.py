@@ -13,7 +13,7 @@ from . import cloud
 from .context import SETOSA
 from .framework import CheckFailed, step
 
-STEP = step(7, "Measure cold vs warm latency", "07_measure_latency.ipynb")
+STEP = step(7)
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MAX_REPORT_BYTES = 5_000_000
 LATENCY, SUMMARIZE = "latency.py:measure", "latency.py:summarize"

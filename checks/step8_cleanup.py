@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .framework import CheckFailed, Plan, step
 
-STEP = step(8, "Clean up", "08_cleanup.ipynb")
+STEP = step(8)
 DELETE = "cleanup.py:delete"
 
 

@@ -120,6 +120,7 @@ def main() -> None:
     request = json.loads(sys.stdin.buffer.read(4_000_000) or b"{}")
     finish = _finisher(request.pop("nonce"))
     os.close(0)
+    os.chdir(os.environ["HOME"])  # the scratch folder: the only place the child can write
     _channel = os.dup(1)
     os.set_inheritable(_channel, False)
     os.dup2(2, 1)  # the student's output goes to the log, never to the grader's channel or terminal

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import importlib
-from pathlib import Path
-
 from . import call, emit, import_module
 
 
@@ -20,7 +18,7 @@ def settings():
 
 def build_command(request: dict) -> dict:
     image = import_module("image")
-    return call(lambda: [str(a) for a in image.build_command(settings(), Path(request["context"]), request["tag"])])
+    return call(lambda: [str(a) for a in image.build_command(settings(), request["tag"])])
 
 
 def ensure_repository_twice(request: dict) -> dict:

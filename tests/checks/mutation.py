@@ -99,7 +99,7 @@ def build(mutant: Mutant, code: Path, folder: Path, reference_model: Path) -> Pa
     model_dir = build_dir / "model"
     model_dir.mkdir(parents=True)
     if mutant.model == "own":  # the mutant's own train(), as a student would run it
-        script = ("import sys; from pathlib import Path; from lab_solution.loader import import_from_folder; "
+        script = ("import sys; from pathlib import Path; from labkit.loader import import_from_folder; "
                   "import_from_folder(Path(sys.argv[1]), 'train').train(Path(sys.argv[2]))")
         subprocess.run([sys.executable, "-c", script, str(code), str(model_dir)], capture_output=True, timeout=120,
                        cwd=folder)
@@ -111,9 +111,10 @@ def build(mutant: Mutant, code: Path, folder: Path, reference_model: Path) -> Pa
     return build_dir
 
 
-def grade(code: Path, build_dir: Path, steps: list[int], out: Path, timeout: float = 300) -> Graded:
+def grade(code: Path, build_dir: Path, steps: list[int], out: Path, timeout: float = 300,
+          sandbox: str = "process") -> Graded:
     command = [sys.executable, "-m", "checks", *map(str, steps), "--code", str(code), "--build-dir", str(build_dir),
-               "--json", "--out", str(out), "--sandbox", "process", "--step-timeout", str(STEP_TIMEOUT)]
+               "--json", "--out", str(out), "--sandbox", sandbox, "--step-timeout", str(STEP_TIMEOUT)]
     started = time.monotonic()
     done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=REPO)
     seconds = time.monotonic() - started
@@ -143,12 +144,12 @@ def sleepers() -> list[int]:
 def grade_in_process(mutant: Mutant, folder: Path, reference_model: Path) -> tuple[set[str], int, float]:
     """Grade a (non-hostile) mutant with the grader's Python API; returns (failed checks, points possible, seconds)."""
     from checks import Context, run_steps
-    from lab_solution import config
+    from labkit import config
 
     code = submission(mutant, folder)
     build_dir = folder / "build"
     if mutant.model == "own":
-        from lab_solution.loader import import_from_folder
+        from labkit.loader import import_from_folder
 
         import_from_folder(code, "train").train(build_dir / "model")
     else:
