@@ -67,13 +67,18 @@ def python_in(image: str, script: str, timeout: float = 120) -> tuple[int, str]:
 
 @contextlib.contextmanager
 def under_rie(image: str, timeout_s: int) -> Iterator[callable]:
-    """The image's handler under the Runtime Interface Emulator on a loopback port; yields invoke(event)."""
+    """The image's handler under the Runtime Interface Emulator on a loopback port; yields invoke(event).
+
+    As Lambda does, the image's own ENTRYPOINT and CMD start the runtime (so a wrong CMD fails here too).
+    """
+    config = inspect(image).get("Config") or {}
+    bootstrap = (config.get("Entrypoint") or ["/lambda-entrypoint.sh"]) + (config.get("Cmd") or [])
     port, runtime_port = _free_port(), _free_port()
     name = f"lab-grade-rie-{port}"
     command = ["docker", "run", "--detach", "--rm", "--name", name, "--network", "host", *HARDENED,
                "--env", f"AWS_LAMBDA_FUNCTION_TIMEOUT={timeout_s}", "--entrypoint", "/usr/local/bin/aws-lambda-rie",
                image, "--runtime-interface-emulator-address", f"127.0.0.1:{port}",
-               "--runtime-api-address", f"127.0.0.1:{runtime_port}", "/lambda-entrypoint.sh", "app.handler"]
+               "--runtime-api-address", f"127.0.0.1:{runtime_port}", *bootstrap]
     started = subprocess.run(command, capture_output=True, text=True, timeout=60)
     if started.returncode != 0:
         raise RuntimeError(f"the container did not start: {started.stderr.strip()[-300:]}")

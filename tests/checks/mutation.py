@@ -5,7 +5,8 @@ A patch starts with a header the test reads::
     # mistake: the handler loads the model on every request     (or "# hostile: ...")
     # steps: 2                        the steps to grade
     # model: none                     own (train with the mutant's train()), reference, payload, none
-    # bound: 40 s                     (hostile) the most the whole run may take
+    # bound: 60 s                     (hostile) the most the whole run may take
+    # docker: yes                     (step 3) the grader builds an image: graded only where Docker runs
     # loses: <check name>             one line per check that must fail; every other check must pass
     # may lose: <check name>          a check whose outcome depends on the grader's random cases
 
@@ -41,6 +42,7 @@ class Mutant:
     bound: float = 120.0
     loses: set[str] = field(default_factory=set)
     may_lose: set[str] = field(default_factory=set)
+    docker: bool = False  # step 3: the grader builds the image
 
 
 @dataclass
@@ -69,7 +71,8 @@ def mutants() -> list[Mutant]:
                 header[key] = value
         kind = "hostile" if "hostile" in header else "mistake"
         found.append(Mutant(patch.stem, kind, header[kind], [int(s) for s in header["steps"].split()],
-                            header["model"], patch, float(header.get("bound", "120 s").split()[0]), loses, may))
+                            header["model"], patch, float(header.get("bound", "120 s").split()[0]), loses, may,
+                            header.get("docker") == "yes"))
     return found
 
 
