@@ -10,7 +10,8 @@ hint, never as a crashed or fooled grader.
 from __future__ import annotations
 
 from .context import Context
-from .framework import CheckFailed, CheckSkipped, Report, all_steps
+from .framework import CheckFailed, CheckSkipped, all_steps
+from .report import Report
 from .runner import choose_isolation, run_steps
 
 __all__ = ["CheckFailed", "CheckSkipped", "Context", "Report", "all_steps", "grade", "run_steps"]

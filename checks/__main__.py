@@ -35,8 +35,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", help="also write the JSON report to this file (atomically)")
     parser.add_argument("--list", action="store_true", help="list the steps, what to write for each, and their checks")
     parser.add_argument("--sandbox", choices=ISOLATIONS, default="auto",
-                        help="docker: a container per step; process: resource-limited processes only; auto: docker "
-                             "when an engine answers (default)")
+                        help="docker: a container per step (its image is built on first use); process: "
+                             "resource-limited processes only; auto (default): docker when its image is there")
     parser.add_argument("--step-timeout", type=float, metavar="SECONDS", help="wall-clock budget of each step's code")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.steps) - set(steps))

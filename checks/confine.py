@@ -12,7 +12,13 @@ report says it was not sandboxed.
 from __future__ import annotations
 
 import ctypes
+import contextlib
+import functools
 import os
+import secrets
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 CLONE_NEWNS, CLONE_NEWNET = 0x00020000, 0x40000000
@@ -20,6 +26,7 @@ MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVA
     1, 2, 4, 8, 32, 4096, 16384, 1 << 18)
 PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, LAST_CAPABILITY = 24, 38, 63
 KEEP_WRITABLE = ("/proc", "/sys", "/dev")  # kernel interfaces; devices are not files a submission can plant
+UNTRUSTED_UIDS = (200_000, 2_000_000_000)  # a fresh, unused user id per run (root only)
 FLAGS = {"nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC}
 
 
@@ -56,8 +63,6 @@ def confine(writable: Path, network: bool, drop: bool = True) -> bool:
 
 def works(python: str, scratch: Path) -> bool:
     """Whether confining works here: a confined child can write its folder and nothing else."""
-    import subprocess
-
     (scratch / "w").mkdir()
     script = ("import sys\ntry:\n    open(sys.argv[1], 'w').close()\n    sys.exit(1)\nexcept OSError:\n    pass\n"
               "open(sys.argv[2] + '/ok', 'w').close()")
@@ -87,3 +92,38 @@ def _drop_capabilities(libc) -> None:
     header, data = _CapHeader(0x20080522, 0), (_CapData * 2)()
     libc.capset(ctypes.byref(header), data)
     os.umask(0o077)
+
+
+def untrusted_uid(repo: Path) -> int | None:
+    """A user id nobody uses, so that its processes and files are exactly the child's.
+
+    Only when the grader runs as root, and only when that user can run this interpreter and read
+    the lab (an interpreter under a private home, e.g. /root/.pyenv, cannot be): None otherwise.
+    """
+    if os.geteuid() != 0 or not _interpreter_shared(repo):
+        return None
+    return UNTRUSTED_UIDS[0] + secrets.randbelow(UNTRUSTED_UIDS[1] - UNTRUSTED_UIDS[0])
+
+
+@functools.cache
+def confinable() -> bool:
+    """Whether this system lets the grader confine a child (:mod:`checks.confine`); tried once."""
+    with tempfile.TemporaryDirectory(prefix="lab-grade-probe-") as folder:
+        Path(folder).chmod(0o755)
+        return works(sys.executable, Path(folder))
+
+
+@functools.cache
+def _interpreter_shared(repo: Path) -> bool:
+    uid = UNTRUSTED_UIDS[0] - 1
+
+    def drop():
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+
+    probe = f"import sys; sys.path.insert(0, {str(repo)!r}); import numpy, labkit.todo, checks.probes"
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        return subprocess.run([sys.executable, "-I", "-c", probe], cwd="/", preexec_fn=drop, capture_output=True,
+                              timeout=60).returncode == 0
+    return False

@@ -12,18 +12,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from . import sandbox
+from . import container, sandbox
 from .context import Context
-from .framework import Check, CheckFailed, CheckSkipped, Report, Result, Run, Step, all_steps, todo_id, todo_label
+from .framework import Check, CheckFailed, CheckSkipped, Run, Step, all_steps, todo_id, todo_label
+from .report import Report, Result
 
 ISOLATIONS = ("auto", "docker", "process")
 
 
 def choose_isolation(requested: str = "auto") -> str:
-    """``docker`` when asked for (or, with ``auto``, when an engine answers and the sandbox image builds)."""
+    """``docker`` when asked for (building the sandbox image if need be), or with ``auto`` when an engine
+    answers and the image is already there (so that a notebook's grade cell never waits for a build)."""
     if requested == "process":
         return "process"
-    if sandbox.docker_available() and sandbox.ensure_sandbox_image():
+    if container.docker_available() and container.ensure_sandbox_image(build=requested == "docker"):
         return "docker"
     if requested == "docker":
         raise RuntimeError("--sandbox docker: no Docker engine answers, or the sandbox image does not build")

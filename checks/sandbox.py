@@ -20,15 +20,12 @@ unique record, and afterwards kills every process the child left and removes its
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import functools
 import json
 import os
 import resource
 import secrets
 import select
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -36,7 +33,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import confine
+from . import confine, container, reaper
+from .reaper import SCRATCH_PREFIX
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MAX_CHANNEL_BYTES = 4_000_000  # observations of one step; anything beyond is refused
@@ -44,10 +42,6 @@ MAX_RECORD_BYTES = 1_000_000
 MEMORY_BYTES = 3 * 1024**3  # address space: NumPy + scikit-learn need ~1 GB of it
 MAX_PROCESSES = 64
 MAX_FILE_BYTES = 64 * 1024**2
-SANDBOX_IMAGE = "serverless-iris-grader-sandbox:1"
-UNTRUSTED_UIDS = (200_000, 2_000_000_000)  # a fresh, unused user id per run (root only)
-SCRATCH_PREFIX = "lab-grade-"
-PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
 BOOT = "import sys; sys.path.insert(0, {root!r}); from checks.probes import main; main()"
 
 
@@ -64,13 +58,6 @@ class Outcome:
     elapsed_s: float = 0.0
 
 
-def docker_available() -> bool:
-    with contextlib.suppress(OSError, subprocess.SubprocessError):
-        return subprocess.run(["docker", "version", "--format", "{{.Server.Version}}"], capture_output=True,
-                              timeout=10).returncode == 0
-    return False
-
-
 def run_probe(probe: str, request: dict, files: dict[str, Path | bytes], *, timeout: float, network: bool,
               isolation: str = "process", environ: dict[str, str] | None = None) -> Outcome:
     """Run ``checks.probe`` for one step over a read-only copy of ``files`` and collect its records.
@@ -84,14 +71,14 @@ def run_probe(probe: str, request: dict, files: dict[str, Path | bytes], *, time
         environ: extra environment for the child (e.g. the lab settings a cloud step needs).
     """
     started = time.monotonic()
-    _remove_stale_scratch()
+    reaper.remove_stale_scratch()
     scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
     try:
         submission = _copy_submission(files, scratch / "submission")
         nonce = secrets.token_hex(16)  # only the probe's own last record carries it
         message = json.dumps({"probe": probe, "request": request, "nonce": nonce}).encode()
         if isolation == "docker":
-            outcome = _run_container(scratch, submission, message, timeout, nonce)
+            outcome = container.run_probe(scratch, submission, message, timeout, nonce)
         else:
             outcome = _run_process(scratch, submission, message, timeout, environ or {}, network, nonce)
         if outcome.problem:
@@ -100,14 +87,6 @@ def run_probe(probe: str, request: dict, files: dict[str, Path | bytes], *, time
         shutil.rmtree(scratch, ignore_errors=True)
     outcome.elapsed_s = time.monotonic() - started
     return outcome
-
-
-def _remove_stale_scratch() -> None:
-    """Scratch folders of graders that were killed before they could remove them (named after their pid)."""
-    for folder in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*-*"):
-        pid = folder.name[len(SCRATCH_PREFIX):].split("-", 1)[0]
-        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
-            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _last_words(log: Path) -> str:
@@ -139,7 +118,7 @@ def _copy_submission(files: dict[str, Path | bytes], folder: Path) -> Path:
     return folder
 
 
-def _child_environment(scratch: Path, extra: dict[str, str]) -> dict[str, str]:
+def child_environment(scratch: Path, extra: dict[str, str]) -> dict[str, str]:
     return {"PATH": os.defpath, "HOME": str(scratch / "home"), "TMPDIR": str(scratch / "home"),
             "LANG": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg",
             "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", **extra}
@@ -147,14 +126,14 @@ def _child_environment(scratch: Path, extra: dict[str, str]) -> dict[str, str]:
 
 def _run_process(scratch: Path, submission: Path, message: bytes, timeout: float, extra: dict,
                  network: bool, nonce: str) -> Outcome:
-    uid, confined = _untrusted_uid(), _confinable()
-    _become_subreaper()
-    before = set(_children())
+    uid, confined = confine.untrusted_uid(REPO_ROOT), confine.confinable()
+    reaper.become_subreaper()
+    before = set(reaper.children())
     home = scratch / "home"
     home.mkdir()
     if uid is not None:
         os.chown(home, uid, uid)
-    env = _child_environment(scratch, {"LAB_SUBMISSION": str(submission), **extra})
+    env = child_environment(scratch, {"LAB_SUBMISSION": str(submission), **extra})
     read_end, write_end = os.pipe()
     with open(scratch / "child.log", "wb") as log:
         child = subprocess.Popen(
@@ -163,56 +142,15 @@ def _run_process(scratch: Path, submission: Path, message: bytes, timeout: float
             preexec_fn=lambda: _limit(uid, timeout, home, network, confined))
     os.close(write_end)
     try:
-        _send(child, message)
-        outcome = _collect(read_end, child, timeout, nonce)
+        send(child, message)
+        outcome = collect(read_end, child, timeout, nonce)
     finally:
         os.close(read_end)
-        _kill_everything(child, uid, before)
-        _remove_leftovers(uid)
+        reaper.kill_everything(child, uid, before)
+        reaper.remove_leftovers(uid)
     outcome.isolation = "process" + (f", user {uid}" if uid is not None else ", same user") + (
         ", read-only filesystem, no capabilities" + ("" if network else ", no network") if confined else "")
     return outcome
-
-
-def _untrusted_uid() -> int | None:
-    """A user id nobody uses, so that its processes and files are exactly the child's.
-
-    Only when the grader runs as root, and only when that user can run this interpreter and read
-    the lab (an interpreter under a private home, e.g. /root/.pyenv, cannot be): None otherwise.
-    """
-    if os.geteuid() != 0 or not _interpreter_shared():
-        return None
-    return UNTRUSTED_UIDS[0] + secrets.randbelow(UNTRUSTED_UIDS[1] - UNTRUSTED_UIDS[0])
-
-
-@functools.cache
-def _confinable() -> bool:
-    """Whether this system lets the grader confine a child (:mod:`checks.confine`); tried once."""
-    with tempfile.TemporaryDirectory(prefix="lab-grade-probe-") as folder:
-        Path(folder).chmod(0o755)
-        return confine.works(sys.executable, Path(folder))
-
-
-@functools.cache
-def _interpreter_shared() -> bool:
-    uid = UNTRUSTED_UIDS[0] - 1
-
-    def drop():
-        os.setgroups([])
-        os.setgid(uid)
-        os.setuid(uid)
-
-    probe = f"import sys; sys.path.insert(0, {str(REPO_ROOT)!r}); import numpy, labkit.todo, checks.probes"
-    with contextlib.suppress(OSError, subprocess.SubprocessError):
-        return subprocess.run([sys.executable, "-I", "-c", probe], cwd="/", preexec_fn=drop, capture_output=True,
-                              timeout=60).returncode == 0
-    return False
-
-
-def _become_subreaper() -> None:
-    """Orphans of the child (even ones that left its session) become the grader's children, to be killed."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
 def _limit(uid: int | None, timeout: float, home: Path, network: bool, confined: bool) -> None:
@@ -231,14 +169,14 @@ def _limit(uid: int | None, timeout: float, home: Path, network: bool, confined:
         os.setuid(uid)
 
 
-def _send(child: subprocess.Popen, message: bytes) -> None:
+def send(child: subprocess.Popen, message: bytes) -> None:
     with contextlib.suppress(BrokenPipeError, OSError):
         child.stdin.write(message)
     with contextlib.suppress(BrokenPipeError, OSError):
         child.stdin.close()
 
 
-def _collect(read_end: int, child: subprocess.Popen, timeout: float, nonce: str) -> Outcome:
+def collect(read_end: int, child: subprocess.Popen, timeout: float, nonce: str) -> Outcome:
     """Read JSON lines until the probe's last record, its exit, the size limit or the deadline."""
     outcome, buffer, total = Outcome(nonce=nonce), b"", 0
     deadline = time.monotonic() + timeout
@@ -292,116 +230,3 @@ def _accept(outcome: Outcome, line: bytes) -> None:
         outcome.records[record["key"]] = record["value"]
 
 
-def _kill_everything(child: subprocess.Popen, uid: int | None, before: set[int]) -> None:
-    """The child's session, every process of its user id (only this run uses it) and orphans we adopted."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(child.pid, signal.SIGKILL)
-    killed = set()
-    for _ in range(100):
-        left = [p for p in _processes(child.pid, uid, before) if p != child.pid]
-        if not left:
-            break
-        for pid in left:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
-        killed |= set(left)
-        _reap(killed)
-        time.sleep(0.02)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        child.wait(5)
-    _reap(killed)
-
-
-def _reap(pids: set[int]) -> None:
-    for pid in list(pids):
-        with contextlib.suppress(ChildProcessError, OSError):
-            os.waitpid(pid, os.WNOHANG)
-
-
-def _children() -> list[int]:
-    return [pid for pid, parent in _table() if parent == os.getpid()]
-
-
-def _table() -> list[tuple[int, int]]:
-    """(pid, parent pid) of every live process."""
-    rows = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError, ValueError, IndexError):
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                if fields[0] != "Z":
-                    rows.append((int(entry.name), int(fields[1])))
-    return rows
-
-
-def _processes(session: int, uid: int | None, before: set[int]) -> list[int]:
-    """Live processes in the child's session, owned by its user id, or orphans the grader adopted."""
-    found, me = [], os.getpid()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            if fields[0] == "Z":
-                continue
-            owner = entry.stat().st_uid
-            if int(fields[3]) == session or (uid is not None and owner == uid) or (
-                    int(fields[1]) == me and int(entry.name) not in before):
-                found.append(int(entry.name))
-    return found
-
-
-def _remove_leftovers(uid: int | None) -> None:
-    """Files and folders the untrusted user left in the shared temporary folders."""
-    if uid is None:
-        return
-    for folder in {Path(tempfile.gettempdir()), Path("/tmp"), Path("/var/tmp"), Path("/dev/shm")}:
-        with contextlib.suppress(OSError):
-            for entry in folder.iterdir():
-                with contextlib.suppress(OSError):
-                    if entry.lstat().st_uid == uid:
-                        shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
-
-
-def _run_container(scratch: Path, submission: Path, message: bytes, timeout: float, nonce: str) -> Outcome:
-    """The same probe in a container of the grader's own sandbox image (``ensure_sandbox_image``)."""
-    name = f"lab-grade-{secrets.token_hex(6)}"
-    command = ["docker", "run", "--rm", "-i", "--name", name, "--network", "none", "--read-only",
-               "--tmpfs", "/scratch:rw,size=256m,uid=65534,gid=65534,mode=0700", "--memory", "2g", "--memory-swap", "2g",
-               "--pids-limit", str(MAX_PROCESSES), "--user", "65534:65534", "--cap-drop", "ALL",
-               "--security-opt", "no-new-privileges",
-               "-v", f"{REPO_ROOT / 'checks'}:/grader/checks:ro", "-v", f"{REPO_ROOT / 'labkit'}:/grader/labkit:ro",
-               "-v", f"{submission}:/submission:ro", "--entrypoint", "/var/lang/bin/python"]
-    env = _child_environment(Path("/scratch"), {"LAB_SUBMISSION": "/submission", "HOME": "/scratch",
-                                                "TMPDIR": "/scratch"})
-    command += [arg for key, value in env.items() for arg in ("--env", f"{key}={value}")]
-    command += [SANDBOX_IMAGE, "-I", "-c", BOOT.format(root="/grader")]
-    read_end, write_end = os.pipe()
-    with open(scratch / "child.log", "wb") as log:
-        child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=write_end, stderr=log, close_fds=True,
-                                 start_new_session=True)
-    os.close(write_end)
-    try:
-        _send(child, message)
-        outcome = _collect(read_end, child, timeout + 10, nonce)  # container start-up is not the student's time
-    finally:
-        os.close(read_end)
-        subprocess.run(["docker", "kill", name], capture_output=True, timeout=30)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            child.wait(10)
-    outcome.isolation = "docker"
-    return outcome
-
-
-def ensure_sandbox_image() -> bool:
-    """Build the grader's sandbox image (the Lambda base + the image's pinned packages) once."""
-    if subprocess.run(["docker", "image", "inspect", SANDBOX_IMAGE], capture_output=True).returncode == 0:
-        return True
-    with tempfile.TemporaryDirectory(prefix="lab-grade-image-") as context:
-        shutil.copy(REPO_ROOT / "docker" / "requirements.txt", Path(context) / "requirements.txt")
-        (Path(context) / "Dockerfile").write_text(
-            "FROM public.ecr.aws/lambda/python:3.11\nCOPY requirements.txt /tmp/\n"
-            "RUN pip install --no-cache-dir -r /tmp/requirements.txt\n")
-        done = subprocess.run(["docker", "build", "--network", "host", "--tag", SANDBOX_IMAGE, context],
-                              capture_output=True, timeout=900)
-    return done.returncode == 0

@@ -16,7 +16,6 @@ from . import container
 from .context import REPO_ROOT, SETOSA
 from .events import load_event
 from .framework import CheckFailed, CheckSkipped, Plan, step
-from .sandbox import docker_available
 
 STEP = step(3)
 DOCKERFILE, BUILD_COMMAND = "Dockerfile", "image.py:build_command"
@@ -88,7 +87,7 @@ def command_shape(run):
                  "staged context (requirements.txt, labkit/, app.py, model.joblib).")
 def builds(run):
     instructions(run)
-    if run.settings.docker == "off" or not docker_available():
+    if run.settings.docker == "off" or not container.docker_available():
         raise CheckSkipped("no Docker engine here (host mode): the image cannot be built or checked")
     model = run.settings.model_dir / "model.joblib"
     if not model.is_file():

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from checks.sandbox import SCRATCH_PREFIX, docker_available
+from checks.container import docker_available
+from checks.reaper import SCRATCH_PREFIX
 from lab_solution import train
 
 import mutation

@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import mutation
-from checks import cases, sandbox
-from checks.framework import Report, Result, todo_id, todo_label
+from checks import cases, container, sandbox
+from checks.framework import todo_id, todo_label
+from checks.report import Report, Result
 from checks.runner import reported_todos
 from labkit import serving
 
@@ -89,7 +90,7 @@ def test_every_generated_case_is_what_the_given_request_reader_says_it_is(seed):
 
 @pytest.mark.docker
 def test_a_container_per_step_when_docker_is_there(tmp_path):
-    if not (sandbox.docker_available() and sandbox.ensure_sandbox_image()):
+    if not (container.docker_available() and container.ensure_sandbox_image()):
         pytest.skip("no Docker engine, or the sandbox image cannot be built here")
     done = mutation.grade(mutation.SOLUTION, tmp_path, [2], tmp_path / "grade.json", sandbox="docker")
     assert done.report["passed"] and done.report["sandboxed"] and done.report["isolation"] == {"2": "docker"}
