@@ -155,11 +155,11 @@ def _run_process(scratch: Path, submission: Path, message: bytes, timeout: float
 
 def _limit(uid: int | None, timeout: float, home: Path, network: bool, confined: bool) -> None:
     """In the child, before Python starts: resource limits, confinement, then drop to the untrusted user."""
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
-    resource.setrlimit(resource.RLIMIT_CPU, (int(timeout) + 5, int(timeout) + 10))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_FILE_BYTES, MAX_FILE_BYTES))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    limits = {resource.RLIMIT_AS: MEMORY_BYTES, resource.RLIMIT_CPU: int(timeout) + 5,
+              resource.RLIMIT_FSIZE: MAX_FILE_BYTES, resource.RLIMIT_NOFILE: 256, resource.RLIMIT_CORE: 0}
+    for limit, value in limits.items():
+        with contextlib.suppress(ValueError, OSError):  # macOS refuses some (RLIMIT_AS): the others still hold
+            resource.setrlimit(limit, (value, value))
     if confined and not confine.confine(home, network, drop=uid is None):
         raise OSError("could not confine the sandbox process")
     if uid is not None:  # RLIMIT_NPROC counts the processes of the real user id; root ignores it
