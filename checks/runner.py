@@ -10,6 +10,7 @@ unexpectedly fails with a one-line message, never a traceback.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 
 from . import container, sandbox
@@ -18,6 +19,7 @@ from .framework import Check, CheckFailed, CheckSkipped, Run, Step, all_steps, t
 from .report import Report, Result
 
 ISOLATIONS = ("auto", "docker", "process")
+STUB = re.compile(r"""(?:TodoOpen|Unfinished)\(["'](?P<where>exercises/[^"']+)["']""")
 
 
 def choose_isolation(requested: str = "auto") -> str:
@@ -51,7 +53,8 @@ def run_steps(numbers: Iterable[int], ctx: Context, progress: Callable[[Check], 
 def observe(step: Step, ctx: Context, isolation: str, step_timeout: float | None) -> Run:
     """Run the step's probe in the sandbox (if it has one) and keep what came back."""
     run = Run(ctx)
-    if step.planner is None:
+    if step.planner is None:  # nothing of the student's runs here: the step's stubs, still in the source, say enough
+        run.records["stubs"] = stubs(ctx, step)
         return run
     try:
         run.plan = step.planner(ctx)
@@ -102,6 +105,17 @@ def decide(check: Check, run: Run) -> Result:
         message = f"unexpected answer from the code under test ({type(error).__name__}: {_first_line(error)})"
     return Result(check.step, check.name, check.points, status == "pass", str(message)[:500], check.hint,
                   status == "skip")
+
+
+def stubs(ctx: Context, step: Step) -> list[str]:
+    """The stubs of this step's TODOs that are still in the submission's files (read as text, never run)."""
+    found = []
+    for name in sorted({todo.split(":")[0] for todo in step.todos}):
+        path = ctx.source(name)
+        text = path.read_text(errors="replace")[:1_000_000] if path.is_file() else ""
+        found += [f"TODO still open: {stub['where']}" for line in text.splitlines()
+                  if (stub := STUB.search(line)) and not line.lstrip().startswith("#")]
+    return found
 
 
 def reported_todos(records: object) -> dict[str, str]:

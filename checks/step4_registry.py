@@ -15,7 +15,9 @@ ENSURE, PUSH = "registry.py:ensure_repository", "registry.py:push"
 
 @STEP.observe
 def plan(ctx) -> Plan:
-    return Plan("code", {"calls": ["ensure_repository_twice"]}, ctx.submission_files(), network=True)
+    """ensure_repository() runs twice only on a repository the student made: grading must not create it."""
+    cloud.repository(ctx)
+    return Plan("code", {"calls": ["ensure_repository_twice"]}, ctx.submission_files(), timeout=120, network=True)
 
 
 @STEP.check("the ECR repository exists and carries the lab tag", points=1, todos=(ENSURE,),

@@ -10,8 +10,10 @@ DELETE = "cleanup.py:delete"
 
 @STEP.observe
 def plan(ctx) -> Plan:
-    """The grader looks first (tagged_leftovers), then the student's cleanup runs a second time."""
-    return Plan("code", {"calls": ["clean_up_again"]}, ctx.submission_files(), network=True)
+    """The grader looks first (what is left), then the student's cleanup runs a second time."""
+    left = tagged_leftovers(ctx)
+    return Plan("code", {"calls": ["clean_up_again"]}, ctx.submission_files(), timeout=300, network=True,
+                secret={"left": left})
 
 
 def tagged_leftovers(run) -> list[str]:
@@ -51,7 +53,7 @@ def tagged_leftovers(run) -> list[str]:
             hint="Delete the API, the permission, the function, its log group, the role (detach its policies first) "
                  "and the repository (force=True deletes its images).")
 def nothing_left(run):
-    left = tagged_leftovers(run)
+    left = run.plan.secret["left"]  # looked up before the second cleanup ran
     if left:
         raise CheckFailed("still there: " + ", ".join(left))
 
