@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 from . import backends
 from .control import Answer, Call, Hook, aws_error
+from .sidetable import SideTable
 
 APIS = "/v2/apis"
 DEPLOYMENTS = re.compile(r"^/v2/apis/(?P<api>[^/]+)/deployments/?$")
@@ -27,9 +28,9 @@ INTEGRATIONS = re.compile(r"^/v2/apis/(?P<api>[^/]+)/integrations/?$")
 class ApiGatewayHook(Hook):
     service = "apigateway"
 
-    def __init__(self, edge_url: str, lock, on_mutation: Callable[[], None]):
+    def __init__(self, edge_url: str, lock, table: SideTable, on_mutation: Callable[[], None]):
         self.edge_url = edge_url
-        self.lock = lock
+        self.lock, self.table = lock, table
         self.on_mutation = on_mutation
 
     def endpoint(self, api_id: str) -> str:
@@ -49,9 +50,9 @@ class ApiGatewayHook(Hook):
             api = backends.service("apigatewayv2", call.account, call.region).apis.get(match["api"])
             if api is None:
                 return aws_error(404, "NotFoundException", f"Invalid API identifier specified {call.account}:{match['api']}")
-            deployments = dict(getattr(api, "localcloud_deployments", {}))
+            record = self.table.api(api.api_id)
             if call.method == "GET":
-                return _json(200, {"items": list(deployments.values())})
+                return _json(200, {"items": list(record.deployments.values())})
             if call.method != "POST":
                 return None
             stage_name = call.json.get("stageName")
@@ -60,10 +61,9 @@ class ApiGatewayHook(Hook):
             deployment = {"deploymentId": secrets.token_hex(3), "deploymentStatus": "DEPLOYED",
                           "createdDate": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "autoDeployed": False,
                           "description": call.json.get("description", "")}
-            deployments[deployment["deploymentId"]] = deployment
-            api.localcloud_deployments = deployments
+            record.deployments[deployment["deploymentId"]] = deployment
             if stage_name:
-                api.stages[stage_name].localcloud_deployment = deployment["deploymentId"]
+                record.stages[stage_name] = deployment["deploymentId"]
         self.on_mutation()
         return _json(201, deployment)
 

@@ -47,8 +47,7 @@ def deploy(cloud: process.Instance, mode: str, code: Path) -> tuple[str, str]:
         for command in (["build", "--network", "host", "--quiet", "--tag", uri, str(code)], ["push", "--quiet", uri]):
             engine.run(command, timeout=600)
     else:
-        uri = requests.post(f"{cloud.endpoint}/_localcloud/host-images", timeout=60, json={
-            "repositoryName": "bench", "imageTag": "v1", "codeDir": str(code), "command": ["app.handler"]}).json()["imageUri"]
+        uri = cloud.push_folder(code, "bench", "v1").json()["imageUri"]
     role = cloud.client("iam").create_role(RoleName="bench", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     lam = cloud.client("lambda")
     arn = lam.create_function(FunctionName="bench", PackageType="Image", Code={"ImageUri": uri}, Role=role,

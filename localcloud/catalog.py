@@ -9,8 +9,9 @@ from moto.awslambda.exceptions import LambdaClientError
 
 from . import backends, images
 from .control import Answer, aws_error
-from .functions import FunctionSpec, parse_image_uri
+from .functions import LATEST, FunctionSpec, parse_image_uri
 from .registry import Registry
+from .sidetable import Code, SideTable, key_of
 
 
 @dataclass
@@ -27,15 +28,23 @@ class LambdaError(Exception):
 
 @dataclass(frozen=True)
 class CheckedImage:
+    uri: str
     repository: str
     digest: str
     size: int
 
+    @property
+    def code(self) -> Code:
+        return Code(self.uri, self.digest, self.size)
+
 
 class Catalog:
-    def __init__(self, registry: Registry, local_hosts: tuple[str, ...]):
-        self.registry = registry
+    """Reads moto and the side table; callers hold the control plane's lock."""
+
+    def __init__(self, registry: Registry, local_hosts: tuple[str, ...], table: SideTable, lock):
+        self.registry, self.lock = registry, lock
         self.local_hosts = local_hosts
+        self.table = table
 
     def function(self, account: str, region: str, name: str, qualifier: str | None = None):
         """moto's function object (a version when qualified), or ResourceNotFoundException."""
@@ -44,22 +53,28 @@ class Catalog:
         except LambdaClientError as error:
             raise LambdaError(404, "ResourceNotFoundException", error.description) from None
 
-    def spec(self, fn) -> FunctionSpec:
+    def spec(self, fn, code: Code | None = None) -> FunctionSpec:
+        """What the runtime runs for ``fn``: ``code``, or the code serving now (the previous code while an update
+        is in progress: AWS switches when the new code is ready)."""
         if fn.package_type != "Image":
             raise LambdaError(400, "InvalidParameterValueException",
                               "localcloud runs container image functions (PackageType=Image) only")
-        ref = parse_image_uri(fn.code.get("ImageUri", ""), self.local_hosts)
+        record = self.table.functions.get(key_of(fn)) if str(fn.version) == LATEST else None
+        code = code or (record.serving if record else None) or Code(
+            fn.code.get("ImageUri", ""), "sha256:" + fn.code_sha_256, int(fn.code_size or 0))
+        ref = parse_image_uri(code.image_uri, self.local_hosts)
         if ref is None:
             raise LambdaError(400, "InvalidParameterValueException",
-                              f"Source image {fn.code.get('ImageUri')} is not valid. Provide a valid source image.")
-        return FunctionSpec.from_moto(fn, ref.repository)
+                              f"Source image {code.image_uri} is not valid. Provide a valid source image.")
+        return FunctionSpec.from_moto(fn, ref.repository, code, record.revision if record else 0)
 
     def resolve(self, key: tuple, version: str) -> FunctionSpec | None:
-        """The spec of one version, or None when the function or version is gone."""
-        try:
-            return self.spec(self.function(*key, qualifier=version))
-        except LambdaError:
-            return None
+        """The spec of one version, or None when the function or version is gone (takes the lock)."""
+        with self.lock:
+            try:
+                return self.spec(self.function(*key, qualifier=version))
+            except LambdaError:
+                return None
 
     def check_image(self, uri: str) -> CheckedImage:
         """Lambda's checks of an ImageUri at CreateFunction / UpdateFunctionCode."""
@@ -79,4 +94,4 @@ class Catalog:
                               f"The image manifest, config or layer media type for the source image {uri} "
                               "is not supported.")
         size = sum(layer.get("size", 0) for layer in manifest.get("layers", []))
-        return CheckedImage(ref.repository, digest, size)
+        return CheckedImage(uri, ref.repository, digest, size)

@@ -18,12 +18,15 @@ from collections.abc import Callable
 from urllib.parse import parse_qs, unquote
 
 from moto.core import DEFAULT_ACCOUNT_ID
+from moto.moto_server import werkzeug_app
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from . import wsgi
 
 SCOPE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request")
 READ_ONLY = re.compile(r"^(Get|List|Describe|BatchGet|Filter|Search|Lookup)")
+MAX_REQUEST = 69905067  # Lambda's largest API request (CreateFunction with a 50 MB zip, base64-encoded)
+DROPPED_HEADERS = ("content-length", "connection")
 
 
 def signing_scope(environ: dict) -> tuple[str, str, str] | None:
@@ -112,6 +115,7 @@ class ControlPlane:
     """WSGI app: parse the call, run the hooks and moto, note mutations for the state saver."""
 
     def __init__(self, hooks: list[Hook], default_region: str, on_mutation: Callable[[], None]):
+        werkzeug_app.DISABLE_GLOBAL_CORS = True  # moto's flask-cors echoes any Origin; AWS's APIs send no CORS headers
         self.moto = DomainDispatcherApplication(create_backend_app)
         self.hooks = hooks
         self.default_region = default_region
@@ -130,7 +134,12 @@ class ControlPlane:
                     unquote(environ.get("PATH_INFO", "")), query, body, action)
 
     def __call__(self, environ: dict, start_response: wsgi.StartResponse) -> list[bytes]:
-        body = wsgi.read_body(environ)
+        try:
+            body = wsgi.read_body(environ, MAX_REQUEST)
+        except wsgi.TooLarge:
+            answer = aws_error(413, "RequestEntityTooLargeException", f"Request must be smaller than {MAX_REQUEST} bytes")
+            return wsgi.respond(start_response, 413, answer.body, [*answer.headers, ("Connection", "close")],
+                                content_type=None)
         call = self.parse(environ, body)
         hooks = [hook for hook in self.hooks if hook.service == call.service]
         answer = None
@@ -144,7 +153,8 @@ class ControlPlane:
                 hook.after(call, answer)
         if call.mutating and answer.ok:
             self.on_mutation()
-        headers = [(k, v) for k, v in answer.headers if k.lower() not in ("content-length", "connection")]
+        headers = [(k, v) for k, v in answer.headers
+                   if k.lower() not in DROPPED_HEADERS and not k.lower().startswith("access-control-")]
         return wsgi.respond(start_response, answer.status, answer.body, headers, content_type=None)
 
     def call_moto(self, environ: dict, body: bytes) -> Answer:

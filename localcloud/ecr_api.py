@@ -18,8 +18,8 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ecr.exceptions import ImageAlreadyExistsException
 
 from . import backends
-from .control import Answer, Call, Hook
-from .registry import Registry
+from .control import Answer, Call, Hook, aws_error
+from .registry import REPOSITORY_NAME, TAG, Registry
 
 AWS_HOST = re.compile(rb"\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com")
 TOKEN_LIFETIME_S = 12 * 3600  # get-authorization-token: "valid for 12 hours"
@@ -35,6 +35,9 @@ class EcrHook(Hook):
         self.account = DEFAULT_ACCOUNT_ID  # the registry's id in ECR's messages
 
     def before(self, call: Call) -> Answer | None:
+        refusal = self.invalid_parameter(call)
+        if refusal:
+            return refusal
         if call.action == "BatchDeleteImage":
             call.scratch["tags"] = self._tags_by_digest(call)
         return None
@@ -55,6 +58,22 @@ class EcrHook(Hook):
             self._follow_deletes(call.json["repositoryName"], call.scratch["tags"], self._tags_by_digest(call))
         elif call.action == "DeleteRepository":
             self.registry.delete_repository(call.json["repositoryName"])
+
+    @staticmethod
+    def invalid_parameter(call: Call) -> Answer | None:
+        """ECR's refusal of a tag or repository name that breaks its pattern (tags and names reach the registry's
+        storage as folder names, so nothing else may pass)."""
+        checks = []
+        if call.action in ("PutImage",) and call.json.get("imageTag") is not None:
+            checks.append(("imageTag", call.json["imageTag"], TAG))
+        if call.action in ("CreateRepository", "PutImage", "BatchDeleteImage", "DeleteRepository"):
+            checks.append(("repositoryName", call.json.get("repositoryName", ""), REPOSITORY_NAME))
+        for field, value, pattern in checks:
+            if not isinstance(value, str) or not pattern.match(value):
+                return aws_error(400, "InvalidParameterException", f"Invalid parameter at '{field}' failed to satisfy "
+                                 f"constraint: 'must satisfy regular expression '{pattern.pattern[1:-1]}''",
+                                 protocol="json")
+        return None
 
     def _tags_by_digest(self, call: Call) -> dict[str, set[str]]:
         name = call.json.get("repositoryName", "")

@@ -132,6 +132,7 @@ class Environment:
         env = {key: value for key, value in self.plan.config.env.items() if key not in ("PATH", "LAMBDA_TASK_ROOT")}
         env.update(self.function_env())
         env.update({"LAMBDA_TASK_ROOT": task_root, "LANG": "C.UTF-8", "_HANDLER": self.plan.handler(self.spec),
+                    "PYTHONDONTWRITEBYTECODE": "1",  # /var/task is read-only on Lambda: nothing is written there
                     "PATH": os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"])})
         workdir = self.spec.workdir or self.plan.config.workdir or "/var/task"
         cwd = task_root + workdir[len("/var/task"):] if workdir.startswith("/var/task") else task_root

@@ -15,8 +15,7 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
-TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript",
-              "application/x-www-form-urlencoded", "+json", "+xml")
+TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript", "+json", "+xml")
 
 
 class MalformedResponse(ValueError):
@@ -52,11 +51,12 @@ class GatewayRequest:
         return next((value for name, value in self.headers if name.lower() == "user-agent"), "")
 
     def body_field(self) -> tuple[str | None, bool]:
-        """(body, isBase64Encoded): text bodies as text, anything else base64."""
+        """(body, isBase64Encoded): text bodies as text; anything else base64, as API Gateway does, including
+        bodies without a Content-Type and form posts (``curl -d`` without ``-H 'Content-Type: application/json'``)."""
         if not self.body:
             return None, False
-        content_type = next((value for name, value in self.headers if name.lower() == "content-type"), "")
-        if not content_type or any(kind in content_type for kind in TEXT_TYPES):
+        content_type = next((value for name, value in self.headers if name.lower() == "content-type"), "").lower()
+        if any(kind in content_type for kind in TEXT_TYPES):
             try:
                 return self.body.decode("utf-8"), False
             except UnicodeDecodeError:
@@ -82,7 +82,7 @@ def event_v2(request: GatewayRequest) -> dict:
         "cookies": cookies, "headers": headers, "queryStringParameters": query,
         "requestContext": {
             "accountId": request.account, "apiId": request.api_id, "domainName": request.domain,
-            "domainPrefix": request.domain.split(".")[0],
+            "domainPrefix": request.api_id,
             "http": {"method": request.method, "path": request.raw_path, "protocol": "HTTP/1.1",
                      "sourceIp": request.source_ip, "userAgent": request.user_agent()},
             "requestId": request.request_id, "routeKey": request.route_key, "stage": request.stage,
@@ -109,7 +109,7 @@ def event_v1(request: GatewayRequest) -> dict:
         "multiValueQueryStringParameters": query or None,
         "requestContext": {
             "accountId": request.account, "apiId": request.api_id, "domainName": request.domain,
-            "domainPrefix": request.domain.split(".")[0], "extendedRequestId": request.request_id,
+            "domainPrefix": request.api_id, "extendedRequestId": request.request_id,
             "httpMethod": request.method, "path": request.raw_path, "protocol": "HTTP/1.1",
             "identity": {"accessKey": None, "accountId": None, "caller": None, "cognitoAuthenticationProvider": None,
                          "cognitoAuthenticationType": None, "cognitoIdentityId": None, "cognitoIdentityPoolId": None,

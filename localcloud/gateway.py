@@ -29,14 +29,15 @@ from .catalog import Catalog, LambdaError
 from .events import GatewayRequest, MalformedResponse, event_v1, event_v2, http_response
 from .routes import DEFAULT, RouteMatcher
 from .runtime import Runtime, Throttled
+from .sidetable import SideTable
 
-PREFIX = "/_aws/execute-api/"
 LAMBDA_ARN = re.compile(r"arn:aws[\w-]*:lambda:(?P<region>[^:]+):(?P<account>\d{12}):function:(?P<name>[^:/]+)"
                         r"(?::(?P<qualifier>[^:/]+))?")
 MESSAGES = {404: "Not Found", 413: "Request Entity Too Large", 429: "Too Many Requests",
             500: "Internal Server Error", 502: "Internal Server Error", 503: "Service Unavailable"}
 MAX_INTEGRATION_TIMEOUT_S = 30.0
 MAX_BODY = 10 * 1024 * 1024  # HTTP API quota: payload size 10 MB
+MAX_EVENT = 6 * 1024 * 1024  # Lambda's synchronous payload quota: a larger event is refused before it runs
 
 
 class TokenBucket:
@@ -85,70 +86,93 @@ def api_may_invoke(fn, source_arns: list[str], account: str) -> bool:
 
 
 class Gateway:
-    def __init__(self, catalog: Catalog, runtime: Runtime, edge_port: int):
+    """The data plane: reads moto's APIs and functions under the control plane's lock, invokes outside it."""
+
+    def __init__(self, catalog: Catalog, runtime: Runtime, edge_port: int, lock, table: SideTable):
         self.catalog, self.runtime, self.edge_port = catalog, runtime, edge_port
+        self.lock, self.table = lock, table
         self.matchers: dict[tuple, RouteMatcher] = {}
         self.buckets: dict[tuple, TokenBucket] = {}
 
     def __call__(self, environ: dict, start_response: wsgi.StartResponse) -> list[bytes]:
-        api_id, _, rest = environ["PATH_INFO"][len(PREFIX):].partition("/")
+        try:
+            body = wsgi.read_body(environ, MAX_BODY)
+        except wsgi.TooLarge:
+            return self.error(start_response, 413, close=True)
+        with self.lock:
+            routed = self.route(environ, body)
+            if isinstance(routed, int):
+                return self.error(start_response, routed)
+            request, integration, region, route = routed
+            target = self.target(request, integration, region, route)
+        if isinstance(target, int):
+            status, headers, body = self.failure(target)
+        else:
+            status, headers, body = self.integrate(request, *target)
+        return wsgi.respond(start_response, status, body, [*headers, ("apigw-requestid", request.request_id)],
+                            content_type=None)
+
+    def route(self, environ: dict, body: bytes):
+        """(request, integration, region, route) for a request, or the status that refuses it."""
+        api_id, rest = environ[wsgi.MATCH]["api"], environ[wsgi.MATCH]["rest"] or ""
         found = backends.find_api(api_id)
         if not found:
-            return self.error(start_response, 404)
+            return 404
         account, region, api = found
-        rest = "/" + rest
+        rest = "/" + rest.encode("latin-1").decode("utf-8", "replace")  # WSGI's PATH_INFO is latin-1; AWS decodes UTF-8
         first = rest.split("/")[1]
         stage_name = first if first in api.stages and first != DEFAULT else DEFAULT
         stage = api.stages.get(stage_name)
-        if stage is None or not (stage.auto_deploy or getattr(stage, "localcloud_deployment", None)):
-            return self.error(start_response, 404)
+        if stage is None or not (stage.auto_deploy or stage_name in self.table.api(api_id).stages):
+            return 404
         path = rest[len(first) + 1:] or "/" if stage_name != DEFAULT else rest
         method = environ["REQUEST_METHOD"]
         routes = tuple((route.route_key, route.target or "") for route in api.routes.values())
         matcher = self.matchers.get(routes) or self.matchers.setdefault(routes, RouteMatcher(list(routes)))
         matched = matcher.match(method, path)
         if not matched or not matched[0].target.startswith("integrations/"):
-            return self.error(start_response, 404)
+            return 404
         route, parameters = matched
         if not self.admit(api_id, stage, route.route_key):
-            return self.error(start_response, 429)
-        if int(environ.get("CONTENT_LENGTH") or 0) > MAX_BODY:
-            return self.error(start_response, 413)
+            return 429
         integration = api.integrations.get(route.target.split("/", 1)[1])
         request = GatewayRequest(
             method=method, raw_path=rest, query=environ.get("QUERY_STRING", ""),
             headers=[(name, value) for name, value in wsgi.request_headers(environ).items()] + [
                 ("X-Forwarded-For", environ.get("REMOTE_ADDR", "127.0.0.1")), ("X-Forwarded-Proto", "http"),
                 ("X-Forwarded-Port", str(self.edge_port))],
-            body=wsgi.read_body(environ), source_ip=environ.get("REMOTE_ADDR", "127.0.0.1"),
+            body=body, source_ip=environ.get("REMOTE_ADDR", "127.0.0.1"),
             domain=environ.get("HTTP_HOST", f"127.0.0.1:{self.edge_port}"), account=account, api_id=api_id,
             stage=stage_name, route_key=route.route_key, resource_path=route.path,
             path_parameters=parameters, stage_variables=dict(stage.stage_variables or {}))
-        status, headers, body = self.integrate(request, integration, region, route)
-        return wsgi.respond(start_response, status, body, [*headers, ("apigw-requestid", request.request_id)],
-                            content_type=None)
+        return request, integration, region, route
 
-    def integrate(self, request: GatewayRequest, integration, region: str, route) -> tuple[int, list, bytes]:
+    def target(self, request: GatewayRequest, integration, region: str, route):
+        """(function spec, payload version, timeout) of the route's Lambda integration, or the failure status."""
         target = LAMBDA_ARN.search(integration.integration_uri or "") if integration else None
         if not target or integration.integration_type != "AWS_PROXY":
-            return self.failure(500)
+            return 500
         try:
             fn = self.catalog.function(target["account"], target["region"], target["name"], target["qualifier"])
             spec = self.catalog.spec(fn)
         except LambdaError:
-            return self.failure(500)
+            return 500
         route_part = DEFAULT if route.route_key == DEFAULT else f"{route.method}{route.path}"
         base = f"arn:aws:execute-api:{region}:{request.account}:{request.api_id}/{request.stage}/"
         sources = [base + route_part, base + f"{request.method}{route.path}"]
         if not integration.credentials_arn and not api_may_invoke(fn, sources, request.account):
-            return self.failure(500)  # "Execution failed due to configuration error: Invalid permissions on Lambda function"
-        version = integration.payload_format_version or "2.0"
-        event = event_v2(request) if version == "2.0" else event_v1(request)
-        timeout = min((integration.timeout_in_millis or 30000) / 1000, MAX_INTEGRATION_TIMEOUT_S)
+            return 500  # "Execution failed due to configuration error: Invalid permissions on Lambda function"
         if fn.state != "Active":
-            return self.failure(500)
+            return 500
+        timeout = min((integration.timeout_in_millis or 30000) / 1000, MAX_INTEGRATION_TIMEOUT_S)
+        return spec, integration.payload_format_version or "2.0", timeout
+
+    def integrate(self, request: GatewayRequest, spec, version: str, timeout: float) -> tuple[int, list, bytes]:
+        event = json.dumps(event_v2(request) if version == "2.0" else event_v1(request)).encode()
+        if len(event) > MAX_EVENT:
+            return self.failure(413)  # Lambda refuses the payload (RequestTooLargeException); nothing runs
         try:
-            result = self.runtime.invoke(spec, json.dumps(event).encode(), answer_within=timeout)
+            result = self.runtime.invoke(spec, event, answer_within=timeout)
         except Throttled:
             return self.failure(500)  # services-apigateway-errors.html: Lambda rejected the invocation
         if result.status == "unavailable":
@@ -173,6 +197,7 @@ class Gateway:
     def failure(status: int) -> tuple[int, list, bytes]:
         return status, [("Content-Type", "application/json")], json.dumps({"message": MESSAGES[status]}).encode()
 
-    def error(self, start_response: wsgi.StartResponse, status: int) -> list[bytes]:
+    def error(self, start_response: wsgi.StartResponse, status: int, close: bool = False) -> list[bytes]:
         code, headers, body = self.failure(status)
+        headers += [("Connection", "close")] if close else []
         return wsgi.respond(start_response, code, body, headers, content_type=None)

@@ -21,6 +21,8 @@ from werkzeug.serving import DechunkedInput
 
 QUIET_PATHS = ("/2015-03-31/functions/", "/_aws/execute-api/", "/_localcloud/")
 IDLE_CONNECTION_S = 120
+DISCARD_CAP = 16 * 1024 * 1024  # what is read and dropped of a refused body, so the client sees the answer
+DISCARD_IDLE_S = 1.0  # ... as long as it keeps sending
 
 
 class LimitedInput:
@@ -46,6 +48,20 @@ class LimitedInput:
     def drain(self) -> None:
         while self.read(65536):
             pass
+
+
+def discard(body, connection: socket.socket) -> None:
+    """Read and drop what is left of a body the app refused, up to DISCARD_CAP, while it keeps coming.
+
+    Closing with unread data would reset the connection before the client reads the answer.
+    """
+    connection.settimeout(DISCARD_IDLE_S)
+    dropped = 0
+    try:
+        while dropped < DISCARD_CAP and (chunk := body.read(65536)):
+            dropped += len(chunk)
+    except Exception:  # a timeout, a reset, or a malformed chunk: the connection closes anyway
+        pass
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -112,9 +128,10 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         body = environ["wsgi.input"]
-        if isinstance(body, LimitedInput):
+        if isinstance(body, LimitedInput) and not self.close_connection:
             body.drain()  # the next request starts after this one's body
         else:
+            discard(body, self.connection)
             self.close_connection = True
 
     def _write(self, environ: dict, sent: dict, chunks) -> None:

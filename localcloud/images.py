@@ -2,21 +2,20 @@
 
 Also the two host-mode conversions: packing a code folder into a one-layer image
 (``POST /_localcloud/host-images``) and extracting an image's ``/var/task`` to run it
-on this machine.
+on this machine (safely: :mod:`localcloud.layers`).
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
-import io
 import json
-import os
 import shutil
 import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import layers
 from .registry import Registry
 
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
@@ -25,7 +24,6 @@ INDEX_TYPES = ("application/vnd.docker.distribution.manifest.list.v2+json", "app
 CONFIG_TYPES = ("application/vnd.docker.container.image.v1+json", "application/vnd.oci.image.config.v1+json")
 LAYER_TYPES = ("application/vnd.docker.image.rootfs.diff.tar.gzip", "application/vnd.oci.image.layer.v1.tar+gzip",
                "application/vnd.oci.image.layer.v1.tar")
-HOST_IMAGE_LABEL = "localcloud.host-image"
 TASK_ROOT = "var/task"
 
 
@@ -39,10 +37,6 @@ class ImageConfig:
     env: dict[str, str] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
     architecture: str = "amd64"
-
-    @property
-    def host_image(self) -> bool:
-        return self.labels.get(HOST_IMAGE_LABEL) == "true"
 
     @classmethod
     def parse(cls, document: dict) -> ImageConfig:
@@ -79,82 +73,81 @@ def read_config(registry: Registry, repository: str, manifest: dict) -> ImageCon
         response.release_conn()
 
 
-def pack_code_dir(code_dir: Path, command: list[str], architecture: str) -> tuple[bytes, bytes, bytes]:
-    """A one-layer image holding ``code_dir`` under /var/task: (layer, config, manifest) bytes."""
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for directory in ("var", TASK_ROOT):
-            info = tarfile.TarInfo(directory)
-            info.type, info.mode = tarfile.DIRTYPE, 0o755
-            tar.addfile(info)
-        for path in sorted(code_dir.rglob("*")):
-            if "__pycache__" in path.parts:
-                continue
-            tar.add(path, arcname=f"{TASK_ROOT}/{path.relative_to(code_dir).as_posix()}", recursive=False)
-    uncompressed = raw.getvalue()
-    layer = gzip.compress(uncompressed, mtime=0)
+class _Digesting:
+    """A write-only stream that hashes and counts what passes through it."""
+
+    def __init__(self, sink):
+        self.sink, self.hash, self.size = sink, hashlib.sha256(), 0
+
+    def write(self, data: bytes) -> int:
+        self.hash.update(data)
+        self.size += len(data)
+        return self.sink.write(data)
+
+    def flush(self) -> None:
+        self.sink.flush()
+
+    @property
+    def digest(self) -> str:
+        return "sha256:" + self.hash.hexdigest()
+
+
+def pack_code_dir(code_dir: Path, command: list[str], architecture: str, layer_path: Path) -> tuple[bytes, bytes]:
+    """A one-layer image holding ``code_dir`` under /var/task: the gzipped layer is streamed to ``layer_path``;
+    returns (config, manifest) bytes."""
+    with open(layer_path, "wb") as file:
+        compressed = _Digesting(file)
+        with gzip.GzipFile(fileobj=compressed, mode="wb", mtime=0) as zipped:
+            raw = _Digesting(zipped)
+            with tarfile.open(fileobj=raw, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+                for directory in ("var", TASK_ROOT):
+                    info = tarfile.TarInfo(directory)
+                    info.type, info.mode = tarfile.DIRTYPE, 0o755
+                    tar.addfile(info)
+                for path in sorted(code_dir.rglob("*")):
+                    if "__pycache__" in path.parts:
+                        continue
+                    tar.add(path, arcname=f"{TASK_ROOT}/{path.relative_to(code_dir).as_posix()}", recursive=False)
     config = json.dumps({
         "architecture": "arm64" if architecture == "arm64" else "amd64", "os": "linux",
-        "config": {"Cmd": command, "WorkingDir": "/var/task", "Env": ["LAMBDA_TASK_ROOT=/var/task"],
-                   "Labels": {HOST_IMAGE_LABEL: "true"}},
-        "rootfs": {"type": "layers", "diff_ids": [digest_of(uncompressed)]},
-        "history": [{"created_by": f"localcloud host image of {code_dir}"}],
+        "config": {"Cmd": command, "WorkingDir": "/var/task", "Env": ["LAMBDA_TASK_ROOT=/var/task"]},
+        "rootfs": {"type": "layers", "diff_ids": [raw.digest]},
+        "history": [{"created_by": "localcloud host image (POST /_localcloud/host-images)"}],
     }, sort_keys=True).encode()
     manifest = json.dumps({
         "schemaVersion": 2, "mediaType": DOCKER_MANIFEST,
         "config": {"mediaType": CONFIG_TYPES[0], "size": len(config), "digest": digest_of(config)},
-        "layers": [{"mediaType": LAYER_TYPES[0], "size": len(layer), "digest": digest_of(layer)}],
+        "layers": [{"mediaType": LAYER_TYPES[0], "size": compressed.size, "digest": compressed.digest}],
     }, indent=3).encode()
-    return layer, config, manifest
+    return config, manifest
 
 
 def extract_task_root(registry: Registry, repository: str, manifest: dict, destination: Path) -> Path:
-    """Unpack the image's /var/task into ``destination`` (once per digest) and return that folder."""
+    """Unpack the image's /var/task into ``destination`` (once per digest) and return that folder.
+
+    Layers apply in order with their whiteouts, through :class:`layers.Unpacker`: nothing outside
+    ``destination`` is written or deleted, whatever links the layers plant.
+    """
     task_root = destination / TASK_ROOT
     marker = destination / ".complete"
     if marker.exists():
         return task_root
     partial = destination.with_name(destination.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
+    unpacker = layers.Unpacker(partial, select=lambda name: name == TASK_ROOT or name.startswith(TASK_ROOT + "/"))
     (partial / TASK_ROOT).mkdir(parents=True)
     for layer in manifest.get("layers", []):
         response = registry.blob(repository, layer["digest"])
         try:
             mode = "r|gz" if layer.get("mediaType", "").endswith("gzip") else "r|"
             with tarfile.open(fileobj=response, mode=mode) as tar:
-                for member in tar:
-                    _apply_member(tar, member, partial)
+                unpacker.apply(tar)
+        except layers.UnsafeEntry as error:
+            shutil.rmtree(partial, ignore_errors=True)
+            raise layers.UnsafeEntry(f"layer {layer['digest'][:19]} cannot be unpacked safely: {error}") from None
         finally:
             response.release_conn()
     shutil.rmtree(destination, ignore_errors=True)
     partial.rename(destination)
     marker.touch()
     return task_root
-
-
-def _apply_member(tar: tarfile.TarFile, member: tarfile.TarInfo, root: Path) -> None:
-    """Copy one layer entry under var/task, honouring whiteouts (deletions in upper layers)."""
-    name = os.path.normpath(member.name.removeprefix("./").lstrip("/"))
-    if not (name == TASK_ROOT or name.startswith(TASK_ROOT + "/")) or ".." in Path(name).parts:
-        return
-    target = root / name
-    base = os.path.basename(name)
-    if base == ".wh..wh..opq":
-        shutil.rmtree(target.parent, ignore_errors=True)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        return
-    if base.startswith(".wh."):
-        doomed = target.with_name(base[4:])
-        shutil.rmtree(doomed, ignore_errors=True) if doomed.is_dir() else doomed.unlink(missing_ok=True)
-        return
-    if member.isdir():
-        target.mkdir(parents=True, exist_ok=True)
-    elif member.isfile():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with tar.extractfile(member) as source, open(target, "wb") as sink:
-            shutil.copyfileobj(source, sink)
-        target.chmod(member.mode & 0o755 | 0o400)
-    elif member.issym():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.unlink(missing_ok=True)
-        target.symlink_to(member.linkname)

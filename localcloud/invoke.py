@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import base64
 import json
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs
 
 from . import wsgi
 from .catalog import Catalog, LambdaError
 from .control import account_for, signing_scope
 from .runtime import Runtime, Throttled
 
-PREFIX = "/2015-03-31/functions/"
-SUFFIX = "/invocations"
-MAX_PAYLOAD = 6 * 1024 * 1024  # synchronous invocation payload quota: 6 MB
+MAX_PAYLOAD = {"RequestResponse": 6 * 1024 * 1024, "DryRun": 6 * 1024 * 1024,  # gettingstarted-limits.html:
+               "Event": 1024 * 1024}  # 6 MB synchronous, 1 MB asynchronous (256 KB before 2025)
 
 
 class InvokeApi:
@@ -31,19 +30,25 @@ class InvokeApi:
     def __call__(self, environ: dict, start_response: wsgi.StartResponse) -> list[bytes]:
         scope = signing_scope(environ)
         account, region = (account_for(scope[0]), scope[1]) if scope else (account_for(""), self.default_region)
-        path = environ["PATH_INFO"]
-        name = unquote(path[len(PREFIX):-len(SUFFIX)])
+        name = environ[wsgi.MATCH]["name"]
         query = environ.get("QUERY_STRING", "")
         qualifier = parse_qs(query).get("Qualifier", [None])[0] if query else None
         invocation_type = environ.get("HTTP_X_AMZ_INVOCATION_TYPE", "RequestResponse")
-        payload = wsgi.read_body(environ) or b"{}"
+        limit = MAX_PAYLOAD.get(invocation_type, MAX_PAYLOAD["RequestResponse"])
         try:
-            fn = self.catalog.function(account, region, name, qualifier)
-            if fn.state != "Active":
-                raise LambdaError(409, "ResourceConflictException", "The operation cannot be performed at this time. "
-                                  f"The function is currently in the following state: {fn.state}")
-            spec = self.catalog.spec(fn)
-            check_payload(payload)
+            payload = wsgi.read_body(environ, limit) or b"{}"
+        except wsgi.TooLarge:
+            return error_response(start_response, 413, "RequestTooLargeException",
+                                  f"Request must be smaller than {limit} bytes for the InvokeFunction operation",
+                                  close=True)
+        try:
+            with self.catalog.lock:
+                fn = self.catalog.function(account, region, name, qualifier)
+                if fn.state != "Active":
+                    raise LambdaError(409, "ResourceConflictException", "The operation cannot be performed at this "
+                                      f"time. The function is currently in the following state: {fn.state}")
+                spec = self.catalog.spec(fn)
+            check_json(payload)
         except LambdaError as error:
             return error_response(start_response, error.status, error.code, error.message)
         if invocation_type == "DryRun":
@@ -64,10 +69,7 @@ class InvokeApi:
         return wsgi.respond(start_response, 200, result.payload, headers)
 
 
-def check_payload(payload: bytes) -> None:
-    if len(payload) > MAX_PAYLOAD:
-        raise LambdaError(413, "RequestTooLargeException",
-                          f"Request must be smaller than {MAX_PAYLOAD} bytes for the InvokeFunction operation")
+def check_json(payload: bytes) -> None:
     try:
         json.loads(payload)
     except ValueError as error:
@@ -75,6 +77,8 @@ def check_payload(payload: bytes) -> None:
                           f"Could not parse request body into json: {error}") from None
 
 
-def error_response(start_response: wsgi.StartResponse, status: int, code: str, message: str, **extra) -> list[bytes]:
+def error_response(start_response: wsgi.StartResponse, status: int, code: str, message: str, close: bool = False,
+                   **extra) -> list[bytes]:
     body = json.dumps({"Type": "User", "message": message, **extra}).encode()
-    return wsgi.respond(start_response, status, body, [("x-amzn-ErrorType", code)])
+    headers = [("x-amzn-ErrorType", code)] + ([("Connection", "close")] if close else [])
+    return wsgi.respond(start_response, status, body, headers)

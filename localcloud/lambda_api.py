@@ -18,26 +18,29 @@ from collections.abc import Callable
 
 from moto.core.utils import iso_8601_datetime_with_nanoseconds
 
+from . import backends
 from .catalog import Catalog, LambdaError
 from .control import Answer, Call, Hook
 from .engine import EngineError
-from .functions import IMAGE_URI, LATEST, ImageError, ImageStore
+from .functions import IMAGE_URI, LATEST, ImageError, ImageStore, repoint
 from .runtime import Runtime
-import contextlib
+from .sidetable import Code, FunctionRecord, SideTable, key_of
 
 FUNCTIONS = "/2015-03-31/functions"
 CODE = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/code/?$")
 CONFIGURATION = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/configuration/?$")
 FUNCTION = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/?$")
 PROVISIONED = re.compile(r"^/2019-09-30/functions/(?P<name>[^/]+)/provisioned-concurrency/?$")
+PREPARE_FAILURES = (ImageError, EngineError, LambdaError, LookupError, OSError)
 
 
 class LambdaHook(Hook):
     service = "lambda"
 
-    def __init__(self, catalog: Catalog, store: ImageStore, runtime: Runtime, lock, on_mutation: Callable[[], None]):
+    def __init__(self, catalog: Catalog, store: ImageStore, runtime: Runtime, lock, table: SideTable,
+                 on_mutation: Callable[[], None]):
         self.catalog, self.store, self.runtime = catalog, store, runtime
-        self.lock, self.on_mutation = lock, on_mutation
+        self.lock, self.table, self.on_mutation = lock, table, on_mutation
 
     def before(self, call: Call) -> Answer | None:
         try:
@@ -69,7 +72,7 @@ class LambdaHook(Hook):
             answer.set_json(document)
             with self.lock:
                 fn = self.catalog.function(call.account, call.region, match["name"])
-                fn.localcloud_revision = getattr(fn, "localcloud_revision", 0) + 1
+                self.table.function(key_of(fn)).revision += 1
             self.on_mutation()
             self._refresh(fn)
         elif call.method == "GET" and (match := FUNCTION.match(call.path)):
@@ -80,7 +83,10 @@ class LambdaHook(Hook):
                 code["ResolvedImageUri"] = f"{parts['host']}/{parts['repository']}@sha256:{digest}"
             answer.set_json(document)
         elif call.method == "DELETE" and (match := FUNCTION.match(call.path)) and not call.query.get("Qualifier"):
-            self.runtime.pools.forget((call.account, call.region, match["name"].split(":")[-1]))
+            key = (call.account, call.region, match["name"].split(":")[-1])
+            with self.lock:
+                self.table.functions.pop(key, None)
+            self.runtime.pools.forget(key)
 
     # -- create and update -------------------------------------------------------------------
     def _created(self, call: Call, document: dict) -> dict:
@@ -88,8 +94,10 @@ class LambdaHook(Hook):
         with self.lock:
             fn = self.catalog.function(call.account, call.region, document["FunctionName"])
             fn.code_sha_256, fn.code_size = image.digest.split(":", 1)[1], image.size
-            fn.state, fn.localcloud_state_reason = "Pending", ("The function is being created.", "Creating")
-        threading.Thread(target=self._prepare, args=(fn, True), daemon=True).start()
+            fn.state = "Pending"
+            self.table.functions[key_of(fn)] = FunctionRecord(
+                state_reason=("The function is being created.", "Creating"), pending=image.code)
+        self._prepare_later(key_of(fn))
         document.update(State="Pending", StateReason="The function is being created.", StateReasonCode="Creating",
                         CodeSha256=fn.code_sha_256, CodeSize=image.size)
         return document
@@ -98,50 +106,86 @@ class LambdaHook(Hook):
         image = call.scratch["image"]
         with self.lock:
             fn = self.catalog.function(call.account, call.region, name)
+            record = self.table.function(key_of(fn))
+            record.serving = record.serving or call.scratch["serving"]  # keeps serving until the new code is ready
+            record.pending = image.code
+            record.update = ("InProgress", "The function is being updated.", "Updating")
             fn.code_sha_256, fn.code_size = image.digest.split(":", 1)[1], image.size
             fn.last_modified = iso_8601_datetime_with_nanoseconds()
-            fn.localcloud_revision = getattr(fn, "localcloud_revision", 0) + 1
-            fn.localcloud_update = ("InProgress", "The function is being updated.", "Updating")
-        threading.Thread(target=self._prepare, args=(fn, False), daemon=True).start()
+        self._prepare_later(key_of(fn))
         document.update(LastUpdateStatus="InProgress", CodeSha256=fn.code_sha_256, CodeSize=image.size,
                         LastModified=fn.last_modified)
         return document
 
-    def _prepare(self, fn, creating: bool) -> None:
-        """Get the image ready, then flip the function to Active / Successful (or Failed, with the reason)."""
-        failure = None
-        try:
-            self.store.plan(self.catalog.spec(fn))
-        except (ImageError, EngineError, LambdaError, LookupError) as error:
-            failure = str(getattr(error, "message", error))
+    def _prepare_later(self, key: tuple) -> None:
+        threading.Thread(target=self._prepare, args=(key,), name=f"prepare-{key[2]}", daemon=True).start()
+
+    def _prepare(self, key: tuple) -> None:
+        """Get the pending image ready, then flip the function to Active / Successful and serve the new code;
+        on failure: Failed with the reason, and (for an update) the previous code stays, as on AWS."""
         with self.lock:
+            try:
+                fn = self.catalog.function(*key)
+            except LambdaError:
+                return  # deleted meanwhile
+            record = self.table.function(key)
+            code = record.pending or current_code(fn, None)
+            creating = fn.state == "Pending"
+            try:
+                spec = self.catalog.spec(fn, code)
+            except LambdaError as error:
+                spec, failure = None, error.message
+        failure = None if spec else failure
+        if spec:
+            try:
+                self.store.plan(spec)
+            except PREPARE_FAILURES as error:
+                failure = str(getattr(error, "message", error))
+        with self.lock:
+            if self.table.functions.get(key) is not record:
+                return  # deleted (and maybe created again) meanwhile
+            record.pending = None
             if creating:
                 fn.state = "Failed" if failure else "Active"
-                fn.localcloud_state_reason = (failure, "InvalidImage") if failure else None
+                record.state_reason = (failure, "InvalidImage") if failure else None
+                record.serving = None if failure else code
+            elif failure:
+                record.update = ("Failed", failure, "InvalidImage")
+                if record.serving:  # what GetFunction reports is what runs
+                    fn.code["ImageUri"], fn.code_sha_256 = record.serving.image_uri, record.serving.digest[7:]
+                    fn.code_size = record.serving.size
             else:
-                fn.localcloud_update = ("Failed", failure, "InvalidImage") if failure else ("Successful",)
+                record.update, record.serving = ("Successful",), code
         self.on_mutation()
         if not failure:
             self._refresh(fn)
 
     def _refresh(self, fn) -> None:
-        with contextlib.suppress(LambdaError):
-            self.runtime.pools.refresh(self.catalog.spec(fn))
+        with self.lock:
+            try:
+                spec = self.catalog.spec(fn)
+            except LambdaError:
+                return
+        self.runtime.pools.refresh(spec)
 
     def _refuse_if_busy(self, call: Call, name: str) -> None:
-        fn = self.catalog.function(call.account, call.region, name)
-        if fn.state == "Pending":
-            raise LambdaError(409, "ResourceConflictException", "The operation cannot be performed at this time. "
-                              "The function is currently in the following state: Pending")
-        if (getattr(fn, "localcloud_update", None) or ("",))[0] == "InProgress":
-            raise LambdaError(409, "ResourceConflictException", "The operation cannot be performed at this time. "
-                              f"An update is in progress for resource: {fn.function_arn}")
+        with self.lock:
+            fn = self.catalog.function(call.account, call.region, name)
+            record = self.table.functions.get(key_of(fn))
+            if fn.state == "Pending":
+                raise LambdaError(409, "ResourceConflictException", "The operation cannot be performed at this time. "
+                                  "The function is currently in the following state: Pending")
+            if record and (record.update or ("",))[0] == "InProgress":
+                raise LambdaError(409, "ResourceConflictException", "The operation cannot be performed at this time. "
+                                  f"An update is in progress for resource: {fn.function_arn}")
+            call.scratch["serving"] = current_code(fn, record)
 
     # -- provisioned concurrency ---------------------------------------------------------------
     def _provisioned(self, call: Call, name: str) -> Answer:
         with self.lock:
             latest = self.catalog.function(call.account, call.region, name)
-            configs = dict(getattr(latest, "localcloud_provisioned", {}))
+            record = self.table.function(key_of(latest))
+            configs = dict(record.provisioned)
             key = (call.account, call.region, latest.function_name)
             if call.method == "GET" and call.query.get("List"):
                 items = [self._describe(key, latest, qualifier, config) for qualifier, config in configs.items()]
@@ -163,7 +207,7 @@ class LambdaHook(Hook):
                                   "No Provisioned Concurrency Config found for this function")
             elif call.method == "DELETE":
                 del configs[qualifier]
-            latest.localcloud_provisioned = configs
+            record.provisioned = configs
         self.on_mutation()
         if call.method == "DELETE":
             self.runtime.pools.provision(key, version, 0)
@@ -184,12 +228,40 @@ class LambdaHook(Hook):
             described["FunctionArn"] = f"{latest.function_arn}:{qualifier}"
         return described
 
-    def restore(self, functions: list) -> None:
-        """After a restart: provision again what was configured."""
-        for fn in functions:
-            for config in getattr(fn, "localcloud_provisioned", {}).values():
-                self.runtime.pools.provision((fn.account_id, fn.region, fn.function_name), config["version"],
-                                       config["requested"])
+    def restore(self, edge_host: str) -> set[str]:
+        """After a restart (possibly on another port): ImageUris point at this edge, preparations the stop
+        interrupted start again, provisioned concurrency is provisioned again. Returns the digests in use."""
+        resume, provision, digests = [], [], set()
+        with self.lock:
+            for _, _, backend in backends.existing("lambda"):
+                for entry in backend._lambdas._functions.values():
+                    for fn in [entry["latest"], *entry["versions"]]:
+                        if "ImageUri" in fn.code:
+                            fn.code["ImageUri"] = repoint(fn.code["ImageUri"], edge_host)
+                            digests.add("sha256:" + fn.code_sha_256)
+                    latest = entry["latest"]
+                    record = self.table.functions.get(key_of(latest))
+                    if record is None:
+                        continue
+                    for name in ("serving", "pending"):
+                        if code := getattr(record, name):
+                            setattr(record, name, Code(repoint(code.image_uri, edge_host), code.digest, code.size))
+                            digests.add(code.digest)
+                    if latest.state == "Pending" or (record.update or ("",))[0] == "InProgress":
+                        resume.append(key_of(latest))
+                    provision += [(key_of(latest), config) for config in record.provisioned.values()]
+        for key in resume:
+            self._prepare_later(key)
+        for key, config in provision:
+            self.runtime.pools.provision(key, config["version"], config["requested"])
+        return digests
+
+
+def current_code(fn, record: FunctionRecord | None) -> Code:
+    """The code a function serves: the side table's record, or what moto stored."""
+    if record and record.serving:
+        return record.serving
+    return Code(fn.code.get("ImageUri", ""), "sha256:" + fn.code_sha_256, int(fn.code_size or 0))
 
 
 def _json(status: int, document: object) -> Answer:

@@ -11,8 +11,8 @@
 * IAM: AWS's managed policies (``AWSLambdaBasicExecutionRole`` among them) always exist on
   AWS; moto creates them only when its configuration asks for them.
 
-The extra state lives in ``localcloud_*`` attributes of moto's own objects, so it is
-saved and restored with them.
+The extra state lives in the stand-in's side table (:mod:`localcloud.sidetable`), saved
+and restored with moto's backends.
 """
 
 from __future__ import annotations
@@ -24,24 +24,27 @@ from moto.awslambda.exceptions import LambdaClientError
 from moto.core.utils import iso_8601_datetime_with_nanoseconds
 from moto.settings import default_user_config
 
-_installed = False
+from .sidetable import SideTable, key_of
+
+_installed: list[SideTable] = []
 
 
-def install() -> None:
-    global _installed
+def install(table: SideTable) -> None:
     if _installed:
+        _installed[0] = table
         return
-    _installed = True
+    _installed.append(table)
     default_user_config.setdefault("iam", {})["load_aws_managed_policies"] = True
     get_configuration = models.LambdaFunction.get_configuration
     update_configuration = models.LambdaFunction.update_configuration
 
     def configuration(self, on_create: bool = False) -> dict:
         config = get_configuration(self, on_create)
-        state_reason = getattr(self, "localcloud_state_reason", None)
+        record = _installed[0].functions.get(key_of(self)) if self.version == "$LATEST" else None
+        state_reason = record.state_reason if record else None
         if state_reason and self.state != "Active":
             config["StateReason"], config["StateReasonCode"] = state_reason
-        update = getattr(self, "localcloud_update", None)
+        update = record.update if record else None
         if update and not on_create:
             config["LastUpdateStatus"] = update[0]
             if update[0] != "Successful":

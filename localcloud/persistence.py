@@ -19,6 +19,8 @@ from pathlib import Path
 
 from moto.backends import get_backend
 
+from .sidetable import SideTable
+
 SERVICES = ("ecr", "iam", "sts", "lambda", "apigatewayv2", "logs")
 LOCK_TYPES = {type(threading.Lock()): threading.Lock, type(threading.RLock()): threading.RLock}
 
@@ -49,16 +51,17 @@ class _Pickler(pickle.Pickler):
         return NotImplemented
 
 
-def snapshot() -> bytes:
+def snapshot(table: SideTable) -> bytes:
     state = {name: {account: dict(regions) for account, regions in get_backend(name).items()} for name in SERVICES}
     buffer = io.BytesIO()
-    _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(state)
+    _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump({"moto": state, "localcloud": table})
     return buffer.getvalue()
 
 
-def restore(data: bytes) -> None:
-    state = pickle.loads(data)
-    for name, accounts in state.items():
+def restore(data: bytes, table: SideTable) -> None:
+    saved = pickle.loads(data)
+    table.replace(saved["localcloud"])
+    for name, accounts in saved["moto"].items():
         backend_dict = get_backend(name)
         for account, regions in accounts.items():
             per_region = backend_dict[account]
@@ -69,9 +72,9 @@ def restore(data: bytes) -> None:
 class StateStore:
     """The saved control-plane state under ``home/state``."""
 
-    def __init__(self, home: Path, lock, delay: float = 0.5, log_delay: float = 5.0):
+    def __init__(self, home: Path, lock, table: SideTable, delay: float = 0.5, log_delay: float = 5.0):
         self.path = home / "state" / "backends.pickle"
-        self.lock = lock
+        self.lock, self.table = lock, table
         self.delay, self.log_delay = delay, log_delay
         self._urgent = False
         self._dirty = threading.Event()
@@ -84,7 +87,7 @@ class StateStore:
             return "no saved state; starting empty"
         try:
             with self.lock:
-                restore(self.path.read_bytes())
+                restore(self.path.read_bytes(), self.table)
         except Exception as error:  # a state file from another moto version must not stop the stand-in
             broken = self.path.with_suffix(".broken")
             self.path.replace(broken)
@@ -101,7 +104,7 @@ class StateStore:
 
     def save(self) -> None:
         with self.lock:
-            data = snapshot()
+            data = snapshot(self.table)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         partial = self.path.with_suffix(".partial")
         partial.write_bytes(data)

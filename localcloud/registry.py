@@ -8,6 +8,7 @@ the upload ``Location`` headers it returns lead clients back through the edge.
 
 from __future__ import annotations
 
+import re
 import secrets
 import shutil
 import socket
@@ -26,6 +27,8 @@ MANIFEST_TYPES = (
     "application/vnd.oci.image.index.v1+json",
 )
 IMAGE = "registry:2"
+TAG = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$")  # ECR's and Docker's image tag
+REPOSITORY_NAME = re.compile(r"^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$")  # ECR's
 
 
 class RegistryUnavailable(RuntimeError):
@@ -143,15 +146,16 @@ class Registry:
             raise LookupError(f"blob {digest} of {repository} is missing from the registry")
         return response
 
-    def push_blob(self, repository: str, digest: str, data: bytes) -> None:
-        """Monolithic blob upload (POST, then PUT with the digest)."""
+    def push_blob(self, repository: str, digest: str, data, size: int | None = None) -> None:
+        """Monolithic blob upload (POST, then PUT with the digest); ``data`` is bytes or a file of ``size`` bytes."""
         start = self.http.request("POST", f"{self.url}/v2/{repository}/blobs/uploads/")
         location = start.headers["Location"].replace(self.edge_url, self.url)
         if location.startswith("/"):
             location = self.url + location
         separator = "&" if "?" in location else "?"
+        length = len(data) if isinstance(data, bytes) else size
         done = self.http.request("PUT", f"{location}{separator}digest={digest}", body=data,
-                                 headers={"Content-Type": "application/octet-stream"})
+                                 headers={"Content-Type": "application/octet-stream", "Content-Length": str(length)})
         if done.status != 201:
             raise RuntimeError(f"registry refused blob {digest}: {done.status} {done.data[:200]!r}")
 
@@ -166,10 +170,15 @@ class Registry:
 
     def delete_tag(self, repository: str, tag: str) -> None:
         """Untag without deleting the image (the registry API cannot; its storage layout can)."""
+        if not TAG.match(tag):
+            raise ValueError(f"{tag!r} is not an image tag")
         shutil.rmtree(self._repository_dir(repository) / "_manifests" / "tags" / tag, ignore_errors=True)
 
     def delete_repository(self, repository: str) -> None:
         shutil.rmtree(self._repository_dir(repository), ignore_errors=True)
 
     def _repository_dir(self, repository: str) -> Path:
+        """The repository's folder in the registry's storage; names that could leave it are refused."""
+        if not REPOSITORY_NAME.match(repository):
+            raise ValueError(f"{repository!r} is not a repository name")
         return self.storage / "docker" / "registry" / "v2" / "repositories" / repository

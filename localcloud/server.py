@@ -11,6 +11,7 @@ import fcntl
 import functools
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -25,7 +26,7 @@ from .apigateway_api import ApiGatewayHook
 from .catalog import Catalog, LambdaError
 from .control import ControlPlane
 from .ecr_api import EcrHook
-from .edge import Edge
+from .edge import Edge, Route
 from .functions import ImageStore
 from .gateway import Gateway
 from .host_images import HostImages
@@ -37,6 +38,7 @@ from .persistence import StateStore
 from .registry import Registry, RegistryUnavailable
 from .registry_proxy import RegistryProxy
 from .runtime import Runtime
+from .sidetable import SideTable
 
 
 class Prerequisite(RuntimeError):
@@ -107,13 +109,14 @@ class Server:
         self._assemble()
 
     def _assemble(self) -> None:
-        motofixes.install()
+        self.table = SideTable()
+        motofixes.install(self.table)
         self.control = ControlPlane([], settings.default_region(), self._changed)
-        lock = self.control.lock
-        self.state = StateStore(self.home, lock)
+        lock, table = self.control.lock, self.table
+        self.state = StateStore(self.home, lock, table)
         print(f"localcloud: {self.state.load()}", flush=True)
-        store = ImageStore(self.registry, self.home / "images", self.edge_host, docker=self.mode == "docker")
-        self.catalog = Catalog(self.registry, (self.edge_host, f"localhost:{self.port}"))
+        store = ImageStore(self.registry, self.home / "images", self.edge_host, self.mode == "docker", lock, table)
+        self.catalog = Catalog(self.registry, (self.edge_host, f"localhost:{self.port}"), table, lock)
         self.sink = LogSink(self._put_logs)
         self.runtime = Runtime(
             store, self.sink, self._ensure_rie, home=self.home, instance=self.instance,
@@ -122,16 +125,25 @@ class Server:
             idle_timeout=settings.idle_timeout(), max_concurrency=settings.max_concurrency(),
             resolve=self.catalog.resolve)
         ecr = EcrHook(self.registry, self.edge_host, lock)
-        lambda_hook = LambdaHook(self.catalog, store, self.runtime, lock, self._changed)
-        apigateway = ApiGatewayHook(self.edge_url, lock, self._changed)
+        lambda_hook = LambdaHook(self.catalog, store, self.runtime, lock, table, self._changed)
+        apigateway = ApiGatewayHook(self.edge_url, lock, table, self._changed)
         self.control.hooks = [ecr, lambda_hook, apigateway, LogsHook(self.runtime)]
         apigateway.restore()
-        lambda_hook.restore([fn for _, _, backend in backends.existing("lambda") for fn in backend.list_functions()])
-        self.edge = Edge(control=self.control, invoke=InvokeApi(self.catalog, self.runtime, settings.default_region()),
-                         gateway=Gateway(self.catalog, self.runtime, self.port),
-                         registry=RegistryProxy(self.registry, ecr, self._changed),
-                         host_images=HostImages(self.registry, ecr, self.edge_host, self._changed),
-                         status=self.status, health=self.health)
+        in_use = lambda_hook.restore(self.edge_host)
+        for name in store.prune(in_use):
+            print(f"localcloud: removed the unused extracted image {name}", flush=True)
+        self.edge = Edge(port=self.port, control=self.control, status=self.status, health=self.health)
+        for route in (
+            Route("invoke", re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$"),
+                  InvokeApi(self.catalog, self.runtime, settings.default_region()), ("POST",)),
+            Route("execute-api", re.compile(r"^/_aws/execute-api/(?P<api>[^/]+)(?:/(?P<rest>.*))?$"),
+                  Gateway(self.catalog, self.runtime, self.port, lock, table)),
+            Route("registry", re.compile(r"^/v2(?:/.*)?$"), RegistryProxy(self.registry, ecr, self._changed),
+                  browser_checked=False, unsigned_only=True),
+            Route("host-images", re.compile(r"^/_localcloud/host-images$"),
+                  HostImages(self.registry, ecr, self.edge_host, self.home, lock, table, self._changed), ("POST",)),
+        ):
+            self.edge.register(route)
 
     def _changed(self) -> None:
         self.state.changed()

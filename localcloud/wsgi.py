@@ -9,32 +9,49 @@ from collections.abc import Callable, Iterable, Iterator
 StartResponse = Callable[..., object]
 REASONS = {status.value: status.phrase for status in HTTPStatus}
 CHUNK = 256 * 1024
+MATCH = "localcloud.match"  # environ key: the edge route's match groups, for the app it hands the request to
 
 
 def status_line(code: int) -> str:
     return f"{code} {REASONS.get(code, 'Unknown')}"
 
 
-def read_body(environ: dict) -> bytes:
-    """The whole request body (Content-Length or chunked)."""
-    return b"".join(body_chunks(environ))
+class TooLarge(Exception):
+    """The request body is longer than the route allows (found before reading more than that)."""
+
+    def __init__(self, limit: int):
+        super().__init__(f"the request body is over {limit} bytes")
+        self.limit = limit
 
 
-def body_chunks(environ: dict) -> Iterator[bytes]:
-    """The request body in chunks, without ever reading past its end."""
+def read_body(environ: dict, limit: int | None = None) -> bytes:
+    """The whole request body (Content-Length or chunked); TooLarge once it passes ``limit`` bytes."""
+    return b"".join(body_chunks(environ, limit))
+
+
+def body_chunks(environ: dict, limit: int | None = None) -> Iterator[bytes]:
+    """The request body in chunks, without ever reading past its end, nor more than ``limit`` + 1 bytes."""
     stream = environ["wsgi.input"]
     length = environ.get("CONTENT_LENGTH", "")
     if length:
         remaining = int(length)
-        while remaining > 0:
-            chunk = stream.read(min(CHUNK, remaining))
-            if not chunk:
-                return
-            remaining -= len(chunk)
-            yield chunk
+        if limit is not None and remaining > limit:
+            raise TooLarge(limit)  # refused before a byte of it is read
     elif environ.get("wsgi.input_terminated") or "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
-        while chunk := stream.read(CHUNK):
-            yield chunk
+        remaining = None
+    else:
+        return
+    seen = 0
+    while remaining is None or remaining > 0:
+        chunk = stream.read(CHUNK if remaining is None else min(CHUNK, remaining))
+        if not chunk:
+            return
+        seen += len(chunk)
+        if limit is not None and seen > limit:
+            raise TooLarge(limit)
+        if remaining is not None:
+            remaining -= len(chunk)
+        yield chunk
 
 
 def has_body(environ: dict) -> bool:

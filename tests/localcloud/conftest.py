@@ -33,6 +33,9 @@ MODES = [pytest.param("host", id="host"), pytest.param("docker", id="docker", ma
 class Lab:
     """One running stand-in, plus helpers that do what a lab step does: build, push, deploy, invoke."""
 
+    functions = FUNCTIONS
+    base_image = BASE_IMAGE
+
     def __init__(self, cloud: process.Instance, mode: str, built: dict, options: dict):
         self.cloud, self.mode, self.built, self.options = cloud, mode, built, options
         self.endpoint = cloud.endpoint
@@ -68,9 +71,7 @@ class Lab:
         return self.images[key]
 
     def _host_image(self, function: str, repository: str, tag: str) -> str:
-        answer = requests.post(f"{self.endpoint}/_localcloud/host-images", json={
-            "repositoryName": repository, "imageTag": tag, "codeDir": str(FUNCTIONS / function),
-            "command": ["app.handler"]}, timeout=60)
+        answer = self.cloud.push_folder(FUNCTIONS / function, repository, tag)
         assert answer.status_code == 200, answer.text
         return answer.json()["imageUri"]
 
