@@ -28,6 +28,9 @@ import contextlib
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 RIE_IN_CONTAINER = "/opt/localcloud/aws-lambda-rie"
+LAMBDA_USER = "993:990"  # sbx_user1051, the user Lambda runs functions as
+TMP_MB = 512  # Lambda's default ephemeral storage: /tmp is the only writable place
+MERGE_OUTPUT = 'exec 2>&1; exec "$@"'  # one pipe for stdout and stderr keeps the RIE's lines in order
 GRACE_S = 5.0  # beyond the function timeout, before an unanswered invoke counts as a dead environment
 
 
@@ -97,7 +100,7 @@ class Environment:
         self.process = children.spawn(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                       env=env, cwd=cwd, start_new_session=True)
         if not self.docker:  # containers carry labels instead
-            children.record(self.home, f"env-{self.id}", self.process.pid, "aws-lambda-rie")
+            children.record(self.home, f"env-{self.id}", self.process.pid, "aws-lambda-rie", "awslambdaric")
         threading.Thread(target=self._read_output, name=f"env-{self.id[:8]}", daemon=True).start()
         deadline = time.monotonic() + timeout
         while True:
@@ -148,8 +151,9 @@ class Environment:
                 "--label", f"{engine.LABEL_HOME}={self.home}", "--label", f"{engine.LABEL_INSTANCE}={self.instance}",
                 "--label", f"localcloud.function={self.spec.name}",
                 "--memory", f"{self.spec.memory}m", "--volume", f"{self.rie}:{RIE_IN_CONTAINER}:ro",
-                "--tty",  # one terminal for stdout and stderr keeps the RIE's lines in order (two streams would not)
-                "--entrypoint", RIE_IN_CONTAINER]
+                # as on Lambda: a read-only file system but /tmp, a non-root user, no terminal
+                "--read-only", "--tmpfs", f"/tmp:rw,size={TMP_MB}m,mode=1777", "--user", LAMBDA_USER,
+                "--entrypoint", "/bin/sh"]
         if engine.host_networking():
             args += ["--network", "host"]
             addresses = [f"127.0.0.1:{self.port}", f"127.0.0.1:{self.api_port}"]
@@ -160,8 +164,9 @@ class Environment:
             args += ["--workdir", self.spec.workdir]
         for key, value in self.function_env().items():
             args += ["--env", f"{key}={value}"]
-        args += [self.plan.docker_reference, "--runtime-interface-emulator-address", addresses[0],
-                 "--runtime-api-address", addresses[1], *self.plan.bootstrap(self.spec)]
+        args += [self.plan.docker_reference, "-c", MERGE_OUTPUT, "sh", RIE_IN_CONTAINER,
+                 "--runtime-interface-emulator-address", addresses[0], "--runtime-api-address", addresses[1],
+                 *self.plan.bootstrap(self.spec)]
         return args, None, None
 
     def _read_output(self) -> None:
@@ -177,8 +182,8 @@ class Environment:
             self._conn.close()
         if self.container:
             engine.remove([self.container])
-        if self.process and self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
+        if self.process:  # the RIE's process group, with the runtime it started (even when the RIE already died)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(10)
         self._cidfile.unlink(missing_ok=True)

@@ -228,9 +228,10 @@ class LambdaHook(Hook):
             described["FunctionArn"] = f"{latest.function_arn}:{qualifier}"
         return described
 
-    def restore(self, edge_host: str) -> set[str]:
-        """After a restart (possibly on another port): ImageUris point at this edge, preparations the stop
-        interrupted start again, provisioned concurrency is provisioned again. Returns the digests in use."""
+    def restore(self, edge_host: str) -> list[str]:
+        """After a restart (possibly on another port): ImageUris point at this edge, extracted images no function
+        uses are removed, preparations the stop interrupted start again, provisioned concurrency is provisioned
+        again. Returns the names of the removed folders."""
         resume, provision, digests = [], [], set()
         with self.lock:
             for _, _, backend in backends.existing("lambda"):
@@ -250,11 +251,12 @@ class LambdaHook(Hook):
                     if latest.state == "Pending" or (record.update or ("",))[0] == "InProgress":
                         resume.append(key_of(latest))
                     provision += [(key_of(latest), config) for config in record.provisioned.values()]
+        removed = self.store.prune(digests)  # before any preparation starts again
         for key in resume:
             self._prepare_later(key)
         for key, config in provision:
             self.runtime.pools.provision(key, config["version"], config["requested"])
-        return digests
+        return removed
 
 
 def current_code(fn, record: FunctionRecord | None) -> Code:

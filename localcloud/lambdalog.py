@@ -88,9 +88,11 @@ class Invocation:
         duration = self.duration_ms or 0.0
         init = self.init_ms if self.cold and self.init_ms is not None else 0.0
         billed = math.ceil(duration + init)  # container images bill the init phase too
-        used = self._max_memory() or self.memory
+        used = self._max_memory()
         line = (f"REPORT RequestId: {self.request_id}\tDuration: {duration:.2f} ms\tBilled Duration: {billed} ms\t"
-                f"Memory Size: {self.memory} MB\tMax Memory Used: {min(used, self.memory)} MB\t")
+                f"Memory Size: {self.memory} MB\t")
+        if used is not None:  # unmeasured: say nothing rather than something false
+            line += f"Max Memory Used: {min(used, self.memory)} MB\t"
         if self.cold and self.init_ms is not None:
             line += f"Init Duration: {self.init_ms:.2f} ms\t"
         return line

@@ -70,8 +70,16 @@ class Pools:
         self._reaper = threading.Thread(target=self._reap_forever, name="reaper", daemon=True)
         self._reaper.start()
 
-    def pool(self, key: tuple) -> Pool:
+    def _pool(self, key: tuple) -> Pool:
+        """The function's pool, created on first use (callers hold the lock)."""
         return self.by_key.get(key) or self.by_key.setdefault(key, Pool(key))
+
+    def count(self, key: tuple, counter: str) -> None:
+        """Add one to a counter of the function (``errors``, ``timeouts``); never brings a deleted function back."""
+        with self.lock:
+            pool = self.by_key.get(key)
+            if pool is not None:
+                setattr(pool, counter, getattr(pool, counter) + 1)
 
     def acquire(self, spec: FunctionSpec, provisioned: bool = False) -> tuple[Environment, bool]:
         """A free warm environment of this generation (provisioned ones first), or a new one: (env, is_new).
@@ -80,7 +88,7 @@ class Pools:
         """
         stale: list[Environment] = []
         with self.lock:
-            pool = self.pool(spec.key)
+            pool = self._pool(spec.key)
             pool.reserved = spec.reserved
             if not provisioned:  # every execution counts against concurrency, warm or cold
                 self._check_concurrency(pool)
@@ -200,7 +208,7 @@ class Pools:
             if spec is None:
                 continue
             with self.lock:
-                pool = self.pool(key)
+                pool = self._pool(key)
                 mine = [env for env in pool.envs if env.provisioned and env.spec.version == version
                         and env.generation == spec.generation]
                 extra = [env for env in mine[wanted:] if not env.busy]

@@ -79,13 +79,20 @@ class Runtime:
         return result
 
     def invoke_async(self, spec: FunctionSpec, payload: bytes) -> str:
-        """InvocationType=Event: queue it, retrying throttles as Lambda's async queue does (for a minute here)."""
+        """InvocationType=Event: queue it, retrying throttles as Lambda's async queue does (for a minute here).
+
+        The function's settings are looked up when the event runs, not when it was queued: an event queued
+        before an update runs with the updated code and configuration, and one for a deleted function is dropped.
+        """
         request_id = str(uuid.uuid4())
 
         def run() -> None:
             for delay in (0.5, 1, 2, 4, 8, 16, 30):
+                current = self.pools.resolve(spec.key, spec.version)
+                if current is None:
+                    return
                 try:
-                    self.invoke(spec, payload, request_id=request_id)
+                    self.invoke(current, payload, request_id=request_id)
                     return
                 except Throttled:
                     time.sleep(delay)
@@ -125,26 +132,25 @@ class Runtime:
         """Turn the RIE's answer into Lambda's (the RIE marks neither errors nor timeouts the way AWS does)."""
         inv.started.wait(1.0)  # the log reader may trail the answer by a moment; START carries the request id
         spec, rid = env.spec, inv.request_id
-        pool = self.pools.pool(spec.key)
         result = Result(rid, "ok", body, spec.version, inv.cold, inv)
         retire = False
         if status == 200 and body.startswith(b"Task timed out after"):
             # AWS: {"errorMessage": "<time> <id> Task timed out after 3.00 seconds"}; the environment is reset
             message = f"{iso_now()} {rid} {body.decode()}"
             result.status, result.payload, retire = "timeout", json.dumps({"errorMessage": message}).encode(), True
-            pool.timeouts += 1
+            self.pools.count(spec.key, "timeouts")
             self._answered(inv, expect_report=True, extra=[message])
         elif status == 200 and body.startswith(b'{"errorMessage"') and looks_like_error(body):
             document = json.loads(body)
             document["requestId"] = rid
             result.status, result.payload = "error", json.dumps(document).encode()
-            pool.errors += 1
+            self.pools.count(spec.key, "errors")
             self._answered(inv, expect_report=True)
         elif status == 200 and len(body) > MAX_RESPONSE:
             document = {"errorMessage": f"Response payload size ({len(body)} bytes) exceeded maximum allowed payload "
                         f"size ({MAX_RESPONSE} bytes).", "errorType": "Function.ResponseSizeTooLarge"}
             result.status, result.payload = "error", json.dumps(document).encode()
-            pool.errors += 1
+            self.pools.count(spec.key, "errors")
             self._answered(inv, expect_report=True, extra=[document["errorMessage"]])
         elif status == 200:
             self._answered(inv, expect_report=True)
@@ -155,7 +161,7 @@ class Runtime:
                 document = {"errorType": "Runtime.Unknown", "errorMessage": body.decode("utf-8", "replace")}
             crashed = document.get("errorType") == "Runtime.ExitError"
             result.status, result.payload, retire = ("crash" if crashed else "error"), json.dumps(document).encode(), True
-            pool.errors += 1
+            self.pools.count(spec.key, "errors")
             extra = [document.get("errorMessage", ""), document.get("errorType", "")]
             self._answered(inv, expect_report=not crashed, extra=extra,
                            duration_ms=(time.perf_counter() - started) * 1000)
@@ -175,7 +181,7 @@ class Runtime:
             self.unfinished.discard(inv)
 
     def _failure(self, spec: FunctionSpec, request_id: str, cold: bool, error_type: str, message: str) -> Result:
-        self.pools.pool(spec.key).errors += 1
+        self.pools.count(spec.key, "errors")
         payload = json.dumps({"errorType": error_type, "errorMessage": message}).encode()
         return Result(request_id, "error", payload, spec.version, cold)
 

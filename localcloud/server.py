@@ -102,6 +102,7 @@ class Server:
         if engine.available(timeout=5):  # and its containers
             engine.remove(engine.containers(engine.LABEL_HOME, str(home)))
         self.registry = Registry(home, self.edge_url, self.instance)
+        print(f"localcloud: {self.registry.collect_garbage()}", flush=True)
         try:
             self.registry.start()
         except RegistryUnavailable as error:
@@ -129,8 +130,7 @@ class Server:
         apigateway = ApiGatewayHook(self.edge_url, lock, table, self._changed)
         self.control.hooks = [ecr, lambda_hook, apigateway, LogsHook(self.runtime)]
         apigateway.restore()
-        in_use = lambda_hook.restore(self.edge_host)
-        for name in store.prune(in_use):
+        for name in lambda_hook.restore(self.edge_host):
             print(f"localcloud: removed the unused extracted image {name}", flush=True)
         self.edge = Edge(port=self.port, control=self.control, status=self.status, health=self.health)
         for route in (

@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 
-from conftest import PeakMemory, entry, tar_of, untouched
+from crafted import PeakMemory, entry, tar_of, untouched
 
 pytestmark = pytest.mark.integration
 CAP = 250 * 1024 * 1024

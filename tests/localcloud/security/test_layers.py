@@ -11,7 +11,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from conftest import entry, push_image, tar_of, untouched
+from crafted import entry, push_image, tar_of, untouched
 
 pytestmark = pytest.mark.integration
 SYM, DIR = tarfile.SYMTYPE, tarfile.DIRTYPE

@@ -11,7 +11,7 @@ import time
 import pytest
 import requests
 
-from conftest import PeakMemory
+from crafted import PeakMemory
 
 pytestmark = pytest.mark.integration
 MB = 1024 * 1024
