@@ -24,7 +24,7 @@ from pathlib import Path
 
 import requests
 
-from . import engine, process
+from localcloud import engine, process
 
 HANDLER = '''def handler(event, context):
     return {"statusCode": 200, "body": "ok"}

@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterator
 
 import requests
 
-from . import engine, children, settings
+from localcloud import children, engine, settings
 
 
 class StartError(RuntimeError):

@@ -21,24 +21,26 @@ from pathlib import Path
 
 import lambda_rie
 
-from . import backends, engine, httpserver, motofixes, children, settings
-from .apigateway_api import ApiGatewayHook
-from .catalog import Catalog, LambdaError
-from .control import ControlPlane
-from .ecr_api import EcrHook
-from .edge import Edge, Route
-from .functions import ImageStore
-from .gateway import Gateway
-from .host_images import HostImages
-from .invoke import InvokeApi
-from .lambda_api import LambdaHook
-from .lambdalog import LogSink
-from .logs_api import LogsHook
-from .persistence import StateStore
-from .registry import Registry, RegistryUnavailable
-from .registry_proxy import RegistryProxy
-from .runtime import Runtime
-from .sidetable import SideTable
+from localcloud import children, engine, settings
+from localcloud.aws import backends, motofixes
+from localcloud.edge import httpserver
+from localcloud.aws.apigateway.api import ApiGatewayHook
+from localcloud.aws.awslambda.catalog import Catalog, LambdaError
+from localcloud.aws.control import ControlPlane
+from localcloud.aws.ecr.api import EcrHook
+from localcloud.edge.router import Edge, Route
+from localcloud.aws.awslambda.functions import ImageStore
+from localcloud.aws.apigateway.gateway import Gateway
+from localcloud.aws.ecr.host_images import HostImages
+from localcloud.aws.awslambda.invoke import InvokeApi
+from localcloud.aws.awslambda.api import LambdaHook
+from localcloud.aws.awslambda.lambdalog import LogSink
+from localcloud.aws.logs.api import LogsHook
+from localcloud.aws.persistence import StateStore
+from localcloud.aws.ecr.registry import Registry, RegistryUnavailable
+from localcloud.aws.ecr.proxy import RegistryProxy
+from localcloud.aws.awslambda.runtime import Runtime
+from localcloud.aws.sidetable import SideTable
 
 
 class Prerequisite(RuntimeError):

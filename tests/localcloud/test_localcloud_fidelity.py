@@ -7,7 +7,7 @@ import base64
 import pytest
 import requests
 
-from localcloud.lambdalog import Invocation
+from localcloud.aws.awslambda.lambdalog import Invocation
 
 pytestmark = pytest.mark.integration
 

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Callable
 
-from .environment import Environment, Ports
-from .functions import FunctionSpec
+from localcloud.aws.awslambda.environment import Environment, Ports
+from localcloud.aws.awslambda.functions import FunctionSpec
 
 
 class Throttled(Exception):

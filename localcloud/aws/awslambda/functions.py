@@ -19,9 +19,10 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import engine, images, layers
-from .registry import Registry
-from .sidetable import Code, SideTable
+from localcloud import engine
+from localcloud.aws.ecr import images, layers
+from localcloud.aws.ecr.registry import Registry
+from localcloud.aws.sidetable import Code, SideTable
 
 LATEST = "$LATEST"
 IMAGE_URI = re.compile(r"^(?P<host>[^/]+)/(?P<repository>[a-z0-9][a-z0-9._/-]*?)(?::(?P<tag>[\w][\w.-]{0,127}))?"

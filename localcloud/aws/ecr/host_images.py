@@ -22,10 +22,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs
 
-from . import images, layers, wsgi
-from .ecr_api import EcrHook
-from .registry import TAG, Registry
-from .sidetable import SideTable
+from localcloud.aws.ecr import images, layers
+from localcloud.edge import wsgi
+from localcloud.aws.ecr.api import EcrHook
+from localcloud.aws.ecr.registry import TAG, Registry
+from localcloud.aws.sidetable import SideTable
 
 ARCHITECTURES = ("x86_64", "arm64")
 MAX_UPLOAD = 250 * 1024 * 1024  # Lambda: 250 MB unzipped deployment package; the tar stream and its files

@@ -24,7 +24,7 @@ from moto.awslambda.exceptions import LambdaClientError
 from moto.core.utils import iso_8601_datetime_with_nanoseconds
 from moto.settings import default_user_config
 
-from .sidetable import SideTable, key_of
+from localcloud.aws.sidetable import SideTable, key_of
 
 _installed: list[SideTable] = []
 

@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterator
 
 import urllib3
 
-from . import wsgi
-from .ecr_api import EcrHook
-from .registry import Registry
+from localcloud.edge import wsgi
+from localcloud.aws.ecr.api import EcrHook
+from localcloud.aws.ecr.registry import Registry
 
 UPLOAD_START = re.compile(r"^/v2/(?P<name>.+)/blobs/uploads/?$")
 MANIFEST = re.compile(r"^/v2/(?P<name>.+)/manifests/(?P<reference>[^/]+)$")

@@ -18,13 +18,13 @@ from collections.abc import Callable
 
 from moto.core.utils import iso_8601_datetime_with_nanoseconds
 
-from . import backends
-from .catalog import Catalog, LambdaError
-from .control import Answer, Call, Hook
-from .engine import EngineError
-from .functions import IMAGE_URI, LATEST, ImageError, ImageStore, repoint
-from .runtime import Runtime
-from .sidetable import Code, FunctionRecord, SideTable, key_of
+from localcloud.aws import backends
+from localcloud.aws.awslambda.catalog import Catalog, LambdaError
+from localcloud.aws.control import Answer, Call, Hook
+from localcloud.engine import EngineError
+from localcloud.aws.awslambda.functions import IMAGE_URI, LATEST, ImageError, ImageStore, repoint
+from localcloud.aws.awslambda.runtime import Runtime
+from localcloud.aws.sidetable import Code, FunctionRecord, SideTable, key_of
 
 FUNCTIONS = "/2015-03-31/functions"
 CODE = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/code/?$")

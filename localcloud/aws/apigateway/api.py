@@ -16,9 +16,9 @@ import secrets
 import time
 from collections.abc import Callable
 
-from . import backends
-from .control import Answer, Call, Hook, aws_error
-from .sidetable import SideTable
+from localcloud.aws import backends
+from localcloud.aws.control import Answer, Call, Hook, aws_error
+from localcloud.aws.sidetable import SideTable
 
 APIS = "/v2/apis"
 DEPLOYMENTS = re.compile(r"^/v2/apis/(?P<api>[^/]+)/deployments/?$")

@@ -15,8 +15,8 @@ import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import layers
-from .registry import Registry
+from localcloud.aws.ecr import layers
+from localcloud.aws.ecr.registry import Registry
 
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"

@@ -24,12 +24,13 @@ import re
 import threading
 import time
 
-from . import backends, wsgi
-from .catalog import Catalog, LambdaError
-from .events import GatewayRequest, MalformedResponse, event_v1, event_v2, http_response
-from .routes import DEFAULT, RouteMatcher
-from .runtime import Runtime, Throttled
-from .sidetable import SideTable
+from localcloud.aws import backends
+from localcloud.edge import wsgi
+from localcloud.aws.awslambda.catalog import Catalog, LambdaError
+from localcloud.aws.apigateway.events import GatewayRequest, MalformedResponse, event_v1, event_v2, http_response
+from localcloud.aws.apigateway.routes import DEFAULT, RouteMatcher
+from localcloud.aws.awslambda.runtime import Runtime, Throttled
+from localcloud.aws.sidetable import SideTable
 
 LAMBDA_ARN = re.compile(r"arn:aws[\w-]*:lambda:(?P<region>[^:]+):(?P<account>\d{12}):function:(?P<name>[^:/]+)"
                         r"(?::(?P<qualifier>[^:/]+))?")

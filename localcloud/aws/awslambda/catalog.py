@@ -7,11 +7,12 @@ from dataclasses import dataclass
 
 from moto.awslambda.exceptions import LambdaClientError
 
-from . import backends, images
-from .control import Answer, aws_error
-from .functions import LATEST, FunctionSpec, parse_image_uri
-from .registry import Registry
-from .sidetable import Code, SideTable, key_of
+from localcloud.aws import backends
+from localcloud.aws.ecr import images
+from localcloud.aws.control import Answer, aws_error
+from localcloud.aws.awslambda.functions import LATEST, FunctionSpec, parse_image_uri
+from localcloud.aws.ecr.registry import Registry
+from localcloud.aws.sidetable import Code, SideTable, key_of
 
 
 @dataclass

@@ -17,9 +17,9 @@ import time
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ecr.exceptions import ImageAlreadyExistsException
 
-from . import backends
-from .control import Answer, Call, Hook, aws_error
-from .registry import REPOSITORY_NAME, TAG, Registry
+from localcloud.aws import backends
+from localcloud.aws.control import Answer, Call, Hook, aws_error
+from localcloud.aws.ecr.registry import REPOSITORY_NAME, TAG, Registry
 
 AWS_HOST = re.compile(rb"\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com")
 TOKEN_LIFETIME_S = 12 * 3600  # get-authorization-token: "valid for 12 hours"

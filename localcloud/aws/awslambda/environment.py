@@ -21,9 +21,9 @@ import threading
 import time
 from pathlib import Path
 
-from . import engine, children
-from .functions import FunctionSpec, LaunchPlan
-from .lambdalog import LogParser
+from localcloud import children, engine
+from localcloud.aws.awslambda.functions import FunctionSpec, LaunchPlan
+from localcloud.aws.awslambda.lambdalog import LogParser
 import contextlib
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"

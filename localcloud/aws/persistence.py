@@ -19,7 +19,7 @@ from pathlib import Path
 
 from moto.backends import get_backend
 
-from .sidetable import SideTable
+from localcloud.aws.sidetable import SideTable
 
 SERVICES = ("ecr", "iam", "sts", "lambda", "apigatewayv2", "logs")
 LOCK_TYPES = {type(threading.Lock()): threading.Lock, type(threading.RLock()): threading.RLock}

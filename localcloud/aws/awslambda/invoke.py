@@ -12,10 +12,10 @@ import base64
 import json
 from urllib.parse import parse_qs
 
-from . import wsgi
-from .catalog import Catalog, LambdaError
-from .control import account_for, signing_scope
-from .runtime import Runtime, Throttled
+from localcloud.edge import wsgi
+from localcloud.aws.awslambda.catalog import Catalog, LambdaError
+from localcloud.aws.control import account_for, signing_scope
+from localcloud.aws.awslambda.runtime import Runtime, Throttled
 
 MAX_PAYLOAD = {"RequestResponse": 6 * 1024 * 1024, "DryRun": 6 * 1024 * 1024,  # gettingstarted-limits.html:
                "Event": 1024 * 1024}  # 6 MB synchronous, 1 MB asynchronous (256 KB before 2025)

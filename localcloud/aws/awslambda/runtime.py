@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Callable
 
-from .engine import EngineError
-from .environment import Environment, EnvironmentGone
-from .functions import FunctionSpec, ImageError, ImageStore
-from .lambdalog import Invocation, LogParser, LogSink, iso_now
-from .pools import Pools, Throttled
+from localcloud.engine import EngineError
+from localcloud.aws.awslambda.environment import Environment, EnvironmentGone
+from localcloud.aws.awslambda.functions import FunctionSpec, ImageError, ImageStore
+from localcloud.aws.awslambda.lambdalog import Invocation, LogParser, LogSink, iso_now
+from localcloud.aws.awslambda.pools import Pools, Throttled
 from lambda_rie import RieUnavailable
 
 WARM_UP_EVENT = b'{"localcloud": "provisioned-concurrency warm-up"}'

@@ -28,7 +28,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import wsgi
+from localcloud.edge import wsgi
 
 App = Callable[[dict, wsgi.StartResponse], object]
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")

@@ -21,7 +21,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.moto_server import werkzeug_app
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-from . import wsgi
+from localcloud.edge import wsgi
 
 SCOPE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request")
 READ_ONLY = re.compile(r"^(Get|List|Describe|BatchGet|Filter|Search|Lookup)")

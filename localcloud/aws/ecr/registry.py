@@ -18,7 +18,7 @@ from pathlib import Path
 
 import urllib3
 
-from . import engine, children, settings
+from localcloud import children, engine, settings
 
 MANIFEST_TYPES = (
     "application/vnd.docker.distribution.manifest.v2+json",
