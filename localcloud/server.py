@@ -25,7 +25,8 @@ from localcloud import children, engine, settings
 from localcloud.aws import backends, motofixes
 from localcloud.edge import httpserver
 from localcloud.aws.apigateway.api import ApiGatewayHook
-from localcloud.aws.awslambda.catalog import Catalog, LambdaError
+from localcloud.aws.awslambda.catalog import Catalog
+from localcloud.aws.wire import AwsError
 from localcloud.aws.control import ControlPlane
 from localcloud.aws.ecr.api import EcrHook
 from localcloud.edge.router import Edge, Route
@@ -157,7 +158,7 @@ class Server:
             if group not in logs.groups:
                 try:
                     self.catalog.function(account, region, group.removeprefix("/aws/lambda/"))
-                except LambdaError:
+                except AwsError:
                     return  # the last words of a deleted function's environments: AWS keeps no such logs
                 logs.ensure_log_group(group)  # Lambda creates /aws/lambda/NAME on first use
             if stream not in logs.groups[group].streams:

@@ -17,27 +17,15 @@ from dataclasses import dataclass, field
 from collections.abc import Callable
 from urllib.parse import parse_qs, unquote
 
-from moto.core import DEFAULT_ACCOUNT_ID
 from moto.moto_server import werkzeug_app
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+from localcloud.aws.wire import Answer, RequestEntityTooLarge, account_for, signing_scope
 from localcloud.edge import wsgi
 
-SCOPE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request")
 READ_ONLY = re.compile(r"^(Get|List|Describe|BatchGet|Filter|Search|Lookup)")
 MAX_REQUEST = 69905067  # Lambda's largest API request (CreateFunction with a 50 MB zip, base64-encoded)
 DROPPED_HEADERS = ("content-length", "connection")
-
-
-def signing_scope(environ: dict) -> tuple[str, str, str] | None:
-    """(access key, region, service) from a SigV4 Authorization header."""
-    match = SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
-    return (match.group(1), match.group(2), match.group(3)) if match else None
-
-
-def account_for(access_key: str) -> str:
-    """moto's rule: a 12-digit access key names the account; anything else is the default account."""
-    return access_key if access_key.isdigit() and len(access_key) == 12 else DEFAULT_ACCOUNT_ID
 
 
 @dataclass
@@ -71,25 +59,6 @@ class Call:
         return self.method not in ("GET", "HEAD")
 
 
-@dataclass
-class Answer:
-    """A control-plane response a hook may read and change."""
-
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes
-
-    @property
-    def ok(self) -> bool:
-        return 200 <= self.status < 300
-
-    def json(self) -> dict:
-        return json.loads(self.body or b"{}")
-
-    def set_json(self, document: object) -> None:
-        self.body = json.dumps(document).encode()
-
-
 class Hook:
     """Base for a service's fixes: ``before`` may return an Answer to skip moto; ``after`` may edit one."""
 
@@ -100,15 +69,6 @@ class Hook:
 
     def after(self, call: Call, answer: Answer) -> None:
         return None
-
-
-def aws_error(status: int, code: str, message: str, protocol: str = "rest-json", **extra) -> Answer:
-    """An AWS error in the shape boto3 parses for the service's protocol."""
-    if protocol == "json":  # ECR, CloudWatch Logs
-        return Answer(status, [("Content-Type", "application/x-amz-json-1.1")],
-                      json.dumps({"__type": code, "message": message, **extra}).encode())
-    return Answer(status, [("x-amzn-ErrorType", code), ("Content-Type", "application/json")],
-                  json.dumps({"Type": "User", "message": message, **extra}).encode())
 
 
 class ControlPlane:
@@ -137,7 +97,7 @@ class ControlPlane:
         try:
             body = wsgi.read_body(environ, MAX_REQUEST)
         except wsgi.TooLarge:
-            answer = aws_error(413, "RequestEntityTooLargeException", f"Request must be smaller than {MAX_REQUEST} bytes")
+            answer = RequestEntityTooLarge(f"Request must be smaller than {MAX_REQUEST} bytes").answer()
             return wsgi.respond(start_response, 413, answer.body, [*answer.headers, ("Connection", "close")],
                                 content_type=None)
         call = self.parse(environ, body)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
 import requests
 
+from localcloud.aws.awslambda.answers import classify
 from localcloud.aws.awslambda.lambdalog import Invocation
 
 pytestmark = pytest.mark.integration
@@ -59,3 +61,21 @@ def test_report_says_nothing_of_memory_it_could_not_measure():
     unmeasured.duration_ms = measured.duration_ms = 1.5
     assert "Max Memory Used" not in unmeasured.report_line()
     assert "Max Memory Used: 71 MB" in measured.report_line()
+
+
+@pytest.mark.parametrize(("status", "body", "expected", "retire"), [
+    (200, b'{"ok": true}', "ok", False),
+    (200, b"Task timed out after 2.00 seconds", "timeout", True),
+    (200, b'{"errorMessage": "boom", "errorType": "ValueError", "requestId": "", "stackTrace": []}', "error", False),
+    (200, b'{"errorMessage": "a result that only looks like one", "extra": 1}', "ok", False),
+    (200, b'"' + b"x" * (6 * 1024 * 1024) + b'"', "error", False),
+    (502, b'{"errorType": "Runtime.ExitError", "errorMessage": "exited"}', "crash", True),
+])
+def test_the_rie_answer_is_classified_as_lambda_answers(status, body, expected, retire):
+    verdict = classify(status, body, "rid-1", "2026-01-01T00:00:00.000Z")
+    assert (verdict.status, verdict.retire) == (expected, retire)
+    if expected == "timeout":
+        assert json.loads(verdict.payload) == {
+            "errorMessage": "2026-01-01T00:00:00.000Z rid-1 Task timed out after 2.00 seconds"}
+    if expected == "error" and status == 200 and len(body) < 1000:
+        assert json.loads(verdict.payload)["requestId"] == "rid-1"

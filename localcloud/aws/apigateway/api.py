@@ -17,7 +17,8 @@ import time
 from collections.abc import Callable
 
 from localcloud.aws import backends
-from localcloud.aws.control import Answer, Call, Hook, aws_error
+from localcloud.aws.control import Call, Hook
+from localcloud.aws.wire import Answer, BadRequest, NotFound
 from localcloud.aws.sidetable import SideTable
 
 APIS = "/v2/apis"
@@ -41,15 +42,14 @@ class ApiGatewayHook(Hook):
         if call.method == "POST" and integrations and call.json.get("integrationType") == "AWS_PROXY" \
                 and not call.json.get("payloadFormatVersion") and self._protocol(call, integrations["api"]) == "HTTP":
             # http-api-develop-integrations-lambda.html: with the CLI or an SDK "you must specify a payloadFormatVersion"
-            return aws_error(400, "BadRequestException", "PayloadFormatVersion is required for AWS_PROXY integrations; "
-                             "use 2.0 or 1.0")
+            return BadRequest("PayloadFormatVersion is required for AWS_PROXY integrations; use 2.0 or 1.0").answer()
         match = DEPLOYMENTS.match(call.path)
         if not match:
             return None
         with self.lock:
             api = backends.service("apigatewayv2", call.account, call.region).apis.get(match["api"])
             if api is None:
-                return aws_error(404, "NotFoundException", f"Invalid API identifier specified {call.account}:{match['api']}")
+                return NotFound(f"Invalid API identifier specified {call.account}:{match['api']}").answer()
             record = self.table.api(api.api_id)
             if call.method == "GET":
                 return _json(200, {"items": list(record.deployments.values())})
@@ -57,7 +57,7 @@ class ApiGatewayHook(Hook):
                 return None
             stage_name = call.json.get("stageName")
             if stage_name and stage_name not in api.stages:
-                return aws_error(404, "NotFoundException", "Invalid stage identifier specified")
+                return NotFound("Invalid stage identifier specified").answer()
             deployment = {"deploymentId": secrets.token_hex(3), "deploymentStatus": "DEPLOYED",
                           "createdDate": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "autoDeployed": False,
                           "description": call.json.get("description", "")}

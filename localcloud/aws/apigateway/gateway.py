@@ -26,10 +26,12 @@ import time
 
 from localcloud.aws import backends
 from localcloud.edge import wsgi
-from localcloud.aws.awslambda.catalog import Catalog, LambdaError
+from localcloud.aws.awslambda.catalog import Catalog
+from localcloud.aws.wire import AwsError
 from localcloud.aws.apigateway.events import GatewayRequest, MalformedResponse, event_v1, event_v2, http_response
 from localcloud.aws.apigateway.routes import DEFAULT, RouteMatcher
-from localcloud.aws.awslambda.runtime import Runtime, Throttled
+from localcloud.aws.awslambda.concurrency import Throttled
+from localcloud.aws.awslambda.runtime import Runtime
 from localcloud.aws.sidetable import SideTable
 
 LAMBDA_ARN = re.compile(r"arn:aws[\w-]*:lambda:(?P<region>[^:]+):(?P<account>\d{12}):function:(?P<name>[^:/]+)"
@@ -156,7 +158,7 @@ class Gateway:
         try:
             fn = self.catalog.function(target["account"], target["region"], target["name"], target["qualifier"])
             spec = self.catalog.spec(fn)
-        except LambdaError:
+        except AwsError:
             return 500
         route_part = DEFAULT if route.route_key == DEFAULT else f"{route.method}{route.path}"
         base = f"arn:aws:execute-api:{region}:{request.account}:{request.api_id}/{request.stage}/"

@@ -6,12 +6,11 @@
   ready to run (pulled into the engine, or extracted in host mode), then ``Active`` /
   ``Successful``; updates while one is in progress get ``ResourceConflictException``.
 * Updates and deletes retire warm environments.
-* ``Put/Get/Delete/ListProvisionedConcurrencyConfig(s)``, which moto lacks.
+* ``Put/Get/Delete/ListProvisionedConcurrencyConfig(s)``, which moto lacks (:mod:`.provisioned`).
 """
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 from collections.abc import Callable
@@ -19,10 +18,12 @@ from collections.abc import Callable
 from moto.core.utils import iso_8601_datetime_with_nanoseconds
 
 from localcloud.aws import backends
-from localcloud.aws.awslambda.catalog import Catalog, LambdaError
-from localcloud.aws.control import Answer, Call, Hook
+from localcloud.aws.awslambda.catalog import Catalog
+from localcloud.aws.control import Call, Hook
+from localcloud.aws.wire import Answer, AwsError, ResourceConflict
 from localcloud.engine import EngineError
-from localcloud.aws.awslambda.functions import IMAGE_URI, LATEST, ImageError, ImageStore, repoint
+from localcloud.aws.awslambda.functions import IMAGE_URI, ImageError, ImageStore, repoint
+from localcloud.aws.awslambda.provisioned import ProvisionedConcurrency
 from localcloud.aws.awslambda.runtime import Runtime
 from localcloud.aws.sidetable import Code, FunctionRecord, SideTable, key_of
 
@@ -31,7 +32,7 @@ CODE = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/code/?$")
 CONFIGURATION = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/configuration/?$")
 FUNCTION = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/?$")
 PROVISIONED = re.compile(r"^/2019-09-30/functions/(?P<name>[^/]+)/provisioned-concurrency/?$")
-PREPARE_FAILURES = (ImageError, EngineError, LambdaError, LookupError, OSError)
+PREPARE_FAILURES = (ImageError, EngineError, AwsError, LookupError, OSError)
 
 
 class LambdaHook(Hook):
@@ -41,6 +42,7 @@ class LambdaHook(Hook):
                  on_mutation: Callable[[], None]):
         self.catalog, self.store, self.runtime = catalog, store, runtime
         self.lock, self.table, self.on_mutation = lock, table, on_mutation
+        self.provisioned = ProvisionedConcurrency(catalog, runtime.pools, lock, table, on_mutation)
 
     def before(self, call: Call) -> Answer | None:
         try:
@@ -54,8 +56,8 @@ class LambdaHook(Hook):
             elif call.method == "PUT" and (match := CONFIGURATION.match(call.path)):
                 self._refuse_if_busy(call, match["name"])
             elif match := PROVISIONED.match(call.path):
-                return self._provisioned(call, match["name"])
-        except LambdaError as error:
+                return self.provisioned.handle(call, match["name"])
+        except AwsError as error:
             return error.answer()
         return None
 
@@ -126,14 +128,14 @@ class LambdaHook(Hook):
         with self.lock:
             try:
                 fn = self.catalog.function(*key)
-            except LambdaError:
+            except AwsError:
                 return  # deleted meanwhile
             record = self.table.function(key)
             code = record.pending or current_code(fn, None)
             creating = fn.state == "Pending"
             try:
                 spec = self.catalog.spec(fn, code)
-            except LambdaError as error:
+            except AwsError as error:
                 spec, failure = None, error.message
         failure = None if spec else failure
         if spec:
@@ -164,7 +166,7 @@ class LambdaHook(Hook):
         with self.lock:
             try:
                 spec = self.catalog.spec(fn)
-            except LambdaError:
+            except AwsError:
                 return
         self.runtime.pools.refresh(spec)
 
@@ -173,60 +175,12 @@ class LambdaHook(Hook):
             fn = self.catalog.function(call.account, call.region, name)
             record = self.table.functions.get(key_of(fn))
             if fn.state == "Pending":
-                raise LambdaError(409, "ResourceConflictException", "The operation cannot be performed at this time. "
+                raise ResourceConflict("The operation cannot be performed at this time. "
                                   "The function is currently in the following state: Pending")
             if record and (record.update or ("",))[0] == "InProgress":
-                raise LambdaError(409, "ResourceConflictException", "The operation cannot be performed at this time. "
+                raise ResourceConflict("The operation cannot be performed at this time. "
                                   f"An update is in progress for resource: {fn.function_arn}")
             call.scratch["serving"] = current_code(fn, record)
-
-    # -- provisioned concurrency ---------------------------------------------------------------
-    def _provisioned(self, call: Call, name: str) -> Answer:
-        with self.lock:
-            latest = self.catalog.function(call.account, call.region, name)
-            record = self.table.function(key_of(latest))
-            configs = dict(record.provisioned)
-            key = (call.account, call.region, latest.function_name)
-            if call.method == "GET" and call.query.get("List"):
-                items = [self._describe(key, latest, qualifier, config) for qualifier, config in configs.items()]
-                return _json(200, {"ProvisionedConcurrencyConfigs": items})
-            qualifier = call.query.get("Qualifier", "")
-            if not qualifier or qualifier == LATEST:
-                raise LambdaError(400, "InvalidParameterValueException",
-                                  "Provisioned Concurrency Configs cannot be applied to unpublished function versions.")
-            version = str(self.catalog.function(call.account, call.region, name, qualifier).version)
-            if call.method == "PUT":
-                requested = int(call.json.get("ProvisionedConcurrentExecutions", 0))
-                if requested < 1:
-                    raise LambdaError(400, "InvalidParameterValueException",
-                                      "ProvisionedConcurrentExecutions must be at least 1")
-                configs[qualifier] = {"requested": requested, "version": version,
-                                      "modified": iso_8601_datetime_with_nanoseconds()}
-            elif qualifier not in configs:
-                raise LambdaError(404, "ProvisionedConcurrencyConfigNotFoundException",
-                                  "No Provisioned Concurrency Config found for this function")
-            elif call.method == "DELETE":
-                del configs[qualifier]
-            record.provisioned = configs
-        self.on_mutation()
-        if call.method == "DELETE":
-            self.runtime.pools.provision(key, version, 0)
-            return _json(204, None)
-        if call.method == "PUT":
-            self.runtime.pools.provision(key, version, configs[qualifier]["requested"])
-            return _json(202, self._describe(key, latest, qualifier, configs[qualifier], brief=True))
-        return _json(200, self._describe(key, latest, qualifier, configs[qualifier], brief=True))
-
-    def _describe(self, key: tuple, latest, qualifier: str, config: dict, brief: bool = False) -> dict:
-        ready = min(self.runtime.pools.provisioned_ready(key, config["version"]), config["requested"])
-        described = {"RequestedProvisionedConcurrentExecutions": config["requested"],
-                     "AvailableProvisionedConcurrentExecutions": ready,
-                     "AllocatedProvisionedConcurrentExecutions": ready,
-                     "Status": "READY" if ready >= config["requested"] else "IN_PROGRESS",
-                     "LastModified": config["modified"]}
-        if not brief:
-            described["FunctionArn"] = f"{latest.function_arn}:{qualifier}"
-        return described
 
     def restore(self, edge_host: str) -> list[str]:
         """After a restart (possibly on another port): ImageUris point at this edge, extracted images no function
@@ -264,8 +218,3 @@ def current_code(fn, record: FunctionRecord | None) -> Code:
     if record and record.serving:
         return record.serving
     return Code(fn.code.get("ImageUri", ""), "sha256:" + fn.code_sha_256, int(fn.code_size or 0))
-
-
-def _json(status: int, document: object) -> Answer:
-    body = b"" if document is None else json.dumps(document).encode()
-    return Answer(status, [("Content-Type", "application/json")], body)

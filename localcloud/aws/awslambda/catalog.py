@@ -9,22 +9,10 @@ from moto.awslambda.exceptions import LambdaClientError
 
 from localcloud.aws import backends
 from localcloud.aws.ecr import images
-from localcloud.aws.control import Answer, aws_error
+from localcloud.aws.wire import AwsError, InvalidParameterValue, ResourceNotFound
 from localcloud.aws.awslambda.functions import LATEST, FunctionSpec, parse_image_uri
 from localcloud.aws.ecr.registry import Registry
 from localcloud.aws.sidetable import Code, SideTable, key_of
-
-
-@dataclass
-class LambdaError(Exception):
-    """An error as the Lambda API words it (status, error code, message)."""
-
-    status: int
-    code: str
-    message: str
-
-    def answer(self) -> Answer:
-        return aws_error(self.status, self.code, self.message)
 
 
 @dataclass(frozen=True)
@@ -52,21 +40,19 @@ class Catalog:
         try:
             return backends.service("lambda", account, region).get_function(name, qualifier)
         except LambdaClientError as error:
-            raise LambdaError(404, "ResourceNotFoundException", error.description) from None
+            raise ResourceNotFound(error.description) from None
 
     def spec(self, fn, code: Code | None = None) -> FunctionSpec:
         """What the runtime runs for ``fn``: ``code``, or the code serving now (the previous code while an update
         is in progress: AWS switches when the new code is ready)."""
         if fn.package_type != "Image":
-            raise LambdaError(400, "InvalidParameterValueException",
-                              "localcloud runs container image functions (PackageType=Image) only")
+            raise InvalidParameterValue("localcloud runs container image functions (PackageType=Image) only")
         record = self.table.functions.get(key_of(fn)) if str(fn.version) == LATEST else None
         code = code or (record.serving if record else None) or Code(
             fn.code.get("ImageUri", ""), "sha256:" + fn.code_sha_256, int(fn.code_size or 0))
         ref = parse_image_uri(code.image_uri, self.local_hosts)
         if ref is None:
-            raise LambdaError(400, "InvalidParameterValueException",
-                              f"Source image {code.image_uri} is not valid. Provide a valid source image.")
+            raise InvalidParameterValue(f"Source image {code.image_uri} is not valid. Provide a valid source image.")
         return FunctionSpec.from_moto(fn, ref.repository, code, record.revision if record else 0)
 
     def resolve(self, key: tuple, version: str) -> FunctionSpec | None:
@@ -74,25 +60,22 @@ class Catalog:
         with self.lock:
             try:
                 return self.spec(self.function(*key, qualifier=version))
-            except LambdaError:
+            except AwsError:
                 return None
 
     def check_image(self, uri: str) -> CheckedImage:
         """Lambda's checks of an ImageUri at CreateFunction / UpdateFunctionCode."""
         ref = parse_image_uri(uri, self.local_hosts)
         if ref is None:
-            raise LambdaError(400, "InvalidParameterValueException",
-                              f"Source image {uri} is not valid. Provide a valid source image.")
+            raise InvalidParameterValue(f"Source image {uri} is not valid. Provide a valid source image.")
         found = self.registry.manifest(ref.repository, ref.reference) if backends.ecr_repositories(ref.repository) else None
         if not found:
-            raise LambdaError(400, "InvalidParameterValueException",
-                              f"Source image {uri} does not exist. Provide a valid source image.")
+            raise InvalidParameterValue(f"Source image {uri} does not exist. Provide a valid source image.")
         media_type, body, digest = found
         manifest = json.loads(body)
         if images.unsupported_by_lambda(media_type, manifest):
             # what Docker's default provenance attestations (a manifest index) run into on AWS
-            raise LambdaError(400, "InvalidParameterValueException",
-                              f"The image manifest, config or layer media type for the source image {uri} "
+            raise InvalidParameterValue(f"The image manifest, config or layer media type for the source image {uri} "
                               "is not supported.")
         size = sum(layer.get("size", 0) for layer in manifest.get("layers", []))
         return CheckedImage(uri, ref.repository, digest, size)

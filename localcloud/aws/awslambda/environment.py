@@ -16,21 +16,18 @@ import select
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from localcloud import children, engine
+from localcloud.aws.awslambda import launchers
 from localcloud.aws.awslambda.functions import FunctionSpec, LaunchPlan
 from localcloud.aws.awslambda.lambdalog import LogParser
 import contextlib
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
-RIE_IN_CONTAINER = "/opt/localcloud/aws-lambda-rie"
-LAMBDA_USER = "993:990"  # sbx_user1051, the user Lambda runs functions as
-TMP_MB = 512  # Lambda's default ephemeral storage: /tmp is the only writable place
-MERGE_OUTPUT = 'exec 2>&1; exec "$@"'  # one pipe for stdout and stderr keeps the RIE's lines in order
 GRACE_S = 5.0  # beyond the function timeout, before an unanswered invoke counts as a dead environment
 
 
@@ -64,7 +61,7 @@ class Environment:
     """An RIE serving one function version; ``generation`` says which code and configuration it runs."""
 
     def __init__(self, spec: FunctionSpec, *, ports: Ports, home: Path, instance: str,
-                 extra_env: dict[str, str], provisioned: bool = False):
+                 extra_env: dict[str, str], provisioned: bool = False, clock: Callable[[], float] = time.monotonic):
         self.spec = spec
         self.plan: LaunchPlan | None = None
         self.docker = False
@@ -82,13 +79,13 @@ class Environment:
         self.busy = True  # created for the request that needs it
         self.initialized = False
         self.retiring = False
-        self.last_used = time.monotonic()
+        self.last_used = clock()
         self.parser: LogParser | None = None
         self.process: subprocess.Popen | None = None
         self.container: str | None = None
         self._conn: http.client.HTTPConnection | None = None
         self._peak_mb: int | None = None
-        self._cidfile = home / "run" / f"{self.id}.cid"
+        self.cidfile = home / "run" / f"{self.id}.cid"
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self, plan: LaunchPlan, rie: Path, parser: LogParser, timeout: float = 60) -> None:
@@ -96,7 +93,7 @@ class Environment:
         self.plan, self.rie, self.parser = plan, rie, parser
         self.docker = plan.docker_reference is not None
         self.container = f"localcloud-{self.instance}-{self.id[:12]}" if self.docker else None
-        command, env, cwd = self._docker_command() if self.docker else self._host_command()
+        command, env, cwd = (launchers.docker_command if self.docker else launchers.host_command)(self)
         self.process = children.spawn(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                       env=env, cwd=cwd, start_new_session=True)
         if not self.docker:  # containers carry labels instead
@@ -130,45 +127,6 @@ class Environment:
         })
         return env
 
-    def _host_command(self) -> tuple[list[str], dict, str]:
-        task_root = str(self.plan.task_root)
-        env = {key: value for key, value in self.plan.config.env.items() if key not in ("PATH", "LAMBDA_TASK_ROOT")}
-        env.update(self.function_env())
-        env.update({"LAMBDA_TASK_ROOT": task_root, "LANG": "C.UTF-8", "_HANDLER": self.plan.handler(self.spec),
-                    "PYTHONDONTWRITEBYTECODE": "1",  # /var/task is read-only on Lambda: nothing is written there
-                    "PATH": os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"])})
-        workdir = self.spec.workdir or self.plan.config.workdir or "/var/task"
-        cwd = task_root + workdir[len("/var/task"):] if workdir.startswith("/var/task") else task_root
-        command = [str(self.rie), "--runtime-interface-emulator-address", f"127.0.0.1:{self.port}",
-                   "--runtime-api-address", f"127.0.0.1:{self.api_port}",
-                   sys.executable, "-m", "awslambdaric", self.plan.handler(self.spec)]
-        return command, env, cwd
-
-    def _docker_command(self) -> tuple[list[str], dict, None]:
-        self._cidfile.parent.mkdir(parents=True, exist_ok=True)
-        self._cidfile.unlink(missing_ok=True)
-        args = [engine.cli(), "run", "--rm", "--name", self.container, "--cidfile", str(self._cidfile),
-                "--label", f"{engine.LABEL_HOME}={self.home}", "--label", f"{engine.LABEL_INSTANCE}={self.instance}",
-                "--label", f"localcloud.function={self.spec.name}",
-                "--memory", f"{self.spec.memory}m", "--volume", f"{self.rie}:{RIE_IN_CONTAINER}:ro",
-                # as on Lambda: a read-only file system but /tmp, a non-root user, no terminal
-                "--read-only", "--tmpfs", f"/tmp:rw,size={TMP_MB}m,mode=1777", "--user", LAMBDA_USER,
-                "--entrypoint", "/bin/sh"]
-        if engine.host_networking():
-            args += ["--network", "host"]
-            addresses = [f"127.0.0.1:{self.port}", f"127.0.0.1:{self.api_port}"]
-        else:  # Docker Desktop: publish the RIE on loopback only
-            args += ["--publish", f"127.0.0.1:{self.port}:8080"]
-            addresses = ["0.0.0.0:8080", "127.0.0.1:9001"]
-        if self.spec.workdir:
-            args += ["--workdir", self.spec.workdir]
-        for key, value in self.function_env().items():
-            args += ["--env", f"{key}={value}"]
-        args += [self.plan.docker_reference, "-c", MERGE_OUTPUT, "sh", RIE_IN_CONTAINER,
-                 "--runtime-interface-emulator-address", addresses[0], "--runtime-api-address", addresses[1],
-                 *self.plan.bootstrap(self.spec)]
-        return args, None, None
-
     def _read_output(self) -> None:
         for raw in self.process.stdout:
             self.parser.feed(raw.decode("utf-8", "replace"))
@@ -186,7 +144,7 @@ class Environment:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(10)
-        self._cidfile.unlink(missing_ok=True)
+        self.cidfile.unlink(missing_ok=True)
         children.forget(self.home, f"env-{self.id}")
         self.ports.give_back(self.port, self.api_port)
 
@@ -222,7 +180,7 @@ class Environment:
     def _measure_peak(self) -> int | None:
         try:
             if self.container:
-                cid = self._cidfile.read_text().strip()
+                cid = self.cidfile.read_text().strip()
                 for path in (f"/sys/fs/cgroup/memory/docker/{cid}/memory.max_usage_in_bytes",
                              f"/sys/fs/cgroup/system.slice/docker-{cid}.scope/memory.peak"):
                     if os.path.exists(path):

@@ -13,9 +13,10 @@ import json
 from urllib.parse import parse_qs
 
 from localcloud.edge import wsgi
-from localcloud.aws.awslambda.catalog import Catalog, LambdaError
-from localcloud.aws.control import account_for, signing_scope
-from localcloud.aws.awslambda.runtime import Runtime, Throttled
+from localcloud.aws.awslambda.catalog import Catalog
+from localcloud.aws.wire import AwsError, InvalidRequestContent, RequestTooLarge, ResourceConflict, TooManyRequests, account_for, signing_scope
+from localcloud.aws.awslambda.concurrency import Throttled
+from localcloud.aws.awslambda.runtime import Runtime
 
 MAX_PAYLOAD = {"RequestResponse": 6 * 1024 * 1024, "DryRun": 6 * 1024 * 1024,  # gettingstarted-limits.html:
                "Event": 1024 * 1024}  # 6 MB synchronous, 1 MB asynchronous (256 KB before 2025)
@@ -38,19 +39,18 @@ class InvokeApi:
         try:
             payload = wsgi.read_body(environ, limit) or b"{}"
         except wsgi.TooLarge:
-            return error_response(start_response, 413, "RequestTooLargeException",
-                                  f"Request must be smaller than {limit} bytes for the InvokeFunction operation",
-                                  close=True)
+            error = RequestTooLarge(f"Request must be smaller than {limit} bytes for the InvokeFunction operation")
+            return error_response(start_response, error, close=True)
         try:
             with self.catalog.lock:
                 fn = self.catalog.function(account, region, name, qualifier)
                 if fn.state != "Active":
-                    raise LambdaError(409, "ResourceConflictException", "The operation cannot be performed at this "
-                                      f"time. The function is currently in the following state: {fn.state}")
+                    raise ResourceConflict("The operation cannot be performed at this time. "
+                                           f"The function is currently in the following state: {fn.state}")
                 spec = self.catalog.spec(fn)
             check_json(payload)
-        except LambdaError as error:
-            return error_response(start_response, error.status, error.code, error.message)
+        except AwsError as error:
+            return error_response(start_response, error)
         if invocation_type == "DryRun":
             return wsgi.respond(start_response, 204, content_type=None)
         if invocation_type == "Event":
@@ -59,8 +59,7 @@ class InvokeApi:
         try:
             result = self.runtime.invoke(spec, payload, tail=environ.get("HTTP_X_AMZ_LOG_TYPE") == "Tail")
         except Throttled as throttle:
-            return error_response(start_response, 429, "TooManyRequestsException", "Rate Exceeded.",
-                                  Reason=throttle.reason)
+            return error_response(start_response, TooManyRequests("Rate Exceeded.", Reason=throttle.reason))
         headers = [("x-amzn-RequestId", result.request_id), ("X-Amz-Executed-Version", result.version)]
         if result.function_error:
             headers.append(("X-Amz-Function-Error", result.function_error))
@@ -73,12 +72,10 @@ def check_json(payload: bytes) -> None:
     try:
         json.loads(payload)
     except ValueError as error:
-        raise LambdaError(400, "InvalidRequestContentException",
-                          f"Could not parse request body into json: {error}") from None
+        raise InvalidRequestContent(f"Could not parse request body into json: {error}") from None
 
 
-def error_response(start_response: wsgi.StartResponse, status: int, code: str, message: str, close: bool = False,
-                   **extra) -> list[bytes]:
-    body = json.dumps({"Type": "User", "message": message, **extra}).encode()
-    headers = [("x-amzn-ErrorType", code)] + ([("Connection", "close")] if close else [])
-    return wsgi.respond(start_response, status, body, headers)
+def error_response(start_response: wsgi.StartResponse, error: AwsError, close: bool = False) -> list[bytes]:
+    answer = error.answer()
+    headers = answer.headers + ([("Connection", "close")] if close else [])
+    return wsgi.respond(start_response, answer.status, answer.body, headers, content_type=None)

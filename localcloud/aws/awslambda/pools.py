@@ -18,50 +18,24 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import asdict
 from collections.abc import Callable
 
-from localcloud.aws.awslambda.environment import Environment, Ports
+from localcloud.aws.awslambda.concurrency import Pool, check_concurrency
+from localcloud.aws.awslambda.environment import Environment
 from localcloud.aws.awslambda.functions import FunctionSpec
-
-
-class Throttled(Exception):
-    """No concurrency left: AWS's TooManyRequestsException with its Reason."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
-
-
-@dataclass
-class Pool:
-    """The environments of one function (all its versions) and its counters."""
-
-    key: tuple[str, str, str]
-    envs: list[Environment] = field(default_factory=list)
-    reserved: int | None = None
-    environments_started: int = 0
-    cold_starts: int = 0
-    invocations: int = 0
-    throttles: int = 0
-    errors: int = 0
-    timeouts: int = 0
-
-    def busy(self) -> int:
-        return sum(env.busy for env in self.envs)
 
 
 class Pools:
     """Hands out environments, starts and retires them, keeps provisioned ones, reaps idle ones."""
 
-    def __init__(self, *, home: Path, instance: str, extra_env: dict[str, str], idle_timeout: float,
+    def __init__(self, *, new_environment: Callable[[FunctionSpec, bool], Environment], idle_timeout: float,
                  max_concurrency: int, resolve: Callable[[tuple, str], FunctionSpec | None],
                  warm_up: Callable[[Environment, FunctionSpec], None], clock: Callable[[], float] = time.monotonic):
-        self.home, self.instance, self.extra_env = home, instance, extra_env
+        """``new_environment(spec, provisioned)`` makes an environment (not started yet)."""
+        self.new_environment = new_environment
         self.idle_timeout, self.max_concurrency = idle_timeout, max_concurrency
         self.resolve, self.warm_up, self.clock = resolve, warm_up, clock
-        self.ports = Ports()
         self.by_key: dict[tuple, Pool] = {}
         self.provisioned: dict[tuple, int] = {}  # (function key, version) -> requested environments
         self.lock = threading.Lock()
@@ -79,7 +53,7 @@ class Pools:
         with self.lock:
             pool = self.by_key.get(key)
             if pool is not None:
-                setattr(pool, counter, getattr(pool, counter) + 1)
+                setattr(pool.counters, counter, getattr(pool.counters, counter) + 1)
 
     def acquire(self, spec: FunctionSpec, provisioned: bool = False) -> tuple[Environment, bool]:
         """A free warm environment of this generation (provisioned ones first), or a new one: (env, is_new).
@@ -91,7 +65,7 @@ class Pools:
             pool = self._pool(spec.key)
             pool.reserved = spec.reserved
             if not provisioned:  # every execution counts against concurrency, warm or cold
-                self._check_concurrency(pool)
+                check_concurrency(pool, self.by_key.values(), self.max_concurrency)
             chosen = None
             for env in pool.envs:
                 if env.busy or env.spec.version != spec.version:
@@ -104,30 +78,17 @@ class Pools:
                 pool.envs.remove(env)
             if chosen:
                 chosen.busy = True
-                pool.invocations += 1
+                pool.counters.invocations += 1
             else:
                 if not provisioned:
-                    pool.invocations += 1
-                    pool.cold_starts += 1
-                chosen = Environment(spec, ports=self.ports, home=self.home, instance=self.instance,
-                                     extra_env=self.extra_env, provisioned=provisioned)
+                    pool.counters.invocations += 1
+                    pool.counters.cold_starts += 1
+                chosen = self.new_environment(spec, provisioned)
                 chosen.last_used = self.clock()
                 pool.envs.append(chosen)
-                pool.environments_started += 1
+                pool.counters.environments_started += 1
         self.stop_later(stale)
         return chosen, chosen.plan is None
-
-    def _check_concurrency(self, pool: Pool) -> None:
-        if pool.reserved is not None:
-            if pool.busy() >= pool.reserved:
-                pool.throttles += 1
-                raise Throttled("ReservedFunctionConcurrentInvocationLimitExceeded")
-            return
-        reserved = sum(p.reserved for p in self.by_key.values() if p.reserved is not None)
-        unreserved_busy = sum(p.busy() for p in self.by_key.values() if p.reserved is None)
-        if unreserved_busy >= self.max_concurrency - reserved:
-            pool.throttles += 1
-            raise Throttled("ConcurrentInvocationLimitExceeded")
 
     def release(self, env: Environment, retire: bool = False) -> None:
         with self.lock:
@@ -244,10 +205,8 @@ class Pools:
         now = self.clock()
         with self.lock:
             return {pool.key[2]: {
-                "region": pool.key[1], "environments_started": pool.environments_started,
-                "cold_starts": pool.cold_starts, "live_environments": len(pool.envs), "busy": pool.busy(),
-                "invocations": pool.invocations, "throttles": pool.throttles, "errors": pool.errors,
-                "timeouts": pool.timeouts, "reserved_concurrency": pool.reserved,
+                "region": pool.key[1], **asdict(pool.counters), "live_environments": len(pool.envs),
+                "busy": pool.busy(), "reserved_concurrency": pool.reserved,
                 "environments": [{"id": env.id, "version": env.spec.version, "busy": env.busy,
                                   "provisioned": env.provisioned, "idle_s": round(now - env.last_used, 1),
                                   "rie_url": f"http://127.0.0.1:{env.port}", "container": env.container}

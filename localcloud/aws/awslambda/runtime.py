@@ -18,14 +18,15 @@ from pathlib import Path
 from collections.abc import Callable
 
 from localcloud.engine import EngineError
-from localcloud.aws.awslambda.environment import Environment, EnvironmentGone
+from localcloud.aws.awslambda.environment import Environment, EnvironmentGone, Ports
 from localcloud.aws.awslambda.functions import FunctionSpec, ImageError, ImageStore
 from localcloud.aws.awslambda.lambdalog import Invocation, LogParser, LogSink, iso_now
-from localcloud.aws.awslambda.pools import Pools, Throttled
+from localcloud.aws.awslambda.answers import classify
+from localcloud.aws.awslambda.concurrency import Throttled
+from localcloud.aws.awslambda.pools import Pools
 from lambda_rie import RieUnavailable
 
 WARM_UP_EVENT = b'{"localcloud": "provisioned-concurrency warm-up"}'
-MAX_RESPONSE = 6 * 1024 * 1024  # synchronous invocation response quota
 START_FAILURES = (ImageError, EnvironmentGone, EngineError, RieUnavailable, LookupError, OSError)
 
 
@@ -52,8 +53,11 @@ class Runtime:
                  extra_env: dict[str, str], idle_timeout: float, max_concurrency: int,
                  resolve: Callable[[tuple, str], FunctionSpec | None], clock: Callable[[], float] = time.monotonic):
         self.images, self.sink, self.rie = images, sink, rie
-        self.pools = Pools(home=home, instance=instance, extra_env=extra_env, idle_timeout=idle_timeout,
-                           max_concurrency=max_concurrency, resolve=resolve, warm_up=self._warm_up, clock=clock)
+        ports = Ports()
+        self.pools = Pools(new_environment=lambda spec, provisioned: Environment(
+            spec, ports=ports, home=home, instance=instance, extra_env=extra_env, provisioned=provisioned, clock=clock),
+            idle_timeout=idle_timeout, max_concurrency=max_concurrency, resolve=resolve, warm_up=self._warm_up,
+            clock=clock)
         self.lock = threading.Lock()
         self.unfinished: set[Invocation] = set()
         self.events = ThreadPoolExecutor(max_workers=4, thread_name_prefix="event-invoke")
@@ -129,44 +133,14 @@ class Runtime:
             self.pools.release(env, retire=True)
 
     def _classify(self, env: Environment, inv: Invocation, status: int, body: bytes, started: float) -> Result:
-        """Turn the RIE's answer into Lambda's (the RIE marks neither errors nor timeouts the way AWS does)."""
         inv.started.wait(1.0)  # the log reader may trail the answer by a moment; START carries the request id
-        spec, rid = env.spec, inv.request_id
-        result = Result(rid, "ok", body, spec.version, inv.cold, inv)
-        retire = False
-        if status == 200 and body.startswith(b"Task timed out after"):
-            # AWS: {"errorMessage": "<time> <id> Task timed out after 3.00 seconds"}; the environment is reset
-            message = f"{iso_now()} {rid} {body.decode()}"
-            result.status, result.payload, retire = "timeout", json.dumps({"errorMessage": message}).encode(), True
-            self.pools.count(spec.key, "timeouts")
-            self._answered(inv, expect_report=True, extra=[message])
-        elif status == 200 and body.startswith(b'{"errorMessage"') and looks_like_error(body):
-            document = json.loads(body)
-            document["requestId"] = rid
-            result.status, result.payload = "error", json.dumps(document).encode()
-            self.pools.count(spec.key, "errors")
-            self._answered(inv, expect_report=True)
-        elif status == 200 and len(body) > MAX_RESPONSE:
-            document = {"errorMessage": f"Response payload size ({len(body)} bytes) exceeded maximum allowed payload "
-                        f"size ({MAX_RESPONSE} bytes).", "errorType": "Function.ResponseSizeTooLarge"}
-            result.status, result.payload = "error", json.dumps(document).encode()
-            self.pools.count(spec.key, "errors")
-            self._answered(inv, expect_report=True, extra=[document["errorMessage"]])
-        elif status == 200:
-            self._answered(inv, expect_report=True)
-        else:  # the runtime exited (Runtime.ExitError) or failed its init: AWS answers 200 with FunctionError
-            try:
-                document = json.loads(body)
-            except ValueError:
-                document = {"errorType": "Runtime.Unknown", "errorMessage": body.decode("utf-8", "replace")}
-            crashed = document.get("errorType") == "Runtime.ExitError"
-            result.status, result.payload, retire = ("crash" if crashed else "error"), json.dumps(document).encode(), True
-            self.pools.count(spec.key, "errors")
-            extra = [document.get("errorMessage", ""), document.get("errorType", "")]
-            self._answered(inv, expect_report=not crashed, extra=extra,
-                           duration_ms=(time.perf_counter() - started) * 1000)
-        self.pools.release(env, retire=retire)
-        return result
+        verdict = classify(status, body, inv.request_id, iso_now())
+        if verdict.counter:
+            self.pools.count(env.spec.key, verdict.counter)
+        duration = None if verdict.expect_report else (time.perf_counter() - started) * 1000
+        self._answered(inv, verdict.expect_report, list(verdict.extra), duration)
+        self.pools.release(env, retire=verdict.retire)
+        return Result(inv.request_id, verdict.status, verdict.payload, env.spec.version, inv.cold, inv)
 
     def _answered(self, inv: Invocation, expect_report: bool, extra: list[str] = (), duration_ms: float | None = None):
         with self.lock:
@@ -220,16 +194,6 @@ class Runtime:
         except START_FAILURES as error:
             print(f"localcloud: provisioned environment for {spec.name}:{spec.version} failed: {error}", flush=True)
             self.pools.release(env, retire=True)
-
-
-def looks_like_error(body: bytes) -> bool:
-    """awslambdaric's error document: errorMessage, errorType, requestId, stackTrace and nothing else."""
-    try:
-        document = json.loads(body)
-    except ValueError:
-        return False
-    return isinstance(document, dict) and "errorType" in document and set(document) <= {
-        "errorMessage", "errorType", "requestId", "stackTrace"}
 
 
 def trace_id() -> str:

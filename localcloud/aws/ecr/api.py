@@ -18,7 +18,8 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ecr.exceptions import ImageAlreadyExistsException
 
 from localcloud.aws import backends
-from localcloud.aws.control import Answer, Call, Hook, aws_error
+from localcloud.aws.control import Call, Hook
+from localcloud.aws.wire import Answer, InvalidParameter
 from localcloud.aws.ecr.registry import REPOSITORY_NAME, TAG, Registry
 
 AWS_HOST = re.compile(rb"\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com")
@@ -70,9 +71,8 @@ class EcrHook(Hook):
             checks.append(("repositoryName", call.json.get("repositoryName", ""), REPOSITORY_NAME))
         for field, value, pattern in checks:
             if not isinstance(value, str) or not pattern.match(value):
-                return aws_error(400, "InvalidParameterException", f"Invalid parameter at '{field}' failed to satisfy "
-                                 f"constraint: 'must satisfy regular expression '{pattern.pattern[1:-1]}''",
-                                 protocol="json")
+                return InvalidParameter(f"Invalid parameter at '{field}' failed to satisfy constraint: 'must "
+                                        f"satisfy regular expression '{pattern.pattern[1:-1]}''").answer("json")
         return None
 
     def _tags_by_digest(self, call: Call) -> dict[str, set[str]]:

@@ -27,15 +27,11 @@ from localcloud.edge import wsgi
 from localcloud.aws.ecr.api import EcrHook
 from localcloud.aws.ecr.registry import TAG, Registry
 from localcloud.aws.sidetable import SideTable
+from localcloud.aws.wire import (AwsError, ImageTagAlreadyExists, InvalidParameter, RepositoryNotFound,
+                                 RequestEntityTooLarge)
 
 ARCHITECTURES = ("x86_64", "arm64")
 MAX_UPLOAD = 250 * 1024 * 1024  # Lambda: 250 MB unzipped deployment package; the tar stream and its files
-
-
-class BadRequest(ValueError):
-    def __init__(self, status: int, code: str, message: str):
-        super().__init__(message)
-        self.status, self.code = status, code
 
 
 class ChunkStream:
@@ -64,7 +60,7 @@ class HostImages:
     def __call__(self, environ: dict, start_response: wsgi.StartResponse) -> list[bytes]:
         try:
             return wsgi.respond_json(start_response, 200, self.create(environ))
-        except BadRequest as error:
+        except AwsError as error:
             return wsgi.respond_json(start_response, error.status, {"code": error.code, "message": str(error)},
                                      [("Connection", "close")])
 
@@ -75,17 +71,17 @@ class HostImages:
         command = query.get("command") or ["app.handler"]
         architecture = query.get("architecture", ["x86_64"])[-1]
         if environ.get("CONTENT_TYPE", "").startswith("application/json"):
-            raise BadRequest(400, "InvalidParameterException", "send the folder as a tar (Content-Type: "
+            raise InvalidParameter("send the folder as a tar (Content-Type: "
                              "application/x-tar) with repositoryName and imageTag in the query string")
         if not repository:
-            raise BadRequest(400, "InvalidParameterException", "repositoryName is required")
+            raise InvalidParameter("repositoryName is required")
         if not TAG.match(tag):
-            raise BadRequest(400, "InvalidParameterException", f"imageTag {tag!r} must satisfy regular expression "
+            raise InvalidParameter(f"imageTag {tag!r} must satisfy regular expression "
                              f"'{TAG.pattern[1:-1]}'")
         if architecture not in ARCHITECTURES:
-            raise BadRequest(400, "InvalidParameterException", f"architecture must be one of {', '.join(ARCHITECTURES)}")
+            raise InvalidParameter(f"architecture must be one of {', '.join(ARCHITECTURES)}")
         if not self.ecr.repository_exists(repository):
-            raise BadRequest(400, "RepositoryNotFoundException", f"The repository with name '{repository}' does not "
+            raise RepositoryNotFound(f"The repository with name '{repository}' does not "
                              f"exist in the registry with id '{self.ecr.account}'")
         work = self.uploads / secrets.token_hex(8)
         try:
@@ -100,12 +96,11 @@ class HostImages:
             with tarfile.open(fileobj=ChunkStream(wsgi.body_chunks(environ, MAX_UPLOAD)), mode="r|*") as tar:
                 unpacker.apply(tar)
         except (wsgi.TooLarge, layers.TooLarge):
-            raise BadRequest(413, "RequestEntityTooLargeException",
-                             f"the folder is over {MAX_UPLOAD} bytes (Lambda's unzipped package quota)") from None
+            raise RequestEntityTooLarge(f"the folder is over {MAX_UPLOAD} bytes (Lambda's unzipped package quota)") from None
         except layers.UnsafeEntry as error:
-            raise BadRequest(400, "InvalidParameterException", f"refused tar entry {error}") from None
+            raise InvalidParameter(f"refused tar entry {error}") from None
         except (tarfile.TarError, EOFError, OSError) as error:
-            raise BadRequest(400, "InvalidParameterException", f"the body is not a tar of the folder: {error}") from None
+            raise InvalidParameter(f"the body is not a tar of the folder: {error}") from None
 
     def _push(self, repository: str, tag: str, command: list[str], architecture: str, work: Path) -> dict:
         layer_path = work / "layer.tar.gz"
@@ -113,7 +108,7 @@ class HostImages:
         digest = images.digest_of(manifest)
         refusal = self.ecr.push_error(repository, tag, manifest, digest)
         if refusal:
-            raise BadRequest(400, "ImageTagAlreadyExistsException", refusal)
+            raise ImageTagAlreadyExists(refusal)
         layer = json.loads(manifest)["layers"][0]
         with open(layer_path, "rb") as file:
             self.registry.push_blob(repository, layer["digest"], file, layer["size"])
