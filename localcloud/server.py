@@ -48,6 +48,17 @@ class Prerequisite(RuntimeError):
     """Something the stand-in needs is missing; the message says what to do."""
 
 
+def edge_server():
+    """The module of the edge's HTTP server (LOCALCLOUD_HTTP_SERVER)."""
+    if settings.http_server() == "builtin":
+        return httpserver
+    try:
+        from localcloud.edge import cheroot_server
+    except ImportError:
+        raise Prerequisite("LOCALCLOUD_HTTP_SERVER=cheroot needs cheroot: .venv/bin/pip install cheroot") from None
+    return cheroot_server
+
+
 def claim_home(home: Path):
     """An exclusive lock on LOCALCLOUD_HOME, held for the life of the process."""
     for folder in ("logs", "run", "state", "registry", "images"):
@@ -182,7 +193,7 @@ class Server:
                 "functions": self.runtime.pools.status()}
 
     def serve(self) -> None:
-        server = httpserver.make_server(self.sock, self.edge)
+        server = edge_server().make_server(self.sock, self.edge)
         stopping = threading.Event()
 
         def stop(*_):
