@@ -23,6 +23,7 @@ import json
 import re
 import threading
 import time
+from collections.abc import Callable
 
 from localcloud.aws import backends
 from localcloud.edge import wsgi
@@ -46,14 +47,14 @@ MAX_EVENT = 6 * 1024 * 1024  # Lambda's synchronous payload quota: a larger even
 class TokenBucket:
     """API Gateway's throttling: a steady rate with a burst allowance (http-api-throttling.html)."""
 
-    def __init__(self, rate: float, burst: int):
-        self.rate, self.burst = rate, burst
-        self.tokens, self.stamp = float(burst), time.monotonic()
+    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic):
+        self.rate, self.burst, self.clock = rate, burst, clock
+        self.tokens, self.stamp = float(burst), clock()
         self.lock = threading.Lock()
 
     def take(self) -> bool:
         with self.lock:
-            now = time.monotonic()
+            now = self.clock()
             self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
             self.stamp = now
             if self.tokens >= 1:
@@ -91,8 +92,9 @@ def api_may_invoke(fn, source_arns: list[str], account: str) -> bool:
 class Gateway:
     """The data plane: reads moto's APIs and functions under the control plane's lock, invokes outside it."""
 
-    def __init__(self, catalog: Catalog, runtime: Runtime, edge_port: int, lock, table: SideTable):
-        self.catalog, self.runtime, self.edge_port = catalog, runtime, edge_port
+    def __init__(self, catalog: Catalog, runtime: Runtime, edge_port: int, lock, table: SideTable,
+                 clock: Callable[[], float] = time.monotonic):
+        self.catalog, self.runtime, self.edge_port, self.clock = catalog, runtime, edge_port, clock
         self.lock, self.table = lock, table
         self.matchers: dict[tuple, RouteMatcher] = {}
         self.buckets: dict[tuple, TokenBucket] = {}
@@ -193,7 +195,8 @@ class Gateway:
         if rate is None and burst is None:
             return True
         key = (api_id, stage.name, route_key, rate, burst)
-        bucket = self.buckets.get(key) or self.buckets.setdefault(key, TokenBucket(float(rate or 0), int(burst or 0)))
+        bucket = self.buckets.get(key) or self.buckets.setdefault(
+            key, TokenBucket(float(rate or 0), int(burst or 0), self.clock))
         return bucket.take()
 
     @staticmethod
