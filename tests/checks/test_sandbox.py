@@ -14,6 +14,7 @@ from checks import cases, container, sandbox
 from checks.framework import todo_id, todo_label
 from checks.report import Report, Result
 from checks.runner import reported_todos
+from lab_solution import train
 from labkit import serving
 
 
@@ -94,3 +95,18 @@ def test_a_container_per_step_when_docker_is_there(tmp_path):
         pytest.skip("no Docker engine, or the sandbox image cannot be built here")
     done = mutation.grade(mutation.SOLUTION, tmp_path, [2], tmp_path / "grade.json", sandbox="docker")
     assert done.report["passed"] and done.report["sandboxed"] and done.report["isolation"] == {"2": "docker"}
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("name", ["hostile_kills_grader", "hostile_plants_files", "hostile_forks_forever"])
+def test_in_a_container_a_hostile_submission_cannot_even_stop_the_grader(name, tmp_path):
+    if not (container.docker_available() and container.ensure_sandbox_image(build=False)):
+        pytest.skip("no Docker engine, or no sandbox image (python -m checks --sandbox docker builds it)")
+    hostile = next(m for m in mutation.mutants() if m.name == name)
+    code = mutation.submission(hostile, tmp_path)
+    train.train(tmp_path / "reference")
+    build_dir = mutation.build(hostile, code, tmp_path, tmp_path / "reference")
+    graded = mutation.grade(code, build_dir, [1], tmp_path / "grade.json", sandbox="docker")
+    assert graded.returncode == 0 and graded.report["earned"] == graded.report["possible"], graded.stdout[-2000:]
+    assert graded.report["isolation"] == {"1": "docker"} and not mutation.sleepers()
+    assert not (mutation.REPO / "checks" / "step9_backdoor.py").exists()
