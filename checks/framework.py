@@ -111,6 +111,7 @@ class Step:
     checks: list[Check] = field(default_factory=list)
     planner: Callable | None = None
     order: tuple[str, ...] = ()  # the step's TODOs in notebook order (labkit.steps)
+    unobserved: tuple[str, ...] = ()  # TODOs the probe never calls: judged open while their stub is in the source
 
     def observe(self, planner: Callable) -> Callable:
         """Decorator: ``planner(ctx) -> Plan`` says what to run in the sandbox for this step."""

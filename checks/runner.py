@@ -54,7 +54,7 @@ def observe(step: Step, ctx: Context, isolation: str, step_timeout: float | None
     """Run the step's probe in the sandbox (if it has one) and keep what came back."""
     run = Run(ctx)
     if step.planner is None:  # nothing of the student's runs here: the step's stubs, still in the source, say enough
-        run.records["stubs"] = stubs(ctx, step)
+        run.records["stubs"] = stubs(ctx, step.todos)
         return run
     try:
         run.plan = step.planner(ctx)
@@ -67,6 +67,8 @@ def observe(step: Step, ctx: Context, isolation: str, step_timeout: float | None
                                 network=plan.network, isolation=how, environ=ctx.child_environment())
     run.records, run.problem, run.isolation = outcome.records, outcome.problem, outcome.isolation
     run.tampered = outcome.tampered
+    if step.unobserved and not run.tampered:
+        run.records.setdefault("stubs", stubs(ctx, step.unobserved))
     return run
 
 
@@ -107,15 +109,16 @@ def decide(check: Check, run: Run) -> Result:
                   status == "skip")
 
 
-def stubs(ctx: Context, step: Step) -> list[str]:
-    """The stubs of this step's TODOs that are still in the submission's files (read as text, never run)."""
+def stubs(ctx: Context, todos: Iterable[str]) -> list[str]:
+    """The stubs of these TODOs that are still in the submission's files (read as text, never run)."""
+    todos = set(todos)
     found = []
-    for name in sorted({todo.split(":")[0] for todo in step.todos}):
+    for name in sorted({todo.split(":")[0] for todo in todos}):
         path = ctx.source(name)
         text = path.read_text(errors="replace")[:1_000_000] if path.is_file() else ""
         found += [f"TODO still open: {stub['where']}" for line in text.splitlines()
                   if (stub := STUB.search(line)) and not line.lstrip().startswith("#")]
-    return found
+    return [line for line in found if todo_id(line) in todos]
 
 
 def reported_todos(records: object) -> dict[str, str]:

@@ -11,6 +11,7 @@ STEP = step(4)
 SINGLE_IMAGE_MANIFESTS = ("application/vnd.docker.distribution.manifest.v2+json",
                           "application/vnd.oci.image.manifest.v1+json")
 ENSURE, PUSH = "registry.py:ensure_repository", "registry.py:push"
+STEP.unobserved = (PUSH,)  # the grader never pushes: an image it finds must be the student's push
 
 
 @STEP.observe
