@@ -28,9 +28,10 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
-docker: venv  ## make sure a Docker engine runs and the Lambda base image exists (host mode when there is no engine)
+docker: venv  ## a Docker engine, the Lambda base image and the grader's sandbox image (host mode when there is no engine)
 	@status=0; scripts/ensure-docker.sh || status=$$?; \
-	if [ $$status -eq 0 ]; then docker/lambda-base/build.sh; \
+	if [ $$status -eq 0 ]; then docker/lambda-base/build.sh && \
+		$(PY) -c "from checks import container; container.ensure_sandbox_image() or exit('the grader sandbox image did not build')"; \
 	elif [ $$status -ne 3 ]; then exit $$status; fi
 
 cloud-up: venv  ## start the local AWS stand-in on 127.0.0.1:4566
