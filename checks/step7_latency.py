@@ -19,24 +19,34 @@ MAX_REPORT_BYTES = 5_000_000
 LATENCY, SUMMARIZE = "latency.py:measure", "latency.py:summarize"
 
 
-def _report(run):
-    """The samples (as the grader reads the CSV) and the summary the student's code wrote."""
-    folder = run.settings.latency_dir
-    missing = [name for name in ("samples.csv", "summary.json") if not (folder / name).is_file()]
-    if missing:
-        raise CheckFailed(f"{', '.join(missing)} not found in {folder}")
-    if any((folder / name).stat().st_size > MAX_REPORT_BYTES for name in ("samples.csv", "summary.json")):
-        raise CheckFailed("the latency report is implausibly large")
+def _report_file(run, name: str):
+    path = run.settings.latency_dir / name
+    if not path.is_file():
+        raise CheckFailed(f"{name} not found in {path.parent}")
+    if path.stat().st_size > MAX_REPORT_BYTES:
+        raise CheckFailed(f"{name} is implausibly large")
+    return path
+
+
+def _samples(run) -> list[SimpleNamespace]:
+    """The measured requests, as the grader reads samples.csv."""
     try:
-        with (folder / "samples.csv").open() as handle:
-            samples = [SimpleNamespace(round=int(r["round"]), position=int(r["position"]),
-                                       latency_ms=float(r["latency_ms"]), status=int(r["status"]),
-                                       cold_start={"True": True, "False": False}.get(r["cold_start"]))
-                       for r in csv.DictReader(handle)]
-        summary = json.loads((folder / "summary.json").read_text())
+        with _report_file(run, "samples.csv").open() as handle:
+            return [SimpleNamespace(round=int(r["round"]), position=int(r["position"]),
+                                    latency_ms=float(r["latency_ms"]), status=int(r["status"]),
+                                    cold_start={"True": True, "False": False}.get(r["cold_start"]))
+                    for r in csv.DictReader(handle)]
     except (ValueError, KeyError, TypeError) as error:
-        raise CheckFailed(f"the latency report cannot be read: {error}") from None
-    return samples, summary if isinstance(summary, dict) else {}
+        raise CheckFailed(f"samples.csv cannot be read: {error}") from None
+
+
+def _summary(run) -> dict:
+    """The summary the student's summarize() produced."""
+    try:
+        summary = json.loads(_report_file(run, "summary.json").read_text())
+    except ValueError as error:
+        raise CheckFailed(f"summary.json cannot be read: {error}") from None
+    return summary if isinstance(summary, dict) else {}
 
 
 def percentiles(values: list[float]) -> dict:
@@ -50,7 +60,7 @@ def percentiles(values: list[float]) -> dict:
 @STEP.check("the report exists: at least 10 requests, all answered 200", points=2, todos=(LATENCY,),
             hint="Run the measurement (notebook 07 or `python -m <code>.latency`); it writes build/latency/.")
 def report_exists(run):
-    samples, _ = _report(run)
+    samples = _samples(run)
     if len(samples) < 10:
         raise CheckFailed(f"only {len(samples)} requests")
     statuses = sorted({s.status for s in samples})
@@ -62,7 +72,7 @@ def report_exists(run):
             needs="the report exists: at least 10 requests, all answered 200",
             hint="Force the cold start before each round (change the configuration and wait), then send requests one at a time.")
 def cold_then_warm(run):
-    samples, _ = _report(run)
+    samples = _samples(run)
     wrong = [f"round {s.round} request {s.position}: cold_start={s.cold_start}"
              for s in samples if s.cold_start is not (s.position == 1)]
     if wrong:
@@ -73,7 +83,7 @@ def cold_then_warm(run):
             needs="the report exists: at least 10 requests, all answered 200",
             hint="Compute the summary from the samples you wrote (positions 1 = cold, the rest warm); never type numbers in.")
 def summary_consistent(run):
-    samples, summary = _report(run)
+    samples, summary = _samples(run), _summary(run)
     expected = {"requests": len(samples),
                 "cold_latency_ms": percentiles([s.latency_ms for s in samples if s.position == 1]),
                 "warm_latency_ms": percentiles([s.latency_ms for s in samples if s.position > 1])}

@@ -72,8 +72,9 @@ def main() -> int:
     if api is None:
         raise LabError("the lab's HTTP API does not exist yet: run step 6 first")
     samples = measure(settings, f"{api['ApiEndpoint']}/predict", args.requests, args.rounds)
+    csv_path = timing.write_samples(samples, settings.latency_dir)
     summary = summarize(samples)
-    csv_path, json_path = timing.write_reports(samples, summary, settings.latency_dir)
+    json_path = timing.write_summary(summary, settings.latency_dir)
     png = plots.plot(samples, settings.latency_dir / "latency.png")
     print(timing.format_summary(summary))
     print(f"wrote {csv_path}, {json_path} and {png}")

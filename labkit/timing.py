@@ -95,20 +95,27 @@ def format_summary(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def write_reports(samples: list[Sample], summary: dict, out_dir: Path) -> tuple[Path, Path]:
-    """``samples.csv`` (one row per request) and ``summary.json``."""
+def write_samples(samples: list[Sample], out_dir: Path) -> Path:
+    """``samples.csv``: one row per request, written as soon as they are measured."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    csv_path, json_path = out_dir / "samples.csv", out_dir / "summary.json"
+    csv_path = out_dir / "samples.csv"
     with csv_path.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=[f.name for f in fields(Sample)])
         writer.writeheader()
         writer.writerows(asdict(s) for s in samples)
+    return csv_path
+
+
+def write_summary(summary: dict, out_dir: Path) -> Path:
+    """``summary.json``, next to the samples it summarises."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path = out_dir / "summary.json"
     json_path.write_text(json.dumps(summary, indent=2) + "\n")
-    return csv_path, json_path
+    return json_path
 
 
 def read_samples(csv_path: Path) -> list[Sample]:
-    """Samples back from a CSV written by :func:`write_reports`."""
+    """Samples back from a CSV written by :func:`write_samples`."""
     def optional(value: str) -> float | None:
         return float(value) if value else None  # csv writes None as an empty field
 

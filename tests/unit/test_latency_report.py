@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lab_solution.latency import summarize
-from labkit.timing import Sample, read_samples, write_reports
+from labkit.timing import Sample, read_samples, write_samples
 
 
 def samples() -> list[Sample]:
@@ -17,7 +17,7 @@ def samples() -> list[Sample]:
 
 def test_csv_round_trip(tmp_path):
     written = samples()
-    csv_path, _ = write_reports(written, summarize(written), tmp_path)
+    csv_path = write_samples(written, tmp_path)
     assert read_samples(csv_path) == written
 
 

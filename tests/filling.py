@@ -13,7 +13,7 @@ import importlib.util
 import re
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 SOLUTION = REPO / "lab_solution"
 _spec = importlib.util.spec_from_file_location("make_exercises", REPO / "scripts" / "make_exercises.py")
 make_exercises = importlib.util.module_from_spec(_spec)
