@@ -5,6 +5,7 @@ path                                        goes to
 ==========================================  =============================================
 ``POST /2015-03-31/functions/F/invocations``  Lambda Invoke (runtime)
 ``/_aws/execute-api/API_ID/...``            API Gateway HTTP API data plane
+``/v2/projects/...``, ``/_gcp/run/...``     Cloud Run: Admin API v2, services' URLs
 ``/v2/...`` without a SigV4 signature       the Docker registry (docker login/push/pull)
 ``/_localcloud/health``, ``/status``,       the stand-in's own endpoints
 ``/host-images``
@@ -19,6 +20,7 @@ import traceback
 from collections.abc import Callable
 
 from . import wsgi
+from .gcp import PREFIXES as CLOUD_RUN_PREFIXES
 from .invoke import PREFIX as INVOKE_PREFIX
 from .invoke import SUFFIX as INVOKE_SUFFIX
 
@@ -30,8 +32,8 @@ App = Callable[[dict, wsgi.StartResponse], object]
 
 class Edge:
     def __init__(self, *, control: App, invoke: App, gateway: App, registry: App, host_images: App,
-                 status: Callable[[], dict], health: Callable[[], dict[str, bool]]):
-        self.control, self.invoke, self.gateway = control, invoke, gateway
+                 status: Callable[[], dict], health: Callable[[], dict[str, bool]], cloudrun: App):
+        self.control, self.invoke, self.gateway, self.cloudrun = control, invoke, gateway, cloudrun
         self.registry, self.host_images = registry, host_images
         self.status, self.health = status, health
         self.started = time.time()
@@ -43,6 +45,8 @@ class Edge:
                 return self.invoke(environ, start_response)
             if path.startswith(GATEWAY_PREFIX):
                 return self.gateway(environ, start_response)
+            if path.startswith(CLOUD_RUN_PREFIXES):  # before /v2/: the Admin API shares it with the registry
+                return self.cloudrun(environ, start_response)
             if (path == "/v2" or path.startswith("/v2/")) and not environ.get("HTTP_AUTHORIZATION", "").startswith("AWS4"):
                 return self.registry(environ, start_response)
             if path.startswith(OWN_PREFIX):

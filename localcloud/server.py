@@ -28,6 +28,7 @@ from .ecr_api import EcrHook
 from .edge import Edge
 from .functions import ImageStore
 from .gateway import Gateway
+from .gcp import CloudRun, Repositories
 from .host_images import HostImages
 from .invoke import InvokeApi
 from .lambda_api import LambdaHook
@@ -125,13 +126,15 @@ class Server:
         lambda_hook = LambdaHook(self.catalog, store, self.runtime, lock, self._changed)
         apigateway = ApiGatewayHook(self.edge_url, lock, self._changed)
         self.control.hooks = [ecr, lambda_hook, apigateway, LogsHook(self.runtime)]
+        self.cloudrun = CloudRun(self.edge_url, home=self.home, instance=self.instance,
+                                 idle_timeout_s=settings.idle_timeout())
         apigateway.restore()
         lambda_hook.restore([fn for _, _, backend in backends.existing("lambda") for fn in backend.list_functions()])
         self.edge = Edge(control=self.control, invoke=InvokeApi(self.catalog, self.runtime, settings.default_region()),
                          gateway=Gateway(self.catalog, self.runtime, self.port),
-                         registry=RegistryProxy(self.registry, ecr, self._changed),
+                         registry=RegistryProxy(self.registry, Repositories(ecr), self._changed),
                          host_images=HostImages(self.registry, ecr, self.edge_host, self._changed),
-                         status=self.status, health=self.health)
+                         status=self.status, health=self.health, cloudrun=self.cloudrun)
 
     def _changed(self) -> None:
         self.state.changed()
@@ -164,7 +167,7 @@ class Server:
         return {"service": "localcloud", "mode": self.mode, "endpoint": self.edge_url, "instance": self.instance,
                 "pid": os.getpid(), "home": str(self.home), "registry": self.registry.url,
                 "components": {name: "healthy" if ok else "unhealthy" for name, ok in self.health().items()},
-                "functions": self.runtime.pools.status()}
+                "functions": self.runtime.pools.status(), "cloud_run": self.cloudrun.status()}
 
     def serve(self) -> None:
         server = httpserver.make_server(self.sock, self.edge)
@@ -200,7 +203,7 @@ class Server:
     def shutdown(self) -> None:
         """Each step runs even when an earlier one fails: nothing may outlive the stand-in."""
         print("localcloud: stopping", flush=True)
-        steps = (self.runtime.shutdown, lambda: self.runtime.flush_logs(timeout=2), self.state.close,
+        steps = (self.runtime.shutdown, self.cloudrun.shutdown, lambda: self.runtime.flush_logs(timeout=2), self.state.close,
                  self.registry.stop, self._remove_containers, (self.home / "instance.json").unlink)
         for step in steps:
             try:

@@ -1,0 +1,77 @@
+"""Step 9: the Iris model as a Cloud Run service: FastAPI, served by uvicorn on ``$PORT``.
+
+Cloud Run starts the container, sends HTTP to the port in ``PORT`` (8080 by default) and
+lets one instance serve up to 80 requests at once, where Lambda gives each request its
+own execution environment. The answers are the Lambda handler's: this module imports
+``app`` (step 2), so the model loads once per instance, at import, and ``app.predict``
+answers; reading and validating the request is ``labkit.serving``'s, as for Lambda.
+
+``POST /predict`` with ``{"sepal_length": 5.1, ...}`` answers ``200 {"prediction": "setosa",
+"probabilities": {...}, "version": "v1", "cold_start": true}`` or ``4xx {"error": "..."}``,
+with the headers ``X-Cold-Start`` and ``X-Request-Id`` as the Lambda handler sends them.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+import uuid
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+import app as handler  # step 2's module: the model (loaded here, once per instance) and predict()
+from labkit import serving
+from labkit.serving import ClientError
+
+service = FastAPI(title="Iris classifier", docs_url=None, redoc_url=None, openapi_url=None)
+_cold_start = True  # the first request of an instance waited for the container to start
+
+
+@service.exception_handler(HTTPException)
+async def http_error(_request: Request, error: HTTPException) -> JSONResponse:
+    """FastAPI's own 404 and 405 answer ``{"error": ...}`` like every other client mistake."""
+    return JSONResponse({"error": str(error.detail)}, status_code=error.status_code, headers=error.headers)
+
+
+@service.exception_handler(RequestValidationError)
+async def invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
+    return JSONResponse({"error": str(error)}, status_code=400)
+
+
+async def read_body(request: Request) -> bytes:
+    """The request body, refused with 413 as soon as it grows past ``serving.MAX_BODY_BYTES``."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > serving.MAX_BODY_BYTES:
+        raise ClientError(413, f"request body is larger than {serving.MAX_BODY_BYTES} bytes")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > serving.MAX_BODY_BYTES:
+            raise ClientError(413, f"request body is larger than {serving.MAX_BODY_BYTES} bytes")
+    return body
+
+
+@service.post("/predict")
+async def predict(request: Request) -> JSONResponse:
+    """Answer one flower (see the module docstring)."""
+    global _cold_start
+    cold, _cold_start = _cold_start, False
+    started = time.perf_counter()
+    # Cloud Run names each request in X-Cloud-Trace-Context (TRACE_ID/SPAN_ID;o=1), as Lambda does with its request id.
+    request_id = request.headers.get("x-cloud-trace-context", "").split("/")[0] or uuid.uuid4().hex
+    try:
+        # BEGIN SOLUTION: read the body (read_body), parse it with serving.parse_json and serving.parse_features, then answer with handler.predict, handler.VERSION and cold.
+        features = serving.parse_features(serving.parse_json(await read_body(request)))
+        status, body = 200, {**handler.predict(features), "version": handler.VERSION, "cold_start": cold}
+        # END SOLUTION
+    except ClientError as error:
+        status, body = error.status, {"error": str(error)}
+    except Exception as error:  # a bug of ours, not the client's: log the traceback, answer without it
+        traceback.print_exc()
+        status, body = 500, serving.internal_error(error, request_id)
+    print(serving.log_line(request_id, status, started, cold))  # stdout goes to Cloud Logging
+    return JSONResponse(body, status_code=status,
+                        headers={"X-Cold-Start": str(cold).lower(), "X-Request-Id": request_id})
