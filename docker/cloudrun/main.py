@@ -31,9 +31,10 @@ _cold_start = True  # the first request of an instance waited for the container 
 
 
 @service.exception_handler(HTTPException)
-async def http_error(_request: Request, error: HTTPException) -> JSONResponse:
+async def http_error(request: Request, error: HTTPException) -> JSONResponse:
     """FastAPI's own 404 and 405 answer ``{"error": ...}`` like every other client mistake."""
-    return JSONResponse({"error": str(error.detail)}, status_code=error.status_code, headers=error.headers)
+    message = f"method {request.method} is not allowed; use POST" if error.status_code == 405 else str(error.detail)
+    return JSONResponse({"error": message}, status_code=error.status_code, headers=error.headers)
 
 
 @service.exception_handler(RequestValidationError)

@@ -19,7 +19,8 @@ from .scaler import NoInstance
 
 PREFIX = "/_gcp/run/"
 MAX_REQUEST_BYTES = 32 * 1024 * 1024  # Cloud Run's request size limit (HTTP/1)
-HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "upgrade", "trailer", "host", "content-length"}
+HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "upgrade", "trailer", "host", "content-length",
+              "date", "server"}  # the edge sends its own Date and Server
 # Cloud Run's plain-text answers
 NO_INSTANCE = b"The request was aborted because there was no available instance."
 TIMED_OUT = b"upstream request timeout"
