@@ -19,13 +19,12 @@ from google.api_core.client_options import ClientOptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import run_v2
 
-from cloudrun_support import PARENT, PROJECT, REGION, public, run
+from cloudrun_support import IDLE_TIMEOUT_S, PARENT, PROJECT, REGION, public, run
 from localcloud import process
 
 REPO = Path(__file__).resolve().parents[3]
 PROBE = Path(__file__).resolve().parent / "probe"
 SLIM = "python:3.11-slim"
-IDLE_TIMEOUT_S = 3
 
 
 @pytest.fixture(scope="session")
