@@ -109,9 +109,10 @@ class Pool:
                 free = [i for i in self.instances if i.in_flight < self.spec.concurrency]
                 if free:
                     instance = max(free, key=lambda i: (i.ready.is_set(), i.in_flight))  # pack started ones first
+                    cold = not instance.ready.is_set()
                     break
                 if len(self.instances) < self.spec.max_instances and not self.stopped:
-                    instance = self.start_instance()
+                    instance, cold = self.start_instance(), True
                     break
                 left = deadline - self.clock()
                 if left <= 0:
@@ -122,11 +123,9 @@ class Pool:
             instance.peak_in_flight = max(instance.peak_in_flight, instance.in_flight)
             self.counters["peak_in_flight_per_instance"] = max(self.counters["peak_in_flight_per_instance"],
                                                                instance.in_flight)
-            cold = not instance.ready.is_set()
+            self.counters["cold_starts"] += cold
         if cold:
             instance.ready.wait()
-            with self._changed:
-                self.counters["cold_starts"] += 1
             if instance.failure:
                 raise StartFailed(instance.failure)
         return instance, cold
