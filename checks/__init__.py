@@ -23,7 +23,7 @@ def grade(*steps: int, code: str | None = None) -> Report:
         steps: step numbers, e.g. ``grade(2)``.
         code: ``exercises``, ``lab_solution`` or a folder; default: ``LAB_CODE``.
     """
-    from lab_solution import config
+    from labkit import config
 
     settings = config.load(code=code)
     return run_steps(steps or sorted(all_steps()), Context(settings))

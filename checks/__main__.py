@@ -16,8 +16,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from lab_solution import config
-from lab_solution.errors import LabError
+from labkit import config
+from labkit.errors import LabError
 
 from . import Context, all_steps, run_steps
 

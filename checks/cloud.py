@@ -16,8 +16,8 @@ def repository(ctx) -> dict:
 
 
 def pushed_digest(ctx) -> str:
-    from lab_solution.errors import LabError
-    from lab_solution.registry import latest
+    from labkit.ecr import latest
+    from labkit.errors import LabError
 
     try:
         return latest(ctx.settings).digest
@@ -34,7 +34,7 @@ def function(ctx) -> dict:
 
 
 def api(ctx) -> dict:
-    from lab_solution.gateway import find_api
+    from labkit.apis import find_api
 
     found = find_api(ctx.settings, ctx.client("apigatewayv2"))
     if found is None:

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from lab_solution import config
-from lab_solution.config import Settings
+from labkit import config
+from labkit.config import Settings
 
 REPO_ROOT = config.REPO_ROOT
 
@@ -28,6 +28,6 @@ class Context:
 
     def client(self, service: str):
         """A boto3 client for the run's target (the local stand-in or AWS)."""
-        from lab_solution import aws
+        from labkit import aws
 
         return aws.client(self.settings, service)

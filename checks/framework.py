@@ -16,9 +16,9 @@ from __future__ import annotations
 import html
 import importlib
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from collections.abc import Callable
 
 
 class CheckFailed(Exception):

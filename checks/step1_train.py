@@ -12,13 +12,14 @@ import sklearn
 from sklearn.datasets import load_iris
 from sklearn.model_selection import train_test_split
 
-from lab_solution import train as reference_train
+
+from labkit import serving
 
 from .context import REPO_ROOT
 from .framework import CheckFailed, step
 
 STEP = step(1, "Train the model")
-FEATURES = list(reference_train.FEATURES)
+FEATURES = list(serving.FEATURES)
 SPECIES = ["setosa", "versicolor", "virginica"]
 CHECKER_SEED = 2024  # not the lab's seed: the checker holds out flowers of its own choosing
 IMAGE_REQUIREMENTS = REPO_ROOT / "docker" / "requirements.txt"

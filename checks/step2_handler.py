@@ -16,7 +16,7 @@ from types import SimpleNamespace
 import joblib
 
 from lab_solution import train as reference_train
-from lab_solution.config import SETOSA
+from labkit.config import SETOSA
 
 from .events import SHAPES, load_event
 from .framework import CheckFailed, step

@@ -6,21 +6,20 @@ import json
 import re
 import subprocess
 
-from lab_solution.config import SETOSA
+from labkit import config, images
+from labkit.config import SETOSA
 
-from .context import REPO_ROOT
 from .events import load_event
 from .framework import CheckFailed, CheckSkipped, step
 
 STEP = step(3, "Build the container image")
-DOCKERFILE = REPO_ROOT / "docker" / "Dockerfile"
 BASE_IMAGE = "public.ecr.aws/lambda/python:3.11"
 SIZE_BUDGET_MB = 1024  # Lambda allows 10 GB; a small image pulls faster on a cold start
 
 
-def instructions() -> list[tuple[str, str]]:
-    """(KEYWORD, arguments) for each Dockerfile instruction, continuation lines joined."""
-    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
+def instructions(ctx) -> list[tuple[str, str]]:
+    """(KEYWORD, arguments) for each instruction of the graded Dockerfile, continuation lines joined."""
+    text = re.sub(r"\\\n", " ", ctx.source("Dockerfile").read_text())
     lines = [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
     return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1] if " " in line else "") for line in lines]
 
@@ -28,7 +27,7 @@ def instructions() -> list[tuple[str, str]]:
 def _image(ctx):
     """The student's image module, and the tag it builds (docker mode) or None (host mode)."""
     image = ctx.code("image")
-    return image, (image.local_tag(ctx.settings) if image.uses_docker(ctx.settings) else None)
+    return image, (images.local_tag(ctx.settings) if images.uses_docker(ctx.settings) else None)
 
 
 def _needs_docker(tag):
@@ -39,7 +38,7 @@ def _needs_docker(tag):
 @STEP.check("the Dockerfile starts from AWS's Lambda Python 3.11 base image", points=1,
             hint="The first instruction should be FROM public.ecr.aws/lambda/python:3.11.")
 def from_base(ctx):
-    first = instructions()[0]
+    first = instructions(ctx)[0]
     if first != ("FROM", BASE_IMAGE):
         raise CheckFailed(f"the first instruction is {' '.join(first)}")
 
@@ -47,7 +46,7 @@ def from_base(ctx):
 @STEP.check("the Dockerfile installs dependencies before it copies the code", points=1,
             hint="COPY requirements.txt and RUN pip install first, COPY app.py later: code edits then reuse the cached layer.")
 def cache_friendly(ctx):
-    steps = instructions()
+    steps = instructions(ctx)
     install = next((i for i, (k, a) in enumerate(steps) if k == "RUN" and "pip install" in a), None)
     code = next((i for i, (k, a) in enumerate(steps) if k == "COPY" and "app.py" in a), None)
     if install is None or code is None or install > code:
@@ -57,7 +56,7 @@ def cache_friendly(ctx):
 @STEP.check("the Dockerfile copies the handler and model and sets CMD to app.handler", points=1,
             hint="COPY app.py model.joblib into ${LAMBDA_TASK_ROOT}, then CMD [\"app.handler\"].")
 def handler_set(ctx):
-    steps = instructions()
+    steps = instructions(ctx)
     copied = " ".join(a for k, a in steps if k == "COPY")
     cmd = [a for k, a in steps if k == "CMD"]
     problems = [f"{name} is never copied" for name in ("app.py", "model.joblib") if name not in copied]
@@ -71,7 +70,7 @@ def handler_set(ctx):
             hint="Stage the context (stage()), then build with --platform for the function's architecture.")
 def builds(ctx):
     image, tag = _image(ctx)
-    context = image.stage(ctx.settings, ctx.source("app"))
+    context = images.stage(ctx.settings, config.code_dir(ctx.settings))
     _needs_docker(tag)
     info = image.build(ctx.settings, context, tag)
     expected = {"x86_64": "amd64", "arm64": "arm64"}[ctx.settings.architecture]
@@ -102,7 +101,7 @@ def contents(ctx):
             hint="Install only what the handler needs (docker/requirements.txt) and use --no-cache-dir with pip.")
 def size_budget(ctx):
     image, tag = _image(ctx)
-    size_mb = image.describe(tag).size_bytes / 1e6
+    size_mb = images.describe(tag).size_bytes / 1e6
     if size_mb > SIZE_BUDGET_MB:
         raise CheckFailed(f"{size_mb:,.0f} MB is over the lab's {SIZE_BUDGET_MB:,} MB budget")
     return f"{size_mb:,.0f} MB of a {SIZE_BUDGET_MB:,} MB budget (Lambda's limit: 10 GB)"
@@ -113,10 +112,10 @@ def size_budget(ctx):
                               "/2015-03-31/functions/function/invocations.")
 def answers_locally(ctx):
     image, tag = _image(ctx)
-    target = tag if tag is not None else image.stage(ctx.settings, ctx.source("app"))
+    target = tag if tag is not None else images.stage(ctx.settings, config.code_dir(ctx.settings))
     if tag is not None and subprocess.run(["docker", "image", "inspect", tag], capture_output=True).returncode:
         raise CheckFailed(f"image {tag} does not exist; build it first")
-    with image.run_local(ctx.settings, target) as local:
+    with images.run_local(ctx.settings, target) as local:
         good, _ = local.invoke(load_event(body=SETOSA))
         bad, _ = local.invoke(load_event(raw_body="{not json"))
     if not (isinstance(good, dict) and good.get("statusCode") == 200 and json.loads(good["body"]).get("prediction") == "setosa"):

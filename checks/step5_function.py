@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from lab_solution.config import SETOSA
-from lab_solution.function import BASIC_EXECUTION_POLICY
+from labkit.lambdas import BASIC_EXECUTION_POLICY
+from labkit.config import SETOSA
 
 from . import cloud
 from .framework import CheckFailed, step

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import requests
 
-from lab_solution.config import SETOSA
+from labkit.config import SETOSA
 
 from . import cloud
 from .framework import CheckFailed, step

@@ -6,7 +6,7 @@ import json
 
 import requests
 
-from lab_solution.config import SETOSA
+from labkit.config import SETOSA
 
 from . import cloud
 from .framework import CheckFailed, step
@@ -16,7 +16,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def _report(ctx):
-    from lab_solution.latency import read_samples
+    from labkit.timing import read_samples
 
     folder = ctx.settings.latency_dir
     missing = [name for name in ("samples.csv", "summary.json") if not (folder / name).exists()]

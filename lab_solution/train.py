@@ -13,7 +13,7 @@ import hashlib
 import json
 import platform
 from dataclasses import dataclass
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
 import joblib
@@ -26,8 +26,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from . import config
-from .errors import run_cli
+from labkit import config
+from labkit.errors import run_cli
 
 FEATURES = ("sepal_length", "sepal_width", "petal_length", "petal_width")
 SEED = 42

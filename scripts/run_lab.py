@@ -27,8 +27,8 @@ from nbclient.exceptions import CellExecutionError
 from tqdm import tqdm
 
 from checks import Context, Report, all_steps, run_steps
-from lab_solution import config
-from lab_solution.errors import LabError, run_cli
+from labkit import config
+from labkit.errors import LabError, run_cli
 
 NOTEBOOKS = config.REPO_ROOT / "notebooks"
 KERNEL = "this-interpreter"

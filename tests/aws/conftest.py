@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from moto import mock_aws
 
-from lab_solution import aws, config, function
+from labkit import aws, config, lambdas
 
 
 @pytest.fixture
@@ -16,7 +16,7 @@ def settings(monkeypatch):
                        "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}.items():  # AWS has AWSLambdaBasicExecutionRole
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.setattr(function, "IAM_PROPAGATION_S", 0)
+    monkeypatch.setattr(lambdas, "IAM_PROPAGATION_S", 0)
     aws._session.cache_clear()
     with mock_aws():
         yield config.load({"LAB_TARGET": "aws", "AWS_REGION": "us-east-1"}, code="lab_solution")

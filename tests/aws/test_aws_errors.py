@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
-from lab_solution import aws, config
-from lab_solution.errors import LabError
+from labkit import aws, config
+from labkit.errors import LabError
 
 
 @pytest.fixture

@@ -6,13 +6,14 @@ Docker is not involved here (no push); the local stand-in tests run the real thi
 from __future__ import annotations
 
 from lab_solution import cleanup, function, gateway, registry
+from labkit import lambdas
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/serverless-iris@sha256:" + "a" * 64
 
 
 def deploy_everything(settings):
     registry.ensure_repository(settings)
-    function.ensure_log_group(settings)
+    lambdas.ensure_log_group(settings)
     role_arn = function.ensure_role(settings)
     configuration = function.deploy(settings, IMAGE, role_arn)
     return configuration, gateway.ensure_api(settings, configuration["FunctionArn"])
@@ -40,7 +41,7 @@ def test_function_is_an_image_function_with_a_logs_only_role(settings):
     assert (configuration["MemorySize"], configuration["Timeout"]) == (settings.memory_mb, settings.timeout_s)
     iam = aws_client(settings, "iam")
     attached = iam.list_attached_role_policies(RoleName=settings.role_name)["AttachedPolicies"]
-    assert [p["PolicyArn"] for p in attached] == [function.BASIC_EXECUTION_POLICY]
+    assert [p["PolicyArn"] for p in attached] == [lambdas.BASIC_EXECUTION_POLICY]
     policy = aws_client(settings, "lambda").get_policy(FunctionName=settings.function_name)["Policy"]
     assert api.source_arn in policy and api.source_arn.endswith(f"{api.api_id}/*/POST/predict")
 
@@ -78,6 +79,6 @@ def test_dry_run_deletes_nothing(settings):
 
 
 def aws_client(settings, service):
-    from lab_solution import aws
+    from labkit import aws
 
     return aws.client(settings, service)

@@ -10,7 +10,8 @@ from botocore.awsrequest import AWSResponse
 
 from checks import Context
 from checks.step8_cleanup import tagged_leftovers
-from lab_solution import aws, cleanup, function, gateway, latency, provisioned, registry
+from lab_solution import cleanup, function, gateway, registry
+from labkit import aws, lambdas, provisioned, timing
 
 POLICY = Path(__file__).resolve().parents[2] / "docs" / "iam-policy.json"
 IAM_PREFIX = {"apigatewayv2": "apigateway", "lambda": "lambda", "ecr": "ecr", "iam": "iam", "logs": "logs", "sts": "sts"}
@@ -45,15 +46,14 @@ def test_policy_covers_every_call(settings, monkeypatch):
     session = aws._session(settings.target, settings.region)
     session.events.register("before-call.*.*", lambda model, **_: performed.add(
         iam_action(model.service_model.service_name, model.name)))
-    monkeypatch.setattr(latency, "attach_reports", lambda *args, **kwargs: None)
     # when: the lab's AWS calls, end to end, and the grader's
     registry.ensure_repository(settings)
-    function.ensure_log_group(settings)
+    lambdas.ensure_log_group(settings)
     deployed = function.deploy(settings, IMAGE, function.ensure_role(settings))
     function.deploy(settings.with_overrides(memory_mb=2048), IMAGE, deployed["Role"])
     gateway.ensure_api(settings, deployed["FunctionArn"])
     gateway.ensure_api(settings, deployed["FunctionArn"])
-    latency.force_cold_start(settings)
+    timing.force_cold_start(settings)
     session.events.register("before-call.lambda.*", provisioned_concurrency_moto_lacks)
     provisioned.enable(settings)
     provisioned.disable(settings)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from checks import Context, all_steps, run_steps
-from lab_solution import config
+from labkit import config
 
 OFFLINE_STEPS = [1, 2]  # steps graded without a cloud or a Docker engine
 

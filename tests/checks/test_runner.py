@@ -9,7 +9,7 @@ import time
 from checks.context import Context
 from checks.framework import Check, CheckFailed, Report, Result
 from checks.runner import run_check
-from lab_solution import config
+from labkit import config
 
 CTX = Context(config.load({}, code="lab_solution"))
 

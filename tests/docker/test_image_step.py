@@ -9,8 +9,9 @@ import pytest
 
 from checks import Context, run_steps
 from checks.events import load_event
-from lab_solution import config, image, init_profile, onnx_variant, train
-from lab_solution.config import SETOSA
+from lab_solution import image, train
+from labkit import config, images, init_profile, onnx_variant
+from labkit.config import SETOSA
 
 pytestmark = pytest.mark.integration
 
@@ -32,11 +33,11 @@ def answers(local) -> tuple[dict, dict]:
 @pytest.mark.docker
 def test_image_builds_runs_and_reports_init(settings, lambda_base, docker_cli):
     # given
-    context = image.stage(settings, config.code_path(settings, "app"))
+    context = images.stage(settings, config.code_dir(settings))
     # when
     info = image.build(settings, context, "iris-image-test:latest")
     try:
-        with image.run_local(settings, info.tag) as local:
+        with images.run_local(settings, info.tag) as local:
             good, bad = answers(local)
             durations = local.durations()
         init = init_profile.profile(settings, info.tag, runs=1)
@@ -53,10 +54,10 @@ def test_image_builds_runs_and_reports_init(settings, lambda_base, docker_cli):
 def test_host_mode_runs_the_staged_folder(settings):
     # given: no Docker for the lab
     host = settings.with_overrides(docker="off")
-    context = image.stage(host, config.code_path(host, "app"))
+    context = images.stage(host, config.code_dir(host))
     # when
-    assert not image.uses_docker(host)
-    with image.run_local(host, context) as local:
+    assert not images.uses_docker(host)
+    with images.run_local(host, context) as local:
         good, bad = answers(local)
     init = init_profile.profile(host, context, runs=1)
     # then
@@ -75,7 +76,7 @@ def test_step_3_fails_with_hints_on_the_untouched_exercises(settings, lambda_bas
     report = run_steps([3], Context(settings.with_overrides(code="exercises")))
     failed = [r for r in report.results if r.mark == "FAIL"]
     assert not report.passed and all(r.hint for r in failed)
-    assert any("NotImplementedError: TODO: set args" in r.message for r in failed)
+    assert any("TODO still open: exercises/image.py build_command()" in r.message for r in failed)
 
 
 @pytest.mark.docker

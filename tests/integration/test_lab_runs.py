@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from checks import Context, run_steps
-from lab_solution import aws, config
+from labkit import aws, config
 from localcloud import process
 
 pytestmark = pytest.mark.integration

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from checks.events import SHAPES, load_event
-from lab_solution.config import SETOSA
+from labkit.config import SETOSA
 
 CONTEXT = SimpleNamespace(aws_request_id="req-1")
 

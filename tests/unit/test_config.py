@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from lab_solution import config
-from lab_solution.config import ConfigError
+from labkit import config
+from labkit.config import ConfigError
 
 
 def test_defaults_target_the_local_stand_in():

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lab_solution.errors import LabError
-from lab_solution.init_profile import HANDLER_ROW, OTHER_ROW, ROWS, STARTUP_ROW, format_profile, parse_importtime
+from labkit.errors import LabError
+from labkit.init_profile import HANDLER_ROW, OTHER_ROW, ROWS, STARTUP_ROW, format_profile, parse_importtime
 
 LOG = """\
 import time: self [us] | cumulative | imported package

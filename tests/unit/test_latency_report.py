@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from lab_solution.latency import Sample, read_samples, summarize, write_reports
+from lab_solution.latency import summarize
+from labkit.timing import Sample, read_samples, write_reports
 
 
 def samples() -> list[Sample]:

@@ -6,9 +6,9 @@ import json
 
 import onnxruntime
 
-from lab_solution import config, onnx_variant
-from lab_solution.init_profile import ROWS, InitProfile
-from lab_solution.onnx_variant import Variant
+from labkit import config, onnx_variant
+from labkit.init_profile import ROWS, InitProfile
+from labkit.onnx_variant import Variant
 
 
 def test_the_export_agrees_with_the_original_and_names_the_classes(model_dir, tmp_path):

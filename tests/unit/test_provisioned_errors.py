@@ -6,8 +6,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from lab_solution import aws, config, provisioned
-from lab_solution.errors import LabError
+from labkit import aws, config, provisioned
+from labkit.errors import LabError
 
 QUOTA_MESSAGE = ("Specified ConcurrentExecutions for function decreases account's UnreservedConcurrentExecution "
                  "below its minimum value of [10].")

@@ -1,6 +1,6 @@
 """A lighter runtime, measured: the same handler and model on ONNX Runtime instead of scikit-learn.
 
-    python -m lab_solution.onnx_variant    # export, check, build both images, compare their cold starts
+    python -m labkit.onnx_variant    # export, check, build both images, compare their cold starts
 
 skl2onnx exports the trained pipeline to ``model.onnx``; ``app.py`` serves that file with
 ONNX Runtime when the image holds it (``labkit.serving.OnnxModel``), so the image needs neither
@@ -20,7 +20,7 @@ import onnxruntime
 from skl2onnx import to_onnx
 from sklearn.datasets import load_iris
 
-from . import config, image, init_profile
+from . import config, images, init_profile
 from .config import Settings
 from .errors import LabError, run_cli
 
@@ -82,9 +82,9 @@ def stage(settings: Settings, app_source: Path) -> Path:
     model = settings.model_dir / "model.onnx"
     if not model.exists():
         raise LabError(f"{model} does not exist yet: export() the model first")
-    return image.fill_context(settings.build_dir / "image-onnx", {
-        **image.CONTEXT_FILES, **image.SERVING_FILES, "Dockerfile": DOCKER_DIR / "Dockerfile", "requirements.txt": DOCKER_DIR / "requirements.txt",
-        "app.py": app_source, "model.onnx": model})
+    return images.fill_context(settings.build_dir / "image-onnx", {
+        **images.CONTEXT_FILES, **images.SERVING_FILES, "Dockerfile": DOCKER_DIR / "Dockerfile",
+        "requirements.txt": DOCKER_DIR / "requirements.txt", "app.py": app_source, "model.onnx": model})
 
 
 def local_tag(settings: Settings) -> str:
@@ -93,13 +93,13 @@ def local_tag(settings: Settings) -> str:
 
 def measure(settings: Settings, name: str, context: Path, tag: str) -> Variant:
     """Build ``context`` as ``tag`` (docker mode), then time its imports and one cold start under the RIE."""
-    if image.uses_docker(settings):
-        info = image.build(settings, context, tag)
+    if images.uses_docker(settings):
+        info = config.import_code(settings, "image").build(settings, context, tag)
         target, size = info.tag, info.size_bytes
     else:
         target, size = context, None
     imports = init_profile.profile(settings, target)
-    with image.run_local(settings, target) as local:
+    with images.run_local(settings, target) as local:
         payload, first_ms = local.invoke(config.SETOSA)
         if payload.get("statusCode") != 200 or json.loads(payload["body"])["prediction"] != "setosa":
             raise LabError(f"the {name} image answered {payload}; its log:\n{local.logs()[-1500:]}")
@@ -115,9 +115,9 @@ def compare(settings: Settings) -> tuple[Agreement, list[Variant]]:
     agreed = agreement(settings)
     if not agreed.ok:
         raise LabError(f"the ONNX export disagrees with the original: {agreed}")
-    app_source = config.code_path(settings, "app")
-    variants = [measure(settings, "scikit-learn", image.stage(settings, app_source), image.local_tag(settings)),
-                measure(settings, "ONNX Runtime", stage(settings, app_source), local_tag(settings))]
+    code_dir = config.code_dir(settings)  # the handler being graded: the same app.py in both images
+    variants = [measure(settings, "scikit-learn", images.stage(settings, code_dir), images.local_tag(settings)),
+                measure(settings, "ONNX Runtime", stage(settings, code_dir / "app.py"), local_tag(settings))]
     return agreed, variants
 
 

@@ -1,6 +1,6 @@
 """Step 0: is this machine ready for the lab? One row per prerequisite, with advice.
 
-    python -m lab_solution.doctor
+    python -m labkit.doctor
 """
 
 from __future__ import annotations
@@ -11,9 +11,7 @@ import sys
 from dataclasses import dataclass
 from importlib import metadata
 
-import requests
-
-from . import aws, config, dockercli
+from . import aws, config, dockercli, localtarget
 from .config import Settings
 from .errors import LabError, run_cli
 
@@ -56,10 +54,7 @@ def check_environment(settings: Settings) -> list[Row]:
 
 def _target_row(settings: Settings) -> Row:
     if settings.target == "local":
-        try:
-            healthy = requests.get(f"{settings.endpoint_url}/_localcloud/health", timeout=3).ok
-        except requests.RequestException:
-            healthy = False
+        healthy = localtarget.healthy(settings)
         return Row("Local AWS stand-in", healthy, "running" if healthy else "not running; start it with `make cloud-up`")
     try:
         with aws.explained(settings, "asking AWS who you are"):

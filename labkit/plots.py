@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import matplotlib
 import numpy as np
@@ -11,10 +10,7 @@ import numpy as np
 matplotlib.use("Agg")  # files only; notebooks display the saved PNG
 import matplotlib.pyplot as plt  # noqa: E402
 
-from .latency import Sample  # noqa: E402
-
-if TYPE_CHECKING:
-    from .init_profile import InitProfile
+from .timing import Sample  # noqa: E402
 
 COLD, WARM = "#d1495b", "#00798c"
 
@@ -51,7 +47,7 @@ def plot(samples: list[Sample], path: Path) -> Path:
     return path
 
 
-def plot_init(profiles: dict[str, InitProfile], path: Path) -> Path:
+def plot_init(profiles: dict, path: Path) -> Path:
     """Save a PNG with a horizontal bar per row of each INIT profile (rows all zero are left out)."""
     rows = [row for row in list(next(iter(profiles.values())).rows)[::-1] if any(p.rows[row] for p in profiles.values())]
     height = 0.8 / len(profiles)

@@ -1,6 +1,6 @@
 """Where a cold start's INIT goes: Python's own import timer, run where the handler runs.
 
-    python -m lab_solution.init_profile    # profile the step-3 image (the staged folder in host mode)
+    python -m labkit.init_profile    # profile the step-3 image (the staged folder in host mode)
 
 ``python -X importtime -c "import app"`` logs every module imported while the handler
 module loads, with the time spent in each one's own code. Summed per top-level package,
@@ -17,7 +17,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import config, dockercli, image
+from . import config, dockercli, images
 from .config import Settings
 from .errors import LabError, run_cli
 
@@ -102,9 +102,9 @@ def format_profile(result: InitProfile) -> str:
 
 def main() -> int:
     settings = config.load()
-    target = image.local_tag(settings) if image.uses_docker(settings) else settings.image_context
+    target = images.local_tag(settings) if images.uses_docker(settings) else settings.image_context
     if isinstance(target, Path) and not (target / "app.py").exists():
-        raise LabError(f"nothing staged in {target}: run step 3 first (python -m lab_solution.image)")
+        raise LabError(f"nothing staged in {target}: run step 3 first (python -m exercises.image, or notebook 03)")
     print(f"profiling `{PROFILED}` in {target}")
     print(format_profile(profile(settings, target)))
     return 0

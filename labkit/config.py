@@ -8,6 +8,7 @@ variable               meaning                                    default
 =====================  =========================================  =========================
 ``LAB_TARGET``         ``local`` (the stand-in) or ``aws``        ``local``
 ``LAB_CODE``           ``exercises``, ``lab_solution`` or a path  ``exercises``
+                       (relative paths: from the repository root)
 ``LAB_ENDPOINT_URL``   the stand-in's edge (``local`` only)       ``http://127.0.0.1:4566``
 ``AWS_REGION``         region (also ``AWS_DEFAULT_REGION``)       ``us-east-1``
 ``LAB_NAME``           prefix of every resource the lab creates   ``serverless-iris``
@@ -28,10 +29,10 @@ from __future__ import annotations
 import importlib
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
-from collections.abc import Mapping
 
 from .errors import LabError
 
@@ -106,6 +107,8 @@ class Settings:
 
     def with_overrides(self, **overrides) -> Settings:
         """A copy with some values replaced (explicit arguments win over the environment)."""
+        if overrides.get("code") is not None:
+            overrides["code"] = _code(overrides["code"])
         return _validated(replace(self, **{k: v for k, v in overrides.items() if v is not None}))
 
 
@@ -126,7 +129,7 @@ def load(environ: Mapping[str, str] | None = None, **overrides) -> Settings:
         )
     settings = Settings(
         target=target,
-        code=env.get("LAB_CODE", "exercises").strip(),
+        code=_code(env.get("LAB_CODE", "exercises")),
         region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
         endpoint_url=env.get("LAB_ENDPOINT_URL", "http://127.0.0.1:4566") if target == "local" else None,
         name=env.get("LAB_NAME", "serverless-iris").strip(),
@@ -154,10 +157,26 @@ def import_code(settings: Settings, module: str) -> ModuleType:
     return import_from_folder(Path(settings.code), module)
 
 
+def code_dir(settings: Settings) -> Path:
+    """The folder of the code ``LAB_CODE`` selects."""
+    return REPO_ROOT / settings.code if settings.code in CODE_PACKAGES else Path(settings.code)
+
+
 def code_path(settings: Settings, module: str) -> Path:
-    """The source file of one step's module in the package ``LAB_CODE`` selects."""
-    folder = REPO_ROOT / settings.code if settings.code in CODE_PACKAGES else Path(settings.code)
-    return folder / f"{module}.py"
+    """The source file of one step's module (``app``) or the ``Dockerfile`` in the code ``LAB_CODE`` selects."""
+    return code_dir(settings) / (module if module == "Dockerfile" else f"{module}.py")
+
+
+def _code(raw: str | Path) -> str:
+    """``exercises``, ``lab_solution``, or a submission folder as an absolute path.
+
+    A relative folder is taken from the repository root, so ``LAB_CODE=submissions/alice`` means the
+    same in a notebook (whose kernel runs in ``notebooks/``) as in a terminal at the root.
+    """
+    code = str(raw).strip()
+    if code in CODE_PACKAGES:
+        return code
+    return str((REPO_ROOT / Path(code).expanduser()).resolve())
 
 
 def _integer(env: Mapping[str, str], variable: str, default: int) -> int:

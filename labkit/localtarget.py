@@ -1,0 +1,36 @@
+"""The one seam to the local target: the stand-in's own endpoints, reached by URL and HTTP only.
+
+Everything else the lab sends the stand-in is an ordinary AWS call through boto3 or Docker.
+These two have no AWS equivalent: whether the stand-in runs, and (host mode, no Docker
+engine) handing it a staged code folder in place of a pushed image.
+"""
+
+from __future__ import annotations
+
+import requests
+
+from .config import Settings
+from .ecr import TAG, PushedImage
+from .errors import LabError
+from .images import HANDLER
+
+
+def healthy(settings: Settings) -> bool:
+    """Whether the stand-in answers at ``settings.endpoint_url``."""
+    try:
+        return requests.get(f"{settings.endpoint_url}/_localcloud/health", timeout=3).ok
+    except requests.RequestException:
+        return False
+
+
+def register_staged_code(settings: Settings, context) -> PushedImage:
+    """Host mode (local target, no Docker): hand the staged folder to the stand-in as an image."""
+    if settings.target != "local":
+        raise LabError("pushing to Amazon ECR needs a Docker engine; install Docker and run this step again")
+    response = requests.post(f"{settings.endpoint_url}/_localcloud/host-images", timeout=120, json={
+        "repositoryName": settings.repository, "imageTag": TAG, "codeDir": str(context),
+        "command": [HANDLER], "architecture": settings.architecture})
+    if not response.ok:
+        raise LabError(f"the local stand-in refused the staged code: {response.text[:200]}")
+    answer = response.json()
+    return PushedImage(answer["imageUri"].rsplit(":", 1)[0], TAG, answer["imageDigest"])
