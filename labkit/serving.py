@@ -29,6 +29,7 @@ from .todo import open_todo
 FEATURES = ("sepal_length", "sepal_width", "petal_length", "petal_width")
 MAX_CM = 100  # the largest iris is ~30 cm; beyond this a value is a typo, not a flower
 MAX_BODY_BYTES = 10_000  # four numbers need ~100 bytes; refuse anything absurd before parsing it
+EMPTY_BODY = "request body is empty; send a JSON object with " + ", ".join(FEATURES)
 
 
 class ClientError(Exception):
@@ -62,8 +63,8 @@ def read_body(event: dict) -> object:
     if "body" not in event and ("requestContext" not in event and "httpMethod" not in event):
         return event  # direct invoke: the event is the request itself
     body = event.get("body")
-    if body is None or body == "":
-        raise ClientError(400, "request body is empty; send a JSON object with " + ", ".join(FEATURES))
+    if body is None:
+        raise ClientError(400, EMPTY_BODY)
     if not isinstance(body, str):
         raise ClientError(400, "request body must be a JSON string")
     if event.get("isBase64Encoded"):
@@ -75,7 +76,9 @@ def read_body(event: dict) -> object:
 
 
 def parse_json(body: str | bytes) -> object:
-    """A request body as JSON, refusing absurd sizes, NaN and Infinity."""
+    """A request body as JSON, refusing empty bodies, absurd sizes, NaN and Infinity."""
+    if not body:
+        raise ClientError(400, EMPTY_BODY)
     size = len(body) if isinstance(body, bytes) else len(body.encode("utf-8", "surrogatepass"))
     if size > MAX_BODY_BYTES:
         raise ClientError(413, f"request body is larger than {MAX_BODY_BYTES} bytes")
