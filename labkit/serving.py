@@ -20,6 +20,8 @@ import base64
 import json
 import math
 import time
+import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -115,6 +117,26 @@ def parse_features(request: object) -> list[float]:
             raise ClientError(422, f"{name} is a length in cm: it must lie between 0 and {MAX_CM}")
         values.append(float(value))
     return values
+
+
+def answer(features: Callable[[], list[float]], predict: Callable[[list[float]], dict], *, version: str,
+           cold: bool, request_id: str | None) -> tuple[int, dict]:
+    """One request served over HTTP (Cloud Run, Azure Functions): ``(status, body)``, logged in one line.
+
+    Args:
+        features: reads and validates the request (raises ClientError for the client's mistakes).
+        predict: the species and probabilities for four measurements (``app.predict``).
+    """
+    started = time.perf_counter()
+    try:
+        status, body = 200, {**predict(features()), "version": version, "cold_start": cold}
+    except ClientError as error:
+        status, body = error.status, {"error": str(error)}
+    except Exception as error:  # a bug of ours, not the client's: log the traceback, answer without it
+        traceback.print_exc()
+        status, body = 500, internal_error(error, request_id)
+    print(log_line(request_id, status, started, cold))
+    return status, body
 
 
 def internal_error(error: BaseException, request_id: str | None) -> dict:
