@@ -127,7 +127,7 @@ class Server:
         apigateway = ApiGatewayHook(self.edge_url, lock, self._changed)
         self.control.hooks = [ecr, lambda_hook, apigateway, LogsHook(self.runtime)]
         self.cloudrun = CloudRun(self.edge_url, home=self.home, instance=self.instance,
-                                 idle_timeout_s=settings.idle_timeout())
+                                 idle_timeout_s=settings.run_idle_timeout())
         apigateway.restore()
         lambda_hook.restore([fn for _, _, backend in backends.existing("lambda") for fn in backend.list_functions()])
         self.edge = Edge(control=self.control, invoke=InvokeApi(self.catalog, self.runtime, settings.default_region()),

@@ -8,7 +8,8 @@ answers; reading and validating the request is ``labkit.serving``'s, as for Lamb
 
 ``POST /predict`` with ``{"sepal_length": 5.1, ...}`` answers ``200 {"prediction": "setosa",
 "probabilities": {...}, "version": "v1", "cold_start": true}`` or ``4xx {"error": "..."}``,
-with the headers ``X-Cold-Start`` and ``X-Request-Id`` as the Lambda handler sends them.
+with the headers ``X-Cold-Start`` and ``X-Request-Id`` as the Lambda handler sends them, and
+``X-Instance-Id``, which tells the instances apart (step 9's concurrency experiment counts them).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from labkit import serving
 
 service = FastAPI(title="Iris classifier", docs_url=None, redoc_url=None, openapi_url=None)
 _cold_start = True  # the first request of an instance waited for the container to start
+INSTANCE_ID = uuid.uuid4().hex[:8]  # names this instance in X-Instance-Id, to count instances from outside
 
 
 @service.exception_handler(HTTPException)
@@ -51,9 +53,10 @@ async def predict(request: Request) -> JSONResponse:
     # Cloud Run names each request in X-Cloud-Trace-Context (TRACE_ID/SPAN_ID;o=1), as Lambda does with its request id.
     request_id = request.headers.get("x-cloud-trace-context", "").split("/")[0] or uuid.uuid4().hex
     raw = await read_body(request)
-    # BEGIN SOLUTION: status, body = serving.answer(...) with the features from serving.parse_features(serving.parse_json(raw)), handler.predict, handler.VERSION, cold and request_id; return a JSONResponse with X-Cold-Start ("true"/"false") and X-Request-Id.
+    # BEGIN SOLUTION: status, body = serving.answer(...) with the features from serving.parse_features(serving.parse_json(raw)), handler.predict, handler.VERSION, cold and request_id; return a JSONResponse with X-Cold-Start ("true"/"false"), X-Request-Id and X-Instance-Id.
     status, body = serving.answer(lambda: serving.parse_features(serving.parse_json(raw)), handler.predict,
                                   version=handler.VERSION, cold=cold, request_id=request_id)
     return JSONResponse(body, status_code=status,
-                        headers={"X-Cold-Start": str(cold).lower(), "X-Request-Id": request_id})
+                        headers={"X-Cold-Start": str(cold).lower(), "X-Request-Id": request_id,
+                                 "X-Instance-Id": INSTANCE_ID})
     # END SOLUTION

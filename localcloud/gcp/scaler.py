@@ -37,6 +37,8 @@ class Instance:
         self.served = 0
         self.peak_in_flight = 0
         self.idle_since = now
+        self.started_at = now
+        self.busy_s = 0.0  # time with at least one request in flight: what request-based billing charges
         self.ready = threading.Event()
         self.failure: str | None = None
 
@@ -52,7 +54,8 @@ class Pool:
         self.idle_timeout_s, self.queue_wait_s = idle_timeout_s, queue_wait_s
         self.instances: list[Instance] = []
         self.counters = {"instances_started": 0, "cold_starts": 0, "requests": 0, "refused_429": 0,
-                         "timed_out_504": 0, "peak_instances": 0, "peak_in_flight_per_instance": 0}
+                         "timed_out_504": 0, "peak_instances": 0, "peak_in_flight_per_instance": 0,
+                         "busy_instance_s": 0.0, "alive_instance_s": 0.0}  # of retired instances; status() adds live ones
         self._changed = threading.Condition()
         self.stopped = False
 
@@ -119,6 +122,8 @@ class Pool:
                     self.counters["refused_429"] += 1
                     raise NoInstance(self.spec.revision)
                 self._changed.wait(min(left, 0.5))
+            if instance.in_flight == 0:
+                instance.idle_since = self.clock()  # from here on it is busy
             instance.in_flight += 1
             instance.peak_in_flight = max(instance.peak_in_flight, instance.in_flight)
             self.counters["peak_in_flight_per_instance"] = max(self.counters["peak_in_flight_per_instance"],
@@ -134,7 +139,9 @@ class Pool:
         with self._changed:
             instance.in_flight -= 1
             instance.served += 1
-            instance.idle_since = self.clock()
+            if instance.in_flight == 0:
+                instance.busy_s += self.clock() - instance.idle_since
+                instance.idle_since = self.clock()
             self.counters["timed_out_504"] += timed_out
             self._changed.notify_all()
 
@@ -148,10 +155,15 @@ class Pool:
             retired = idle[:spare]
             for instance in retired:
                 self.instances.remove(instance)
+                self._bill(instance)
         for instance in retired:
             instance.container.stop()
         self.keep_minimum()
         return len(retired)
+
+    def _bill(self, instance: Instance) -> None:
+        self.counters["busy_instance_s"] += instance.busy_s
+        self.counters["alive_instance_s"] += self.clock() - instance.started_at
 
     def stop(self) -> None:
         with self._changed:
@@ -162,7 +174,13 @@ class Pool:
             instance.container.stop()
 
     def status(self) -> dict:
+        """Counters; ``busy_instance_s`` (request-based billing) and ``alive_instance_s`` (instance-based) over all instances."""
         with self._changed:
+            now = self.clock()
+            busy = sum(i.busy_s + (now - i.idle_since if i.in_flight else 0) for i in self.instances)
+            alive = sum(now - i.started_at for i in self.instances)
             return {**self.counters, "live_instances": len(self.instances),
+                    "busy_instance_s": round(self.counters["busy_instance_s"] + busy, 3),
+                    "alive_instance_s": round(self.counters["alive_instance_s"] + alive, 3),
                     "instances": [{"id": i.id, "state": i.state, "in_flight": i.in_flight, "served": i.served,
                                    "peak_in_flight": i.peak_in_flight} for i in self.instances]}

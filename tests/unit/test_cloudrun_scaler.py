@@ -96,3 +96,22 @@ def test_invalid_templates_are_refused(template, says):
 def test_quantities_read_as_cloud_run_reads_them():
     assert resources.memory_bytes("1Gi") == 1024**3 and resources.memory_bytes("512Mi") == 512 * 1024**2
     assert resources.cpus("1000m") == 1 and resources.cpus("2") == 2
+
+
+def test_busy_and_alive_time_are_what_the_two_billing_models_charge():
+    # given one instance, started at t=0, busy from 10 to 12 s with two overlapping requests, retired at 80 s
+    clock = Clock()
+    runs = pool(clock)
+    runs.deploy()
+    clock.now = 10
+    first, _ = runs.acquire()
+    second, _ = runs.acquire()
+    clock.now = 11
+    runs.release(first)
+    clock.now = 12
+    runs.release(second)
+    clock.now = 80
+    runs.reap()
+    # then: 2 s of request time (overlap counted once), 80 s of instance time
+    stats = runs.status()
+    assert (stats["busy_instance_s"], stats["alive_instance_s"], stats["live_instances"]) == (2.0, 80.0, 0)

@@ -9,7 +9,7 @@ from google.cloud import run_v2
 
 PROJECT, REGION = "lc-tests", "asia-south1"
 PARENT = f"projects/{PROJECT}/locations/{REGION}"
-IDLE_TIMEOUT_S = 3  # the stand-in's LOCALCLOUD_IDLE_TIMEOUT in these tests: scale to zero after 3 s idle
+IDLE_TIMEOUT_S = 3  # the stand-in's LOCALCLOUD_RUN_IDLE_TIMEOUT in these tests: scale to zero after 3 s idle
 
 
 def run(*command: str, timeout: float = 600) -> str:

@@ -36,7 +36,7 @@ def slim_base(docker_engine) -> str:
 @pytest.fixture(scope="session")
 def cloud(slim_base):
     """A stand-in in docker mode whose idle instances retire after IDLE_TIMEOUT_S."""
-    with process.running(mode="docker", idle_timeout=IDLE_TIMEOUT_S) as instance:
+    with process.running(mode="docker", run_idle_timeout=IDLE_TIMEOUT_S) as instance:
         yield instance
 
 
