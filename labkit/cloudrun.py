@@ -146,6 +146,25 @@ def allow_unauthenticated(settings: Settings) -> None:
             client.set_iam_policy(request={"resource": service_name(settings), "policy": policy})
 
 
+def wait_until_scaled_to_zero(settings: Settings, idle_s: float) -> float:
+    """Wait until the service has no instance left; returns the seconds waited.
+
+    The stand-in says when (its counters); Google Cloud does not, so on ``gcp`` this waits ``idle_s``
+    (Cloud Run keeps an idle instance for up to about 15 minutes).
+    """
+    from . import localtarget
+
+    started = time.monotonic()
+    if settings.target != "local":
+        time.sleep(idle_s)
+        return idle_s
+    while localtarget.cloud_run_counters(settings, settings.cloud_run_service).get("live_instances", 0):
+        if time.monotonic() - started > idle_s:
+            raise LabError(f"{settings.cloud_run_service} still has instances after {idle_s:.0f} s")
+        time.sleep(0.5)
+    return time.monotonic() - started
+
+
 def call(url: str, request: dict, timeout: float = 60) -> tuple[int, dict, float, bool]:
     """POST one flower to ``URL/predict``; returns (status, JSON body, milliseconds, whether it was a cold start)."""
     started = time.perf_counter()
