@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from .context import Context
 from .framework import Check, CheckFailed, CheckSkipped, Report, Result, all_steps
 
-_MP = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+_MP = multiprocessing.get_context("spawn")  # a fresh interpreter: it grades the files on disk, never a stale copy
 
 
 def run_steps(numbers: Iterable[int], ctx: Context, progress: Callable[[Check], None] | None = None) -> Report:

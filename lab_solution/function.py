@@ -53,8 +53,7 @@ def deploy(settings: Settings, image_uri: str, role_arn: str) -> dict:
         except awslambda.exceptions.ResourceNotFoundException:
             lambdas.while_role_propagates(lambda: awslambda.create_function(
                 FunctionName=name, PackageType="Image", Code={"ImageUri": image_uri},
-                Architectures=[settings.architecture], Tags=dict(settings.tags),
-                Description="Iris classifier from the Serverless AI lab", **wanted))
+                Architectures=[settings.architecture], Tags=dict(settings.tags), **wanted))
             awslambda.get_waiter("function_active_v2").wait(FunctionName=name)
         else:
             code, configuration = current["Code"], current["Configuration"]

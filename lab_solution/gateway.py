@@ -25,8 +25,7 @@ def ensure_api(settings: Settings, function_arn: str) -> PublicApi:
     with aws.explained(settings, f"setting up HTTP API {settings.api_name}"):
         # BEGIN SOLUTION: reuse apis.find_api() or create_api(Name=settings.api_name, ProtocolType="HTTP", the lab's tags); reuse or create an AWS_PROXY integration (payload "2.0") to function_arn; route ROUTE_KEY to "integrations/<id>"; a STAGE stage with AutoDeploy.
         api = apis.find_api(settings, apigw) or apigw.create_api(
-            Name=settings.api_name, ProtocolType="HTTP", Tags=dict(settings.tags),
-            Description="Public endpoint of the serverless-iris lab")
+            Name=settings.api_name, ProtocolType="HTTP", Tags=dict(settings.tags))
         api_id = api["ApiId"]
         integrations = items(apigw, "get_integrations", ApiId=api_id)
         integration = next((i for i in integrations if i.get("IntegrationUri") == function_arn), None) or \

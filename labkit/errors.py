@@ -10,16 +10,21 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
+from .todo import TodoOpen
+
 
 class LabError(Exception):
     """Something the student or the environment must fix; the message says what."""
+
+    def _render_traceback_(self) -> list[str]:  # Jupyter shows this one line instead of a traceback
+        return [f"error: {self}"]
 
 
 def run_cli(main: Callable[[], int | None]) -> None:
     """Run a command-line ``main`` and exit with its status; LabError becomes one line."""
     try:
         status = main()
-    except LabError as error:
+    except (LabError, TodoOpen) as error:
         print(f"error: {error}", file=sys.stderr)
         status = 1
     except KeyboardInterrupt:

@@ -17,6 +17,9 @@ class TodoOpen(NotImplementedError):
         super().__init__(PREFIX + where)
         self.where = where
 
+    def _render_traceback_(self) -> list[str]:  # Jupyter shows this instead of a traceback
+        return [f"{self}: write it, save the file, and run this cell again"]
+
 
 class Unfinished:
     """A module-scope value a TODO should set; using it raises :class:`TodoOpen`."""

@@ -15,33 +15,17 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import subprocess
 from pathlib import Path
 
-import ipykernel.kernelspec
 import nbformat
-from jupyter_client.kernelspec import KernelSpecManager
-from jupyter_client.manager import KernelManager
-from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from tqdm import tqdm
 
 from checks import Context, Report, all_steps, run_steps
-from labkit import config
+from labkit import config, kernels
 from labkit.errors import LabError, run_cli
 
 NOTEBOOKS = config.REPO_ROOT / "notebooks"
-KERNEL = "this-interpreter"
-
-
-class _ThisInterpreter(KernelSpecManager):
-    """Resolves our kernel name to an ipykernel running in this very Python (as nbval does)."""
-
-    def get_kernel_spec(self, kernel_name):
-        if kernel_name == KERNEL:
-            return self.kernel_spec_class(resource_dir=ipykernel.kernelspec.RESOURCES,
-                                          **ipykernel.kernelspec.get_kernel_dict())
-        return super().get_kernel_spec(kernel_name)
 
 
 def step_of(notebook: Path) -> int | None:
@@ -53,11 +37,8 @@ def step_of(notebook: Path) -> int | None:
 def execute(notebook: Path, destination: Path) -> str | None:
     """Execute a notebook cell by cell with progress; return the failing cell's error, if any."""
     nb = nbformat.read(notebook, as_version=4)
-    manager = KernelManager(kernel_name=KERNEL, kernel_spec_manager=_ThisInterpreter())
-    client = NotebookClient(nb, km=manager, timeout=1200, record_timing=False,
-                            resources={"metadata": {"path": str(NOTEBOOKS)}})
     failure = None
-    with client.setup_kernel(stderr=subprocess.DEVNULL):  # the kernel's own chatter; cell output is kept
+    with kernels.kernel(nb, NOTEBOOKS) as client:
         for index, cell in enumerate(tqdm(nb.cells, desc=notebook.stem, unit="cell", leave=False)):
             try:
                 client.execute_cell(cell, index)

@@ -56,3 +56,27 @@ def test_a_cli_mistake_is_one_line_not_a_traceback():
 def test_grader_usage_mistakes_exit_2_without_traceback():
     done = subprocess.run([sys.executable, "-m", "checks", "42"], capture_output=True, text=True)
     assert done.returncode == 2 and "no step 42" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_relative_code_folder_is_taken_from_the_repository_root(tmp_path, monkeypatch):
+    # given a submission two levels below the repository root, named relative to it
+    submission = config.REPO_ROOT / "build" / "test-submissions" / "alice"
+    submission.mkdir(parents=True, exist_ok=True)
+    try:
+        # when the name is read from the root (a terminal) and from notebooks/ (a kernel) and elsewhere
+        seen = set()
+        for cwd in (config.REPO_ROOT, config.REPO_ROOT / "notebooks", tmp_path):
+            monkeypatch.chdir(cwd)
+            seen.add(config.load({"LAB_CODE": "build/test-submissions/alice"}).code)
+        # then it is one and the same folder, and its files are found there
+        assert seen == {str(submission)}
+        assert config.code_path(config.load({"LAB_CODE": str(submission)}), "Dockerfile") == submission / "Dockerfile"
+    finally:
+        submission.rmdir()
+
+
+def test_a_cli_with_an_open_todo_prints_it_in_one_line(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "exercises.train"], env={"LAB_BUILD_DIR": str(tmp_path), "PATH": ""},
+                          capture_output=True, text=True, cwd=config.REPO_ROOT)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip() == "error: TODO still open: exercises/train.py split()"

@@ -1,0 +1,62 @@
+"""The step index and the notebooks' guard: TODO markers, notebooks and prerequisites agree."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+
+import pytest
+
+from labkit import config, steps
+from labkit.steps import StepNotReady
+
+ROOT = config.REPO_ROOT
+spec = importlib.util.spec_from_file_location("make_exercises", ROOT / "scripts" / "make_exercises.py")
+make_exercises = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(make_exercises)
+
+
+SOLUTION_FILES = sorted([*(ROOT / "lab_solution").glob("*.py"), ROOT / "lab_solution" / "Dockerfile"])
+STUB = re.compile(r'(?:TodoOpen|Unfinished)\("exercises/(\S+) (\w+)')
+
+
+def open_todos() -> list[str]:
+    """Every TODO the untouched exercises leave open, as "FILE:NAME" ("Dockerfile" for the Dockerfile)."""
+    found = []
+    for path in SOLUTION_FILES:
+        exercise = make_exercises.strip_solutions(path.read_text(), path.name)
+        found += ["Dockerfile"] if path.name == "Dockerfile" else [f"{f}:{n}" for f, n in STUB.findall(exercise)]
+    return found
+
+
+def solution_lengths() -> list[int]:
+    """The number of non-blank lines in each solution block."""
+    blocks = [b for p in SOLUTION_FILES for b in re.findall(r"# BEGIN SOLUTION.*?\n(.*?)# END SOLUTION", p.read_text(), re.S)]
+    return [len([line for line in b.splitlines() if line.strip()]) for b in blocks]
+
+
+def test_the_step_index_names_exactly_the_todos_the_exercises_leave_open():
+    indexed = [todo for step in steps.STEPS for todo in step.todos]
+    assert sorted(indexed) == sorted(set(open_todos())) and len(set(indexed)) == len(indexed)
+    assert 12 <= len(indexed) <= 18, "about 12-18 TODOs, one idea each"
+    assert all(1 <= n <= 15 for n in solution_lengths()), "every TODO is 1-15 lines of solution"
+
+
+def test_every_step_has_its_notebook():
+    for step in steps.STEPS:
+        assert (ROOT / step.where).is_file(), step.where
+
+
+def test_a_step_whose_earlier_step_is_unfinished_stops_with_one_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("LAB_BUILD_DIR", str(tmp_path))
+    with pytest.raises(StepNotReady) as stopped:
+        steps.start(2)
+    line = stopped.value._render_traceback_()
+    assert line == [str(stopped.value)] and "finish step 1 (Train the model) first" in line[0]
+    assert "notebooks/01_train_model.ipynb" in line[0]
+
+
+def test_the_first_step_and_cleanup_need_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("LAB_BUILD_DIR", str(tmp_path))
+    assert steps.start(1).build_dir == tmp_path
+    assert steps.start(steps.CLEANUP).build_dir == tmp_path
