@@ -78,8 +78,8 @@ def plot_burst(lambda_hits: list, run_hits: list, path: Path) -> Path:
         spread = np.linspace(-0.25, 0.25, len(hits)) if len(hits) > 1 else [0.0]
         for offset, hit in zip(spread, sorted(hits, key=lambda h: h.latency_ms)):
             latencies.scatter(x + offset, hit.latency_ms, color=COLD if hit.cold else WARM, s=22, zorder=2)
-    latencies.scatter([], [], color=COLD, label="cold start")
-    latencies.scatter([], [], color=WARM, label="warm")
+    latencies.scatter([], [], color=COLD, label="cold start: started its environment / instance")
+    latencies.scatter([], [], color=WARM, label="served by one started (or starting) for another")
     latencies.set_xticks([0, 1], ["Lambda", "Cloud Run"])
     latencies.set(yscale="log", ylabel="client latency (ms, log scale)",
                   title=f"{len(lambda_hits)} requests at once, each platform")
