@@ -92,6 +92,8 @@ def stage(settings: Settings, code_dir: Path) -> Path:
 
 def build(settings: Settings, context: Path) -> str:
     """Build the staged context for Cloud Run (linux/amd64); returns the local tag."""
+    if not images.uses_docker(settings):
+        raise LabError("Cloud Run runs container images: step 9 needs a Docker engine (scripts/ensure-docker.sh)")
     tag = f"{settings.cloud_run_service}-cloudrun:{TAG}"
     amd64 = settings.with_overrides(architecture="x86_64")  # Cloud Run runs amd64 images only
     args = ["build", "--platform", amd64.platform, "--tag", tag]

@@ -25,9 +25,11 @@ from . import resources
 from .errors import GoogleError, not_found
 from .iam import Policies
 from .operations import Operations
+from .dataplane import TOO_LARGE, read_limited
 from .runtime import DeployFailed, Runtime
 
 PREFIX = "/v2/projects/"
+MAX_BODY_BYTES = 1024 * 1024  # a service is a few kB of JSON
 LOCATION = r"projects/[^/:]+/locations/[^/:]+"
 ROUTES = [  # (method, pattern, handler name)
     ("POST", rf"(?P<parent>{LOCATION})/services", "create"),
@@ -63,7 +65,9 @@ class AdminApi:
             for wanted, pattern, handler in COMPILED:
                 if method == wanted and (match := pattern.match(path)):
                     query = {k: v[-1] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
-                    raw = wsgi.read_body(environ) if wsgi.has_body(environ) else b""
+                    raw = read_limited(environ, MAX_BODY_BYTES) or b""
+                    if raw is TOO_LARGE:
+                        raise GoogleError(400, f"Request payload size exceeds the limit: {MAX_BODY_BYTES} bytes.")
                     body = json.loads(raw) if raw.strip() else {}
                     return wsgi.respond_json(start_response, 200, getattr(self, handler)(**match.groupdict(),
                                                                                         query=query, body=body))

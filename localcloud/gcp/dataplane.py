@@ -29,6 +29,23 @@ NOT_FOUND = (b"<html><head><title>404 Page not found</title></head><body><h1>Err
              b"<h2>The requested URL was not found on this server.</h2></body></html>")
 
 
+TOO_LARGE = object()
+
+
+def read_limited(environ: dict, limit: int):
+    """The request body (None when there is none), or TOO_LARGE as soon as it passes ``limit`` bytes."""
+    if not wsgi.has_body(environ):
+        return None
+    if int(environ.get("CONTENT_LENGTH") or 0) > limit:
+        return TOO_LARGE
+    body = b""
+    for chunk in wsgi.body_chunks(environ):
+        body += chunk
+        if len(body) > limit:
+            return TOO_LARGE
+    return body
+
+
 def service_of(path: str) -> tuple[str, str] | None:
     """(service name, path in the container) for a data-plane path, or None."""
     parts = path[len(PREFIX):].split("/", 3)
@@ -51,13 +68,12 @@ class DataPlane:
         if not self.policies.public(name):
             return wsgi.respond(start_response, 403, FORBIDDEN.format(path=path).encode(),
                                 content_type="text/html; charset=UTF-8")
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        if length > MAX_REQUEST_BYTES:
+        body = read_limited(environ, MAX_REQUEST_BYTES)
+        if body is TOO_LARGE:
             return wsgi.respond(start_response, 413, b"Request Entity Too Large", content_type="text/plain")
         pool = self.runtime.pool(name)
         if pool is None:
             return wsgi.respond(start_response, 503, UNAVAILABLE, content_type="text/plain")
-        body = wsgi.read_body(environ) if wsgi.has_body(environ) else None
         try:
             instance, _cold = pool.acquire()
         except NoInstance:

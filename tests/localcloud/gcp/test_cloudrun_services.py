@@ -98,3 +98,12 @@ def test_a_container_that_never_listens_fails_its_revision(services, revisions, 
 def test_an_image_that_is_not_in_the_registry_fails_the_deploy(deploy, probe_image):
     with pytest.raises(exceptions.FailedPrecondition, match="not found"):
         deploy(service(probe_image.replace("probe:latest", "nothing-here:latest")))
+
+
+def test_oversized_bodies_are_refused_while_reading(cloud, deploy, probe_image):
+    created = deploy(service(probe_image))
+    admin = requests.post(f"{cloud.endpoint}/v2/{PARENT}/services?serviceId=big", data=b"{" + b" " * 2_000_000 + b"}",
+                          timeout=60)
+    assert admin.status_code == 400 and "exceeds the limit" in admin.json()["error"]["message"]
+    chunked = requests.post(created.uri + "/", data=iter([b"x" * 1_048_576] * 40), timeout=60)  # 40 MiB, no length
+    assert chunked.status_code == 413
