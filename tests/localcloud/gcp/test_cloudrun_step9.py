@@ -73,3 +73,15 @@ def test_delete_removes_the_service_and_says_so_when_there_is_none(settings):
     step.publish(settings)
     assert step.delete(settings) is True
     assert step.delete(settings) is False
+
+
+def test_the_grader_passes_the_reference_and_names_the_open_todo_of_the_exercises(settings):
+    from checks import Context, run_steps
+
+    # given the image notebook 09 pushes
+    step.publish(settings)
+    # when / then
+    reference = run_steps([9], Context(settings))
+    assert reference.passed and reference.earned == reference.possible == 7, reference.summary()
+    untouched = run_steps([9], Context(settings.with_overrides(code="exercises")))
+    assert untouched.earned == 0 and "TODO still open: exercises/cloudrun.py deploy()" in untouched.summary()
