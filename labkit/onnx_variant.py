@@ -14,29 +14,23 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import joblib
 import numpy as np
 import onnxruntime
 from skl2onnx import to_onnx
-from sklearn.datasets import load_iris
 
 from . import config, images, init_profile
+from .agreement import Agreement, on_iris, original
 from .config import Settings
 from .errors import LabError, run_cli
 
 DOCKER_DIR = config.REPO_ROOT / "docker" / "onnx"
-TOLERANCE = 1e-5  # ONNX Runtime computes in float32
 
 
-@dataclass(frozen=True)
-class Agreement:
-    flowers: int
-    same_species: int
-    max_probability_difference: float
-
-    @property
-    def ok(self) -> bool:
-        return self.same_species == self.flowers and self.max_probability_difference <= TOLERANCE
+def onnx_path(settings: Settings) -> Path:
+    """Where the export goes: a folder of its own, never next to ``model.joblib``, because
+    ``app.py`` serves ``model.onnx`` whenever its folder holds one (steps 2 and 3 must serve
+    the scikit-learn model, even after this step has run)."""
+    return settings.model_dir / "onnx" / "model.onnx"
 
 
 @dataclass(frozen=True)
@@ -52,39 +46,39 @@ class Variant:
 
 
 def export(settings: Settings) -> Path:
-    """Write ``model.onnx`` next to ``model.joblib``, with the class names in its metadata."""
-    trained = settings.model_dir / "model.joblib"
-    if not trained.exists():
-        raise LabError(f"{trained} does not exist yet: train the model first (step 1)")
-    model = joblib.load(trained)
+    """Write ``model.onnx`` (:func:`onnx_path`), with the class names in its metadata."""
+    model = original(settings)
     exported = to_onnx(model, np.zeros((1, model.n_features_in_), dtype=np.float32),
                        options={"zipmap": False}, target_opset=17)
     exported.metadata_props.add(key="classes", value=json.dumps([str(c) for c in model.classes_]))
-    path = settings.model_dir / "model.onnx"
+    path = onnx_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(exported.SerializeToString())
     return path
 
 
 def agreement(settings: Settings) -> Agreement:
     """Compare the exported model with the original on all 150 flowers of the Iris dataset."""
-    original = joblib.load(settings.model_dir / "model.joblib")
-    session = onnxruntime.InferenceSession(str(settings.model_dir / "model.onnx"), providers=["CPUExecutionProvider"])
+    session = onnxruntime.InferenceSession(str(onnx_path(settings)), providers=["CPUExecutionProvider"])
     classes = json.loads(session.get_modelmeta().custom_metadata_map["classes"])
-    flowers = load_iris().data
-    expected = original.predict_proba(flowers)
-    got = session.run(["probabilities"], {session.get_inputs()[0].name: flowers.astype(np.float32)})[0]
-    same = sum(original.classes_[e] == classes[g] for e, g in zip(expected.argmax(1), got.argmax(1)))
-    return Agreement(len(flowers), int(same), float(np.abs(expected - got).max()))
+    name = session.get_inputs()[0].name
+    return on_iris(original(settings), classes, lambda flowers: session.run(["probabilities"], {name: flowers.astype(np.float32)})[0])
+
+
+def stage_variant(settings: Settings, name: str, app_source: Path, model: Path) -> Path:
+    """A lighter image's build context, ``build/image-<name>``: the shared Dockerfile, the variant's
+    requirements (``docker/<name>/``), app.py, labkit's serving code and the exported ``model``."""
+    if not model.exists():
+        raise LabError(f"{model} does not exist yet: export() the model first")
+    return images.fill_context(settings.build_dir / f"image-{name}", {
+        **images.CONTEXT_FILES, **images.SERVING_FILES, "Dockerfile": DOCKER_DIR / "Dockerfile",
+        "requirements.txt": config.REPO_ROOT / "docker" / name / "requirements.txt", "app.py": app_source,
+        model.name: model})
 
 
 def stage(settings: Settings, app_source: Path) -> Path:
-    """The ONNX image's build context: its Dockerfile and requirements, app.py, labkit's serving code and model.onnx."""
-    model = settings.model_dir / "model.onnx"
-    if not model.exists():
-        raise LabError(f"{model} does not exist yet: export() the model first")
-    return images.fill_context(settings.build_dir / "image-onnx", {
-        **images.CONTEXT_FILES, **images.SERVING_FILES, "Dockerfile": DOCKER_DIR / "Dockerfile",
-        "requirements.txt": DOCKER_DIR / "requirements.txt", "app.py": app_source, "model.onnx": model})
+    """The ONNX image's build context (:func:`stage_variant`) with model.onnx."""
+    return stage_variant(settings, "onnx", app_source, onnx_path(settings))
 
 
 def local_tag(settings: Settings) -> str:

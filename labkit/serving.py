@@ -164,11 +164,38 @@ class OnnxModel:
         return self.session.run(["probabilities"], {self.input: np.asarray(rows, dtype=np.float32)})[0]
 
 
+class NumpyModel:
+    """Step 7's smallest dependency tree: the scaler + logistic regression predicted with NumPy alone
+    from its exported numbers (``model.json``), behind scikit-learn's predict_proba and classes_."""
+
+    def __init__(self, path: Path, dtype=np.float64):
+        """Load the numbers, stored and computed in ``dtype`` (``np.float16`` quantises them)."""
+        numbers = json.loads(path.read_text())
+        self.dtype = np.dtype(dtype)
+        self.classes_ = np.array(numbers["classes"])
+        self.mean, self.scale, self.coef, self.intercept = (
+            np.array(numbers[key], dtype=self.dtype) for key in ("mean", "scale", "coef", "intercept"))
+
+    @property
+    def parameter_bytes(self) -> int:
+        """The size of the model itself: its numbers, in memory."""
+        return sum(a.nbytes for a in (self.mean, self.scale, self.coef, self.intercept))
+
+    def predict_proba(self, rows) -> np.ndarray:
+        """One row of class probabilities per flower: standardise, a linear score per class, softmax."""
+        scores = (np.asarray(rows, dtype=self.dtype) - self.mean) / self.scale @ self.coef.T + self.intercept
+        scores -= scores.max(axis=1, keepdims=True)  # exp() of large scores would overflow
+        exp = np.exp(scores)
+        return exp / exp.sum(axis=1, keepdims=True)
+
+
 def load_model(task_root: Path):
-    """The model in the function's code folder (``LAMBDA_TASK_ROOT``): ``model.joblib``, or
-    ``model.onnx`` in the lighter image of step 7."""
+    """The model in the function's code folder (``LAMBDA_TASK_ROOT``): ``model.joblib``, or in the
+    lighter images of step 7 ``model.onnx`` (ONNX Runtime) or ``model.json`` (NumPy alone)."""
     if (task_root / "model.onnx").exists():
         return OnnxModel(task_root / "model.onnx")
+    if (task_root / "model.json").exists():
+        return NumpyModel(task_root / "model.json")
     import joblib  # imported here, so that the ONNX image needs no joblib
 
     return joblib.load(task_root / "model.joblib")

@@ -10,7 +10,7 @@ import pytest
 from checks import Context, run_steps
 from checks.events import load_event
 from lab_solution import image, train
-from labkit import config, images, init_profile, onnx_variant
+from labkit import config, images, init_profile, numpy_variant, onnx_variant
 from labkit.config import SETOSA
 
 pytestmark = pytest.mark.integration
@@ -92,3 +92,19 @@ def test_the_onnx_image_serves_the_same_model_without_scikit_learn(settings, lam
     # then it imported ONNX Runtime and none of scikit-learn, SciPy or joblib
     assert variant.imports.rows["ONNX Runtime"] > 0 and variant.init_ms > 0
     assert variant.imports.rows["scikit-learn"] == variant.imports.rows["SciPy"] == variant.imports.rows["joblib"] == 0
+
+
+@pytest.mark.docker
+def test_the_numpy_image_serves_the_same_model_with_numpy_alone(settings, lambda_base, docker_cli):
+    # given the exported numbers, staged with the same app.py
+    numpy_variant.export(settings)
+    context = numpy_variant.stage(settings, config.code_path(settings, "app"))
+    # when built and measured (measure() fails unless the image answers 200 with the right species)
+    try:
+        variant = onnx_variant.measure(settings, "NumPy only", context, "iris-image-test:numpy")
+    finally:
+        docker_cli("image", "rm", "--force", "iris-image-test:numpy", check=False)
+    # then it imported NumPy and nothing of scikit-learn, SciPy, joblib or ONNX Runtime
+    rows = variant.imports.rows
+    assert rows["NumPy"] > 0 and variant.init_ms > 0
+    assert rows["scikit-learn"] == rows["SciPy"] == rows["joblib"] == rows["ONNX Runtime"] == 0

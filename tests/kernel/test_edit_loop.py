@@ -18,9 +18,9 @@ import pytest
 from labkit import kernels, steps
 from labkit.config import REPO_ROOT
 
-# Step 7's experiments (provisioned concurrency, the ONNX image, the import profile) have no TODO
+# Step 7's experiments (provisioned concurrency, the ONNX and NumPy images, the import profile) have no TODO
 # and take minutes; nbval runs them. Here they would only repeat themselves.
-EXPERIMENTS = ("provisioned", "onnx_variant", "init_profile")
+EXPERIMENTS = ("provisioned", "onnx_variant", "numpy_variant", "init_profile")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 NAME = "edit-loop"
 

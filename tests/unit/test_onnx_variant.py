@@ -6,7 +6,7 @@ import json
 
 import onnxruntime
 
-from labkit import config, onnx_variant
+from labkit import config, onnx_variant, serving
 from labkit.init_profile import ROWS, InitProfile
 from labkit.onnx_variant import Variant
 
@@ -23,6 +23,18 @@ def test_the_export_agrees_with_the_original_and_names_the_classes(model_dir, tm
     assert agreed.ok and agreed.flowers == agreed.same_species == 150
     metadata = onnxruntime.InferenceSession(str(path)).get_modelmeta().custom_metadata_map
     assert json.loads(metadata["classes"]) == ["setosa", "versicolor", "virginica"]
+
+
+def test_the_export_leaves_the_scikit_learn_model_served(model_dir, tmp_path):
+    # given the reference model, exported to ONNX
+    settings = config.load({}, build_dir=tmp_path)
+    settings.model_dir.mkdir(parents=True)
+    (settings.model_dir / "model.joblib").write_bytes((model_dir / "model.joblib").read_bytes())
+    onnx_variant.export(settings)
+    # when steps 2 and 3 load the model from the model folder, as app.py does
+    model = serving.load_model(settings.model_dir)
+    # then they still get scikit-learn's pipeline, not the ONNX export
+    assert not isinstance(model, serving.OnnxModel)
 
 
 def test_an_onnx_image_is_staged_with_its_own_dockerfile(model_dir, tmp_path):
