@@ -28,9 +28,9 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
-docker: venv  ## make sure a Docker engine runs and the Lambda base image exists (host mode when there is no engine)
+docker: venv  ## make sure a Docker engine runs and the Lambda and Cloud Run base images exist (host mode when there is no engine)
 	@status=0; scripts/ensure-docker.sh || status=$$?; \
-	if [ $$status -eq 0 ]; then docker/lambda-base/build.sh; \
+	if [ $$status -eq 0 ]; then docker/lambda-base/build.sh && docker/cloudrun/build-base.sh; \
 	elif [ $$status -ne 3 ]; then exit $$status; fi
 
 cloud-up: venv  ## start the local AWS stand-in on 127.0.0.1:4566
@@ -53,4 +53,6 @@ notebooks: venv docker cloud-up  ## re-run the notebooks in place with the refer
 
 clean: cloud-down  ## remove what the lab built locally: build/, the stand-in's state, the lab's image tags
 	rm -rf build .localcloud
-	-docker image rm serverless-iris:latest serverless-iris:onnx 127.0.0.1:4566/serverless-iris:latest 2>/dev/null
+	-docker image rm serverless-iris:latest serverless-iris:onnx 127.0.0.1:4566/serverless-iris:latest \
+		serverless-iris-cloudrun:latest \
+		127.0.0.1:4566/asia-south1-docker.pkg.dev/serverless-iris-local/serverless-iris/serverless-iris:latest 2>/dev/null
