@@ -5,10 +5,11 @@ execution, and *bindings* connect inputs and outputs (the HTTP response here) wi
 code. As for Lambda and Cloud Run, the answers are the Lambda handler's: this module imports
 ``app`` (step 2), so the model loads once per worker, and ``labkit.serving`` reads the request.
 
-The deployed folder holds this file, ``host.json``, ``requirements.txt``, ``app.py``,
-``labkit/`` and ``model.joblib``. Running it needs the Functions host (Azure Functions Core
-Tools, ``func start``, locally; a Function App in Azure); the lab only tests it with the
-``azure-functions`` package's request and response types.
+``python -m labkit.azure_functions`` stages the folder the host runs (this file, ``host.json``,
+``local.settings.json``, the requirements, ``app.py``, ``labkit/`` and the model) in ``build/azure``.
+Running it needs the Functions host: Azure Functions Core Tools (``func start``) locally, or a
+Function App in Azure; the lab does not run the host, it tests this module with the
+``azure-functions`` package's own request and response types.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ import azure.functions as func
 import pytest
 
 from checks.events import load_event
+from labkit import config
 from labkit.config import REPO_ROOT, SETOSA
 
 
@@ -72,3 +73,17 @@ def test_a_bug_answers_500_without_a_traceback(function_app, monkeypatch, capsys
     assert answer.status_code == 500 and json.loads(answer.get_body()) == {"error": "internal error",
                                                                            "request_id": "inv-1"}
     assert "Traceback" in capsys.readouterr().err
+
+
+def test_the_staged_folder_is_what_the_functions_host_runs(tmp_path, model_dir):
+    from labkit import azure_functions
+
+    settings = config.load({"LAB_BUILD_DIR": str(tmp_path)}, code="lab_solution")
+    settings.model_dir.mkdir(parents=True)
+    (settings.model_dir / "model.joblib").write_bytes((model_dir / "model.joblib").read_bytes())
+    folder = azure_functions.stage(settings, config.code_dir(settings))
+    staged = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+    assert staged == ["app.py", "function_app.py", "host.json", "labkit/__init__.py", "labkit/serving.py",
+                      "labkit/todo.py", "local.settings.json", "model.joblib", "requirements-model.txt",
+                      "requirements.txt"]
+    assert json.loads((folder / "local.settings.json").read_text())["Values"]["FUNCTIONS_WORKER_RUNTIME"] == "python"
