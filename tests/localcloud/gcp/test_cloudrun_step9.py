@@ -85,3 +85,21 @@ def test_the_grader_passes_the_reference_and_names_the_open_todo_of_the_exercise
     assert reference.passed and reference.earned == reference.possible == 7, reference.summary()
     untouched = run_steps([9], Context(settings.with_overrides(code="exercises")))
     assert untouched.earned == 0 and "TODO still open: exercises/cloudrun.py deploy()" in untouched.summary()
+
+
+def test_step_8s_cleanup_finds_and_deletes_the_cloud_run_service(settings):
+    from checks import Context
+    from checks.step8_cleanup import cloud_run_leftovers
+    from lab_solution import cleanup
+    from labkit import teardown
+
+    # given step 9's service
+    step.publish(settings)
+    assert [r.kind for r in teardown.plan(settings)] == [teardown.CLOUD_RUN]
+    assert cloud_run_leftovers(Context(settings), lambda tags: tags.get("lab") == "serverless-iris") == [
+        f"Cloud Run service {settings.cloud_run_service}"]
+    # when
+    planned, left = cleanup.clean_up(settings)
+    # then
+    assert [r.kind for r in planned] == [teardown.CLOUD_RUN] and left == []
+    assert step.delete(settings) is False
