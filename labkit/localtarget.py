@@ -1,11 +1,15 @@
 """The one seam to the local target: the stand-in's own endpoints, reached by URL and HTTP only.
 
 Everything else the lab sends the stand-in is an ordinary AWS call through boto3 or Docker.
-These have no cloud API equivalent: whether the stand-in runs, (host mode, no Docker
-engine) handing it a staged code folder in place of a pushed image, and its counters.
+These have no cloud API equivalent: whether the stand-in runs, (host mode, no Docker engine)
+handing it a staged code folder, as a tar in the request body, in place of a pushed image, and its counters.
 """
 
 from __future__ import annotations
+
+import tarfile
+import tempfile
+from pathlib import Path
 
 import requests
 
@@ -23,13 +27,20 @@ def healthy(settings: Settings) -> bool:
         return False
 
 
-def register_staged_code(settings: Settings, context) -> PushedImage:
-    """Host mode (local target, no Docker): hand the staged folder to the stand-in as an image."""
+def register_staged_code(settings: Settings, context: Path) -> PushedImage:
+    """Host mode (local target, no Docker): stream the staged folder to the stand-in, which makes it an image."""
     if settings.target != "local":
         raise LabError("pushing to Amazon ECR needs a Docker engine; install Docker and run this step again")
-    response = requests.post(f"{settings.endpoint_url}/_localcloud/host-images", timeout=120, json={
-        "repositoryName": settings.repository, "imageTag": TAG, "codeDir": str(context),
-        "command": [HANDLER], "architecture": settings.architecture})
+    with tempfile.TemporaryFile() as archive:  # a tar of the folder's files, sent as the request body
+        with tarfile.open(fileobj=archive, mode="w") as tar:
+            for path in sorted(Path(context).rglob("*")):
+                if "__pycache__" not in path.parts:
+                    tar.add(path, arcname=path.relative_to(context).as_posix(), recursive=False)
+        archive.seek(0)
+        response = requests.post(f"{settings.endpoint_url}/_localcloud/host-images", data=archive, timeout=120,
+                                 headers={"Content-Type": "application/x-tar"},
+                                 params={"repositoryName": settings.repository, "imageTag": TAG,
+                                         "command": HANDLER, "architecture": settings.architecture})
     if not response.ok:
         raise LabError(f"the local stand-in refused the staged code: {response.text[:200]}")
     answer = response.json()

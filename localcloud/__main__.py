@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import process, settings
+from localcloud import process, settings
 
 COUNTERS = ("environments_started", "cold_starts", "live_environments", "busy", "invocations", "throttles")
 

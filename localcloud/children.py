@@ -3,7 +3,9 @@
 They are started from one long-lived thread under ``setpriv --pdeathsig KILL`` (Linux),
 so the kernel ends them when the stand-in dies, even by SIGKILL; and they are recorded
 in pid files under ``home/run``, so the next start (or ``down``) ends any still running,
-after checking the pid still runs the program it was recorded for.
+after checking the pid still runs the program it was recorded for. Each child leads its
+own session, and what it started (the host-mode runtime under its RIE) stays in that
+session: ``kill_recorded`` ends the whole session, even when its leader is already gone.
 """
 
 from __future__ import annotations
@@ -27,26 +29,46 @@ def spawn(command: list[str], **popen) -> subprocess.Popen:
     return _spawner.submit(subprocess.Popen, [*prefix, *command], **popen).result()
 
 
-def record(home: Path, name: str, pid: int, program: str) -> None:
+def record(home: Path, name: str, pid: int, *programs: str) -> None:
+    """Note a child (a session leader) and the programs its session may run."""
     (home / "run").mkdir(parents=True, exist_ok=True)
-    (home / "run" / f"{name}.pid").write_text(f"{pid} {program}")
+    (home / "run" / f"{name}.pid").write_text(f"{pid} {'|'.join(programs)}")
 
 
 def forget(home: Path, name: str) -> None:
     (home / "run" / f"{name}.pid").unlink(missing_ok=True)
 
 
+def session_members(session: int) -> list[int]:
+    """The pids of every process in a session (Linux: field 6 of /proc/PID/stat)."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[3]) == session:
+            members.append(int(stat.parent.name))
+    return members
+
+
 def kill_recorded(home: Path) -> int:
-    """Kill every recorded process (and its process group) still running its program; returns how many."""
+    """Kill every process of each recorded session still running one of its programs; returns how many."""
     killed = 0
     for path in (home / "run").glob("*.pid"):
         try:
-            pid_text, program = path.read_text().split(" ", 1)
-            pid = int(pid_text)
-            if program.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
-                os.killpg(pid, signal.SIGKILL)
-                killed += 1
+            pid_text, programs = path.read_text().split(" ", 1)
+            session = int(pid_text)
         except (OSError, ValueError):
-            pass
+            path.unlink(missing_ok=True)
+            continue
+        for pid in session_members(session):
+            try:
+                command = Path(f"/proc/{pid}/cmdline").read_bytes()
+                if any(program.encode() in command for program in programs.split("|")):
+                    os.kill(pid, signal.SIGKILL)
+                    killed += 1
+            except OSError:
+                pass
         path.unlink(missing_ok=True)
     return killed

@@ -10,7 +10,7 @@ import json
 import platform
 import subprocess
 
-from . import settings
+from localcloud import settings
 
 LABEL_HOME = "localcloud.home"
 LABEL_INSTANCE = "localcloud.instance"

@@ -26,6 +26,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from collections.abc import Callable, Iterator
 
 import requests
 
-from . import engine, children, settings
+from localcloud import children, engine, settings
 
 
 class StartError(RuntimeError):
@@ -62,6 +63,20 @@ class Instance:
 
     def status(self) -> dict:
         return requests.get(f"{self.endpoint}/_localcloud/status", timeout=10).json()
+
+    def push_folder(self, folder: Path, repository: str, tag: str, command: str = "app.handler",
+                    architecture: str = "x86_64") -> requests.Response:
+        """``POST /_localcloud/host-images``: the folder, streamed as a tar, becomes an image (host mode)."""
+        with tempfile.TemporaryFile() as spool:
+            with tarfile.open(fileobj=spool, mode="w") as tar:
+                for path in sorted(Path(folder).rglob("*")):
+                    if "__pycache__" not in path.parts:
+                        tar.add(path, arcname=path.relative_to(folder).as_posix(), recursive=False)
+            spool.seek(0)
+            return requests.post(f"{self.endpoint}/_localcloud/host-images", data=spool, timeout=120,
+                                 headers={"Content-Type": "application/x-tar"},
+                                 params={"repositoryName": repository, "imageTag": tag, "command": command,
+                                         "architecture": architecture})
 
     def exports(self, region: str | None = None) -> dict[str, str]:
         """The environment a shell needs to use this instance with the AWS CLI or boto3."""

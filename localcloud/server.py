@@ -11,6 +11,7 @@ import fcntl
 import functools
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -20,28 +21,43 @@ from pathlib import Path
 
 import lambda_rie
 
-from . import backends, engine, httpserver, motofixes, children, settings
-from .apigateway_api import ApiGatewayHook
-from .catalog import Catalog, LambdaError
-from .control import ControlPlane
-from .ecr_api import EcrHook
-from .edge import Edge
-from .functions import ImageStore
-from .gateway import Gateway
-from .gcp import CloudRun, Repositories
-from .host_images import HostImages
-from .invoke import InvokeApi
-from .lambda_api import LambdaHook
-from .lambdalog import LogSink
-from .logs_api import LogsHook
-from .persistence import StateStore
-from .registry import Registry, RegistryUnavailable
-from .registry_proxy import RegistryProxy
-from .runtime import Runtime
+from localcloud import children, engine, settings
+from localcloud.aws import backends, motofixes
+from localcloud.edge import httpserver
+from localcloud.aws.apigateway.api import ApiGatewayHook
+from localcloud.aws.awslambda.catalog import Catalog
+from localcloud.aws.wire import AwsError
+from localcloud.aws.control import ControlPlane
+from localcloud.aws.ecr.api import EcrHook
+from localcloud.edge.router import Edge, Route
+from localcloud.aws.awslambda.functions import ImageStore
+from localcloud.aws.apigateway.gateway import Gateway
+from localcloud.aws.ecr.host_images import HostImages
+from localcloud.aws.awslambda.invoke import InvokeApi
+from localcloud.aws.awslambda.api import LambdaHook
+from localcloud.aws.awslambda.lambdalog import LogSink
+from localcloud.aws.logs.api import LogsHook
+from localcloud.aws.persistence import StateStore
+from localcloud.aws.ecr.registry import Registry, RegistryUnavailable
+from localcloud.aws.ecr.proxy import RegistryProxy
+from localcloud.aws.awslambda.runtime import Runtime
+from localcloud.aws.sidetable import SideTable
+from localcloud.gcp import CloudRun, Repositories
 
 
 class Prerequisite(RuntimeError):
     """Something the stand-in needs is missing; the message says what to do."""
+
+
+def edge_server():
+    """The module of the edge's HTTP server (LOCALCLOUD_HTTP_SERVER)."""
+    if settings.http_server() == "builtin":
+        return httpserver
+    try:
+        from localcloud.edge import cheroot_server
+    except ImportError:
+        raise Prerequisite("LOCALCLOUD_HTTP_SERVER=cheroot needs cheroot: .venv/bin/pip install cheroot") from None
+    return cheroot_server
 
 
 def claim_home(home: Path):
@@ -101,6 +117,7 @@ class Server:
         if engine.available(timeout=5):  # and its containers
             engine.remove(engine.containers(engine.LABEL_HOME, str(home)))
         self.registry = Registry(home, self.edge_url, self.instance)
+        print(f"localcloud: {self.registry.collect_garbage()}", flush=True)
         try:
             self.registry.start()
         except RegistryUnavailable as error:
@@ -108,13 +125,14 @@ class Server:
         self._assemble()
 
     def _assemble(self) -> None:
-        motofixes.install()
+        self.table = SideTable()
+        motofixes.install(self.table)
         self.control = ControlPlane([], settings.default_region(), self._changed)
-        lock = self.control.lock
-        self.state = StateStore(self.home, lock)
+        lock, table = self.control.lock, self.table
+        self.state = StateStore(self.home, lock, table)
         print(f"localcloud: {self.state.load()}", flush=True)
-        store = ImageStore(self.registry, self.home / "images", self.edge_host, docker=self.mode == "docker")
-        self.catalog = Catalog(self.registry, (self.edge_host, f"localhost:{self.port}"))
+        store = ImageStore(self.registry, self.home / "images", self.edge_host, self.mode == "docker", lock, table)
+        self.catalog = Catalog(self.registry, (self.edge_host, f"localhost:{self.port}"), table, lock)
         self.sink = LogSink(self._put_logs)
         self.runtime = Runtime(
             store, self.sink, self._ensure_rie, home=self.home, instance=self.instance,
@@ -123,18 +141,28 @@ class Server:
             idle_timeout=settings.idle_timeout(), max_concurrency=settings.max_concurrency(),
             resolve=self.catalog.resolve)
         ecr = EcrHook(self.registry, self.edge_host, lock)
-        lambda_hook = LambdaHook(self.catalog, store, self.runtime, lock, self._changed)
-        apigateway = ApiGatewayHook(self.edge_url, lock, self._changed)
+        lambda_hook = LambdaHook(self.catalog, store, self.runtime, lock, table, self._changed)
+        apigateway = ApiGatewayHook(self.edge_url, lock, table, self._changed)
         self.control.hooks = [ecr, lambda_hook, apigateway, LogsHook(self.runtime)]
         self.cloudrun = CloudRun(self.edge_url, home=self.home, instance=self.instance,
                                  idle_timeout_s=settings.run_idle_timeout())
         apigateway.restore()
-        lambda_hook.restore([fn for _, _, backend in backends.existing("lambda") for fn in backend.list_functions()])
-        self.edge = Edge(control=self.control, invoke=InvokeApi(self.catalog, self.runtime, settings.default_region()),
-                         gateway=Gateway(self.catalog, self.runtime, self.port),
-                         registry=RegistryProxy(self.registry, Repositories(ecr), self._changed),
-                         host_images=HostImages(self.registry, ecr, self.edge_host, self._changed),
-                         status=self.status, health=self.health, cloudrun=self.cloudrun)
+        for name in lambda_hook.restore(self.edge_host):
+            print(f"localcloud: removed the unused extracted image {name}", flush=True)
+        self.edge = Edge(port=self.port, control=self.control, status=self.status, health=self.health)
+        for route in (
+            # before the registry's /v2: Cloud Run's Admin API v2 shares the prefix
+            Route("cloud-run", re.compile(r"^(?:/v2/projects/|/_gcp/run/)"), self.cloudrun),
+            Route("invoke", re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$"),
+                  InvokeApi(self.catalog, self.runtime, settings.default_region()), ("POST",)),
+            Route("execute-api", re.compile(r"^/_aws/execute-api/(?P<api>[^/]+)(?:/(?P<rest>.*))?$"),
+                  Gateway(self.catalog, self.runtime, self.port, lock, table)),
+            Route("registry", re.compile(r"^/v2(?:/.*)?$"), RegistryProxy(self.registry, Repositories(ecr), self._changed),
+                  browser_checked=False, unsigned_only=True),
+            Route("host-images", re.compile(r"^/_localcloud/host-images$"),
+                  HostImages(self.registry, ecr, self.edge_host, self.home, lock, table, self._changed), ("POST",)),
+        ):
+            self.edge.register(route)
 
     def _changed(self) -> None:
         self.state.changed()
@@ -146,7 +174,7 @@ class Server:
             if group not in logs.groups:
                 try:
                     self.catalog.function(account, region, group.removeprefix("/aws/lambda/"))
-                except LambdaError:
+                except AwsError:
                     return  # the last words of a deleted function's environments: AWS keeps no such logs
                 logs.ensure_log_group(group)  # Lambda creates /aws/lambda/NAME on first use
             if stream not in logs.groups[group].streams:
@@ -170,7 +198,7 @@ class Server:
                 "functions": self.runtime.pools.status(), "cloud_run": self.cloudrun.status()}
 
     def serve(self) -> None:
-        server = httpserver.make_server(self.sock, self.edge)
+        server = edge_server().make_server(self.sock, self.edge)
         stopping = threading.Event()
 
         def stop(*_):

@@ -19,6 +19,8 @@ variable                         meaning                                        
 ``LOCALCLOUD_DOCKER``            the docker CLI                                  ``docker``
 ``LOCALCLOUD_RIE_CACHE``         where the RIE binary is cached                  ``~/.cache/serverless-iris/rie``
 ``LOCALCLOUD_STARTUP_TIMEOUT``   seconds ``up`` waits for health                 ``90``
+``LOCALCLOUD_HTTP_SERVER``       the edge's HTTP server: ``builtin`` or          ``builtin``
+                                 ``cheroot`` (measured by ``make cloud-bench``)
 ===============================  ==============================================  ==========================
 """
 
@@ -30,6 +32,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MODES = ("auto", "docker", "host")
+HTTP_SERVERS = ("builtin", "cheroot")
 ENV_PREFIX = "LOCALCLOUD_"
 
 
@@ -114,6 +117,14 @@ def rie_cache() -> Path:
 def startup_timeout() -> float:
     """Seconds ``up`` waits for the stand-in to report healthy."""
     return float(_int("LOCALCLOUD_STARTUP_TIMEOUT", 90, minimum=1))
+
+
+def http_server() -> str:
+    """The edge's HTTP server: ``builtin`` (:mod:`localcloud.edge.httpserver`) or ``cheroot``."""
+    value = os.environ.get("LOCALCLOUD_HTTP_SERVER", "").strip().lower() or "builtin"
+    if value not in HTTP_SERVERS:
+        raise SettingError(f"LOCALCLOUD_HTTP_SERVER={value!r}; expected one of {', '.join(HTTP_SERVERS)}")
+    return value
 
 
 def overrides() -> dict[str, str]:

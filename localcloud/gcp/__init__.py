@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from .. import wsgi
+from localcloud.edge import wsgi
 from .admin import PREFIX as ADMIN_PREFIX
 from .admin import AdminApi
 from .dataplane import PREFIX as RUN_PREFIX

@@ -20,7 +20,7 @@ import re
 import threading
 from urllib.parse import parse_qs
 
-from .. import wsgi
+from localcloud.edge import wsgi
 from . import resources
 from .errors import GoogleError, not_found
 from .iam import Policies

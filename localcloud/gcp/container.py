@@ -18,8 +18,8 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from .. import engine
-from ..environment import Ports
+from localcloud import engine
+from localcloud.aws.awslambda.environment import Ports
 from .resources import RevisionSpec
 
 USER = "65532:65532"  # "nonroot" in distroless images; any image's files are readable to it

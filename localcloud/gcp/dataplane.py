@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import urllib3
 
-from .. import wsgi
+from localcloud.edge import wsgi
 from .container import StartFailed
 from .iam import FORBIDDEN, Policies
 from .runtime import Runtime

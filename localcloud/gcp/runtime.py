@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from .. import engine
-from ..environment import Ports
+from localcloud import engine
+from localcloud.aws.awslambda.environment import Ports
 from .container import Container, StartFailed
 from .images import local_reference
 from .resources import RevisionSpec

@@ -33,6 +33,9 @@ MODES = [pytest.param("host", id="host"), pytest.param("docker", id="docker", ma
 class Lab:
     """One running stand-in, plus helpers that do what a lab step does: build, push, deploy, invoke."""
 
+    functions = FUNCTIONS
+    base_image = BASE_IMAGE
+
     def __init__(self, cloud: process.Instance, mode: str, built: dict, options: dict):
         self.cloud, self.mode, self.built, self.options = cloud, mode, built, options
         self.endpoint = cloud.endpoint
@@ -46,11 +49,14 @@ class Lab:
     def client(self, service: str, region: str = "us-east-1"):
         return self.cloud.client(service, region=region)
 
-    def restart(self) -> None:
-        """Stop the stand-in and start it again on the same port and home (its state is saved there)."""
+    def restart(self, port: int | None = None) -> None:
+        """Stop the stand-in and start it again on the same home (its state is saved there), and port unless given."""
         process.stop(self.cloud.home)
         environ = {f"LOCALCLOUD_{key.upper()}": str(value) for key, value in self.options.items()}
-        self.cloud = process.start(self.cloud.port, self.cloud.home, environ=environ)
+        self.cloud = process.start(port or self.cloud.port, self.cloud.home, environ=environ)
+        self.endpoint = self.cloud.endpoint
+        self.host = self.endpoint.removeprefix("http://")
+        self.ecr, self.iam, self.lam = self.client("ecr"), self.client("iam"), self.client("lambda")
 
     def status(self) -> dict:
         return requests.get(f"{self.endpoint}/_localcloud/status", timeout=10).json()
@@ -68,9 +74,7 @@ class Lab:
         return self.images[key]
 
     def _host_image(self, function: str, repository: str, tag: str) -> str:
-        answer = requests.post(f"{self.endpoint}/_localcloud/host-images", json={
-            "repositoryName": repository, "imageTag": tag, "codeDir": str(FUNCTIONS / function),
-            "command": ["app.handler"]}, timeout=60)
+        answer = self.cloud.push_folder(FUNCTIONS / function, repository, tag)
         assert answer.status_code == 200, answer.text
         return answer.json()["imageUri"]
 
@@ -143,6 +147,16 @@ def built_images():
     yield built
     if built:
         subprocess.run(["docker", "rmi", "--force", *built.values()], capture_output=True)
+
+
+@pytest.fixture
+def own(tmp_path):
+    """A host-mode stand-in of the test's own, for tests that stop, kill or restart it."""
+    options = {"mode": "host", "idle_timeout": IDLE_TIMEOUT_S}
+    with process.running(home=tmp_path / "home", **options) as cloud:
+        lab = Lab(cloud, "host", {}, options)
+        yield lab
+    process.stop(lab.cloud.home)
 
 
 @pytest.fixture(scope="session", params=MODES)

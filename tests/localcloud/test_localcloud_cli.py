@@ -84,8 +84,7 @@ def test_a_killed_stand_in_leaves_no_processes_behind(tmp_path):
         code = tmp_path / "code"
         code.mkdir()
         (code / "app.py").write_text("def handler(event, context):\n    return 1\n")
-        uri = requests.post(f"{cloud.endpoint}/_localcloud/host-images", json={
-            "repositoryName": "orphans", "imageTag": "v1", "codeDir": str(code)}).json()["imageUri"]
+        uri = cloud.push_folder(code, "orphans", "v1").json()["imageUri"]
         role = cloud.client("iam").create_role(RoleName="orphans", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         lam = cloud.client("lambda")
         lam.create_function(FunctionName="orphans", PackageType="Image", Code={"ImageUri": uri}, Role=role)

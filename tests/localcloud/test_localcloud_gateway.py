@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from localcloud.aws.apigateway.gateway import TokenBucket
+
 pytestmark = pytest.mark.integration
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
@@ -153,3 +155,11 @@ def test_explicit_deployment_serves_a_stage(lab, web):
     assert requests.get(f"{api['ApiEndpoint']}/prod/ping").status_code == 404  # not deployed yet
     lab.apigw.create_deployment(ApiId=api["ApiId"], StageName="prod")
     assert requests.get(f"{api['ApiEndpoint']}/prod/ping").status_code == 201
+
+
+def test_throttling_refills_at_the_stage_rate():
+    now = [100.0]
+    bucket = TokenBucket(rate=2, burst=2, clock=lambda: now[0])
+    assert [bucket.take() for _ in range(3)] == [True, True, False]
+    now[0] += 0.5  # one token back at 2 per second
+    assert [bucket.take(), bucket.take()] == [True, False]

@@ -194,11 +194,11 @@ def test_deleting_images_and_repositories_empties_the_registry(lab):
 
 
 def test_host_images_refuses_bad_input(lab, tmp_path):
-    post = lambda body: requests.post(f"{lab.endpoint}/_localcloud/host-images", json=body)  # noqa: E731
-    no_repository = post({"repositoryName": "nope", "imageTag": "x", "codeDir": str(tmp_path)})
-    no_folder = post({"repositoryName": "lc-tests", "imageTag": "x", "codeDir": str(tmp_path / "missing")})
+    no_repository = lab.cloud.push_folder(tmp_path, "nope", "x")
+    not_a_tar = requests.post(f"{lab.endpoint}/_localcloud/host-images", data=b"not a tar" * 100,
+                              params={"repositoryName": "lc-tests", "imageTag": "x"})
     assert no_repository.status_code == 400 and no_repository.json()["code"] == "RepositoryNotFoundException"
-    assert no_folder.status_code == 400 and "codeDir" in no_folder.json()["message"]
+    assert not_a_tar.status_code == 400 and "not a tar" in not_a_tar.json()["message"]
 
 
 def test_tags_work_through_the_edge(lab):

@@ -1,0 +1,2 @@
+"""Lambda: control plane fixes (``api``, ``provisioned``), function lookup (``catalog``), Invoke, and the runtime
+(``runtime`` -> ``pools`` -> ``environment`` with its ``launchers``; ``answers`` classifies, ``lambdalog`` logs)."""

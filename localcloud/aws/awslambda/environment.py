@@ -1,0 +1,196 @@
+"""One Lambda execution environment: the AWS Runtime Interface Emulator running awslambdaric.
+
+Docker mode runs the function's image with ``--network host`` and the RIE as entrypoint
+on loopback ports chosen here (SAM CLI's recipe); the RIE binary is mounted read-only,
+so images without it work too. Host mode runs the RIE as a process with this Python
+over the image's extracted /var/task. Either way the environment serves strictly one
+request at a time (the RIE cannot do more, and neither does Lambda).
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import secrets
+import select
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from localcloud import children, engine
+from localcloud.aws.awslambda import launchers
+from localcloud.aws.awslambda.functions import FunctionSpec, LaunchPlan
+from localcloud.aws.awslambda.lambdalog import LogParser
+import contextlib
+
+INVOKE_PATH = "/2015-03-31/functions/function/invocations"
+GRACE_S = 5.0  # beyond the function timeout, before an unanswered invoke counts as a dead environment
+
+
+class EnvironmentGone(RuntimeError):
+    """The environment stopped answering (crashed, killed, or never started)."""
+
+
+class Ports:
+    """Hands out free loopback ports, never the same one twice while it is in use."""
+
+    def __init__(self):
+        self._used: set[int] = set()
+        self._lock = threading.Lock()
+
+    def take(self) -> int:
+        with self._lock:
+            while True:
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", 0))
+                    port = probe.getsockname()[1]
+                if port not in self._used:
+                    self._used.add(port)
+                    return port
+
+    def give_back(self, *ports: int) -> None:
+        with self._lock:
+            self._used.difference_update(ports)
+
+
+class Environment:
+    """An RIE serving one function version; ``generation`` says which code and configuration it runs."""
+
+    def __init__(self, spec: FunctionSpec, *, ports: Ports, home: Path, instance: str,
+                 extra_env: dict[str, str], provisioned: bool = False, clock: Callable[[], float] = time.monotonic):
+        self.spec = spec
+        self.plan: LaunchPlan | None = None
+        self.docker = False
+        self.rie: Path | None = None
+        self.ports = ports
+        self.home = home
+        self.instance = instance
+        self.extra_env = extra_env
+        self.provisioned = provisioned
+        self.id = secrets.token_hex(16)
+        self.generation = spec.generation
+        self.log_stream = time.strftime("%Y/%m/%d/", time.gmtime()) + f"[{spec.version}]{self.id}"  # AWS's stream name
+        self.port = ports.take()
+        self.api_port = ports.take()
+        self.busy = True  # created for the request that needs it
+        self.initialized = False
+        self.retiring = False
+        self.last_used = clock()
+        self.parser: LogParser | None = None
+        self.process: subprocess.Popen | None = None
+        self.container: str | None = None
+        self._conn: http.client.HTTPConnection | None = None
+        self._peak_mb: int | None = None
+        self.cidfile = home / "run" / f"{self.id}.cid"
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def start(self, plan: LaunchPlan, rie: Path, parser: LogParser, timeout: float = 60) -> None:
+        """Launch the RIE for ``plan`` and wait until it accepts connections."""
+        self.plan, self.rie, self.parser = plan, rie, parser
+        self.docker = plan.docker_reference is not None
+        self.container = f"localcloud-{self.instance}-{self.id[:12]}" if self.docker else None
+        command, env, cwd = (launchers.docker_command if self.docker else launchers.host_command)(self)
+        self.process = children.spawn(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                      env=env, cwd=cwd, start_new_session=True)
+        if not self.docker:  # containers carry labels instead
+            children.record(self.home, f"env-{self.id}", self.process.pid, "aws-lambda-rie", "awslambdaric")
+        threading.Thread(target=self._read_output, name=f"env-{self.id[:8]}", daemon=True).start()
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                if self.process.poll() is not None:
+                    raise EnvironmentGone(f"the environment exited while starting (status {self.process.returncode})") from None
+                if time.monotonic() > deadline:
+                    raise EnvironmentGone(f"the environment did not start within {timeout:.0f} s") from None
+                time.sleep(0.005)
+
+    def function_env(self) -> dict[str, str]:
+        """The variables Lambda sets (configuration-envvars.html), after the function's own."""
+        spec = self.spec
+        env = dict(spec.environment)
+        env.update(self.extra_env)
+        env.update({
+            "AWS_LAMBDA_FUNCTION_NAME": spec.name, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory),
+            "AWS_LAMBDA_FUNCTION_VERSION": spec.version,
+            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(spec.timeout),  # not AWS's: the RIE enforces the timeout from it
+            "AWS_REGION": spec.region, "AWS_DEFAULT_REGION": spec.region,
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}", "AWS_LAMBDA_LOG_STREAM_NAME": self.log_stream,
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "provisioned-concurrency" if self.provisioned else "on-demand",
+            "TZ": ":UTC",
+        })
+        return env
+
+    def _read_output(self) -> None:
+        for raw in self.process.stdout:
+            self.parser.feed(raw.decode("utf-8", "replace"))
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self) -> None:
+        """Shut the environment down (AWS's Shutdown phase, without its grace period)."""
+        if self._conn:
+            self._conn.close()
+        if self.container:
+            engine.remove([self.container])
+        if self.process:  # the RIE's process group, with the runtime it started (even when the RIE already died)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+        self.cidfile.unlink(missing_ok=True)
+        children.forget(self.home, f"env-{self.id}")
+        self.ports.give_back(self.port, self.api_port)
+
+    # -- invoking ------------------------------------------------------------------------
+    def send(self, payload: bytes, headers: dict[str, str]) -> None:
+        """Send one invoke; read the answer with :meth:`receive`."""
+        if self._conn is None:
+            self._conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.spec.timeout + GRACE_S)
+        try:
+            self._conn.request("POST", INVOKE_PATH, body=payload, headers=headers)
+        except OSError as error:
+            self._conn = None
+            raise EnvironmentGone(f"the environment refused the invoke: {error}") from None
+
+    def answered_within(self, seconds: float) -> bool:
+        """Wait up to ``seconds`` for the answer to start arriving."""
+        sock = self._conn.sock if self._conn else None
+        return sock is None or bool(select.select([sock], [], [], max(seconds, 0))[0])
+
+    def receive(self) -> tuple[int, bytes]:
+        try:
+            response = self._conn.getresponse()
+            return response.status, response.read()
+        except (OSError, http.client.HTTPException) as error:
+            self._conn = None
+            raise EnvironmentGone(f"the environment stopped answering: {error}") from None
+
+    def max_memory_mb(self) -> int | None:
+        """Peak memory of the function (the runtime process, or the container's cgroup)."""
+        self._peak_mb = self._measure_peak() or self._peak_mb  # a crashed runtime keeps its last reading
+        return self._peak_mb
+
+    def _measure_peak(self) -> int | None:
+        try:
+            if self.container:
+                cid = self.cidfile.read_text().strip()
+                for path in (f"/sys/fs/cgroup/memory/docker/{cid}/memory.max_usage_in_bytes",
+                             f"/sys/fs/cgroup/system.slice/docker-{cid}.scope/memory.peak"):
+                    if os.path.exists(path):
+                        return -(-int(Path(path).read_text()) // 2**20)
+                return None
+            tasks = Path(f"/proc/{self.process.pid}/task")
+            children = [pid for task in tasks.iterdir() for pid in (task / "children").read_text().split()]
+            for line in Path(f"/proc/{children[0]}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return -(-int(line.split()[1]) // 1024)
+        except (OSError, IndexError, ValueError):
+            return None
+        return None

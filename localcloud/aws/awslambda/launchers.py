@@ -1,0 +1,65 @@
+"""How an execution environment starts: the command line in docker mode and in host mode.
+
+Docker mode copies Lambda's sandbox where a container can: a read-only file system but
+/tmp, the non-root user sbx_user1051, no terminal, the function's memory as the limit.
+Host mode has none of that (see the README's security model).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING
+
+from localcloud import engine
+
+if TYPE_CHECKING:
+    from localcloud.aws.awslambda.environment import Environment
+
+RIE_IN_CONTAINER = "/opt/localcloud/aws-lambda-rie"
+LAMBDA_USER = "993:990"  # sbx_user1051, the user Lambda runs functions as
+TMP_MB = 512  # Lambda's default ephemeral storage: /tmp is the only writable place
+MERGE_OUTPUT = 'exec 2>&1; exec "$@"'  # one pipe for stdout and stderr keeps the RIE's lines in order
+
+
+def host_command(env: Environment) -> tuple[list[str], dict, str]:
+    """Host mode: the RIE as a process with this machine's Python, over the image's extracted /var/task."""
+    task_root = str(env.plan.task_root)
+    variables = {key: value for key, value in env.plan.config.env.items() if key not in ("PATH", "LAMBDA_TASK_ROOT")}
+    variables.update(env.function_env())
+    variables.update({"LAMBDA_TASK_ROOT": task_root, "LANG": "C.UTF-8", "_HANDLER": env.plan.handler(env.spec),
+                      "PYTHONDONTWRITEBYTECODE": "1",  # /var/task is read-only on Lambda: nothing is written there
+                      "PATH": os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"])})
+    workdir = env.spec.workdir or env.plan.config.workdir or "/var/task"
+    cwd = task_root + workdir[len("/var/task"):] if workdir.startswith("/var/task") else task_root
+    command = [str(env.rie), "--runtime-interface-emulator-address", f"127.0.0.1:{env.port}",
+               "--runtime-api-address", f"127.0.0.1:{env.api_port}",
+               sys.executable, "-m", "awslambdaric", env.plan.handler(env.spec)]
+    return command, variables, cwd
+
+
+def docker_command(env: Environment) -> tuple[list[str], None, None]:
+    """Docker mode: the function's image with the RIE as entrypoint on loopback ports (SAM CLI's recipe)."""
+    env.cidfile.parent.mkdir(parents=True, exist_ok=True)
+    env.cidfile.unlink(missing_ok=True)
+    args = [engine.cli(), "run", "--rm", "--name", env.container, "--cidfile", str(env.cidfile),
+            "--label", f"{engine.LABEL_HOME}={env.home}", "--label", f"{engine.LABEL_INSTANCE}={env.instance}",
+            "--label", f"localcloud.function={env.spec.name}",
+            "--memory", f"{env.spec.memory}m", "--volume", f"{env.rie}:{RIE_IN_CONTAINER}:ro",
+            # as on Lambda: a read-only file system but /tmp, a non-root user, no terminal
+            "--read-only", "--tmpfs", f"/tmp:rw,size={TMP_MB}m,mode=1777", "--user", LAMBDA_USER,
+            "--entrypoint", "/bin/sh"]
+    if engine.host_networking():
+        args += ["--network", "host"]
+        addresses = [f"127.0.0.1:{env.port}", f"127.0.0.1:{env.api_port}"]
+    else:  # Docker Desktop: publish the RIE on loopback only
+        args += ["--publish", f"127.0.0.1:{env.port}:8080"]
+        addresses = ["0.0.0.0:8080", "127.0.0.1:9001"]
+    if env.spec.workdir:
+        args += ["--workdir", env.spec.workdir]
+    for key, value in env.function_env().items():
+        args += ["--env", f"{key}={value}"]
+    args += [env.plan.docker_reference, "-c", MERGE_OUTPUT, "sh", RIE_IN_CONTAINER,
+             "--runtime-interface-emulator-address", addresses[0], "--runtime-api-address", addresses[1],
+             *env.plan.bootstrap(env.spec)]
+    return args, None, None

@@ -1,0 +1,1 @@
+"""ECR: control plane fixes (``api``), the registry behind the edge (``registry``, ``proxy``), images and layers."""

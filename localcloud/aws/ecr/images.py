@@ -1,0 +1,153 @@
+"""Container images as Lambda sees them: which manifests it accepts, and their parts.
+
+Also the two host-mode conversions: packing a code folder into a one-layer image
+(``POST /_localcloud/host-images``) and extracting an image's ``/var/task`` to run it
+on this machine (safely: :mod:`localcloud.layers`).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import shutil
+import tarfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from localcloud.aws.ecr import layers
+from localcloud.aws.ecr.registry import Registry
+
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+INDEX_TYPES = ("application/vnd.docker.distribution.manifest.list.v2+json", "application/vnd.oci.image.index.v1+json")
+CONFIG_TYPES = ("application/vnd.docker.container.image.v1+json", "application/vnd.oci.image.config.v1+json")
+LAYER_TYPES = ("application/vnd.docker.image.rootfs.diff.tar.gzip", "application/vnd.oci.image.layer.v1.tar+gzip",
+               "application/vnd.oci.image.layer.v1.tar")
+TASK_ROOT = "var/task"
+
+
+@dataclass
+class ImageConfig:
+    """The parts of an image's config that decide how Lambda starts it."""
+
+    entrypoint: list[str] = field(default_factory=list)
+    cmd: list[str] = field(default_factory=list)
+    workdir: str = ""
+    env: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    architecture: str = "amd64"
+
+    @classmethod
+    def parse(cls, document: dict) -> ImageConfig:
+        config = document.get("config") or {}
+        env = dict(item.split("=", 1) for item in config.get("Env") or [] if "=" in item)
+        return cls(config.get("Entrypoint") or [], config.get("Cmd") or [], config.get("WorkingDir") or "",
+                   env, config.get("Labels") or {}, document.get("architecture", "amd64"))
+
+
+def unsupported_by_lambda(media_type: str, manifest: dict) -> bool:
+    """True for manifests Lambda refuses: indexes (multi-platform or with attestations), odd media types.
+
+    AWS: "The image manifest, config or layer media type for the source image ... is not supported."
+    """
+    media_type = media_type or manifest.get("mediaType", "")
+    if media_type in INDEX_TYPES or "manifests" in manifest:
+        return True
+    if media_type not in (DOCKER_MANIFEST, OCI_MANIFEST):
+        return True
+    if manifest.get("config", {}).get("mediaType") not in CONFIG_TYPES:
+        return True
+    return any(layer.get("mediaType") not in LAYER_TYPES for layer in manifest.get("layers", []))
+
+
+def digest_of(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def read_config(registry: Registry, repository: str, manifest: dict) -> ImageConfig:
+    response = registry.blob(repository, manifest["config"]["digest"])
+    try:
+        return ImageConfig.parse(json.loads(response.read()))
+    finally:
+        response.release_conn()
+
+
+class _Digesting:
+    """A write-only stream that hashes and counts what passes through it."""
+
+    def __init__(self, sink):
+        self.sink, self.hash, self.size = sink, hashlib.sha256(), 0
+
+    def write(self, data: bytes) -> int:
+        self.hash.update(data)
+        self.size += len(data)
+        return self.sink.write(data)
+
+    def flush(self) -> None:
+        self.sink.flush()
+
+    @property
+    def digest(self) -> str:
+        return "sha256:" + self.hash.hexdigest()
+
+
+def pack_code_dir(code_dir: Path, command: list[str], architecture: str, layer_path: Path) -> tuple[bytes, bytes]:
+    """A one-layer image holding ``code_dir`` under /var/task: the gzipped layer is streamed to ``layer_path``;
+    returns (config, manifest) bytes."""
+    with open(layer_path, "wb") as file:
+        compressed = _Digesting(file)
+        with gzip.GzipFile(fileobj=compressed, mode="wb", mtime=0) as zipped:
+            raw = _Digesting(zipped)
+            with tarfile.open(fileobj=raw, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+                for directory in ("var", TASK_ROOT):
+                    info = tarfile.TarInfo(directory)
+                    info.type, info.mode = tarfile.DIRTYPE, 0o755
+                    tar.addfile(info)
+                for path in sorted(code_dir.rglob("*")):
+                    if "__pycache__" in path.parts:
+                        continue
+                    tar.add(path, arcname=f"{TASK_ROOT}/{path.relative_to(code_dir).as_posix()}", recursive=False)
+    config = json.dumps({
+        "architecture": "arm64" if architecture == "arm64" else "amd64", "os": "linux",
+        "config": {"Cmd": command, "WorkingDir": "/var/task", "Env": ["LAMBDA_TASK_ROOT=/var/task"]},
+        "rootfs": {"type": "layers", "diff_ids": [raw.digest]},
+        "history": [{"created_by": "localcloud host image (POST /_localcloud/host-images)"}],
+    }, sort_keys=True).encode()
+    manifest = json.dumps({
+        "schemaVersion": 2, "mediaType": DOCKER_MANIFEST,
+        "config": {"mediaType": CONFIG_TYPES[0], "size": len(config), "digest": digest_of(config)},
+        "layers": [{"mediaType": LAYER_TYPES[0], "size": compressed.size, "digest": compressed.digest}],
+    }, indent=3).encode()
+    return config, manifest
+
+
+def extract_task_root(registry: Registry, repository: str, manifest: dict, destination: Path) -> Path:
+    """Unpack the image's /var/task into ``destination`` (once per digest) and return that folder.
+
+    Layers apply in order with their whiteouts, through :class:`layers.Unpacker`: nothing outside
+    ``destination`` is written or deleted, whatever links the layers plant.
+    """
+    task_root = destination / TASK_ROOT
+    marker = destination / ".complete"
+    if marker.exists():
+        return task_root
+    partial = destination.with_name(destination.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    unpacker = layers.Unpacker(partial, select=lambda name: name == TASK_ROOT or name.startswith(TASK_ROOT + "/"))
+    (partial / TASK_ROOT).mkdir(parents=True)
+    for layer in manifest.get("layers", []):
+        response = registry.blob(repository, layer["digest"])
+        try:
+            mode = "r|gz" if layer.get("mediaType", "").endswith("gzip") else "r|"
+            with tarfile.open(fileobj=response, mode=mode) as tar:
+                unpacker.apply(tar)
+        except layers.UnsafeEntry as error:
+            shutil.rmtree(partial, ignore_errors=True)
+            raise layers.UnsafeEntry(f"layer {layer['digest'][:19]} cannot be unpacked safely: {error}") from None
+        finally:
+            response.release_conn()
+    shutil.rmtree(destination, ignore_errors=True)
+    partial.rename(destination)
+    marker.touch()
+    return task_root

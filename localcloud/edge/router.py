@@ -1,0 +1,121 @@
+"""The edge: one HTTP endpoint on 127.0.0.1 for everything, like LocalStack's port 4566.
+
+The route table is :attr:`Edge.routes`, in order; the first route whose method and path
+match takes the request, and the control plane takes what none matches. A service of
+another cloud registers its own routes with :meth:`Edge.register`.
+
+==============================================  =============================================
+path                                            goes to
+==============================================  =============================================
+``POST /2015-03-31/functions/F/invocations``    Lambda Invoke (runtime)
+``/_aws/execute-api/API_ID/...``                API Gateway HTTP API data plane
+``/v2/...`` without a SigV4 signature           the Docker registry (docker login/push/pull)
+``/_localcloud/health``, ``/status``,           the stand-in's own endpoints
+``/host-images``
+anything else                                   the AWS control plane (moto, with fixes)
+==============================================  =============================================
+
+Before any route, :class:`Guard` refuses what a web page in the student's browser could
+send: a ``Host`` that is not a loopback name with the edge's port (DNS rebinding), and,
+outside the registry, a cross-site ``Origin`` or ``Sec-Fetch-Site``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from localcloud.edge import wsgi
+
+App = Callable[[dict, wsgi.StartResponse], object]
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+
+
+@dataclass(frozen=True)
+class Route:
+    """``pattern`` is matched against the decoded path; ``methods`` empty means any method."""
+
+    name: str
+    pattern: re.Pattern
+    app: App
+    methods: tuple[str, ...] = ()
+    browser_checked: bool = True  # False only for the registry: the docker daemon, never a browser
+    unsigned_only: bool = False   # the registry's /v2 shares its prefix with API Gateway v2's signed API
+
+    def matches(self, environ: dict) -> re.Match | None:
+        if self.methods and environ["REQUEST_METHOD"] not in self.methods:
+            return None
+        if self.unsigned_only and environ.get("HTTP_AUTHORIZATION", "").startswith("AWS4"):
+            return None
+        return self.pattern.match(environ.get("PATH_INFO", ""))
+
+
+class Guard:
+    """Who may talk to the edge: loopback Host names with its port, and no cross-site browser request."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.hosts = {f"{name}:{port}" for name in LOOPBACK_NAMES}
+        self.origins = {f"http://{host}" for host in self.hosts}
+
+    def refusal(self, environ: dict, browser_checked: bool) -> str | None:
+        host = environ.get("HTTP_HOST", "").strip().lower()
+        if host not in self.hosts:
+            return f"Host {host!r} does not name this stand-in (http://127.0.0.1:{self.port})"
+        if not browser_checked:
+            return None
+        origin = environ.get("HTTP_ORIGIN")
+        if origin is not None and origin.strip().lower() not in self.origins:
+            return f"cross-site requests are refused (Origin {origin!r})"
+        if environ.get("HTTP_SEC_FETCH_SITE", "").strip().lower() in ("cross-site", "same-site"):
+            return "cross-site requests are refused (Sec-Fetch-Site)"
+        return None
+
+
+class Edge:
+    def __init__(self, *, port: int, control: App, status: Callable[[], dict], health: Callable[[], dict[str, bool]]):
+        self.guard = Guard(port)
+        self.control = control
+        self.status, self.health = status, health
+        self.routes: list[Route] = [
+            Route("health", re.compile(r"^/_localcloud/health$"), self._health, ("GET", "HEAD")),
+            Route("status", re.compile(r"^/_localcloud/status$"), self._status, ("GET",)),
+        ]
+        self.started = time.time()
+
+    def register(self, route: Route) -> None:
+        """Add a route (before the control plane, which takes what no route matches)."""
+        self.routes.append(route)
+
+    def __call__(self, environ: dict, start_response: wsgi.StartResponse):
+        try:
+            app, match, browser_checked = self.control, None, True
+            for route in self.routes:
+                if found := route.matches(environ):
+                    app, match, browser_checked = route.app, found, route.browser_checked
+                    break
+            refusal = self.guard.refusal(environ, browser_checked)
+            if refusal:
+                return wsgi.respond_json(start_response, 403, {"message": f"Forbidden: {refusal}"},
+                                         [("x-amzn-ErrorType", "AccessDeniedException"), ("Connection", "close")])
+            if match is None and environ.get("PATH_INFO", "").startswith("/_localcloud/"):
+                return wsgi.respond_json(start_response, 404, {"message": "Not Found"})
+            environ[wsgi.MATCH] = match.groupdict() if match else {}
+            return app(environ, start_response)
+        except Exception:  # answer as AWS does (500 InternalFailure) and keep the trace in the edge log
+            traceback.print_exc()
+            return wsgi.respond_json(start_response, 500, {"message": "InternalFailure: see the stand-in's edge log"},
+                                     [("x-amzn-ErrorType", "InternalFailure")])
+
+    def _health(self, environ: dict, start_response: wsgi.StartResponse):
+        components = self.health()
+        healthy = all(components.values())
+        return wsgi.respond_json(start_response, 200 if healthy else 503, {
+            "service": "localcloud", "status": "healthy" if healthy else "unhealthy",
+            "components": {name: "healthy" if ok else "unhealthy" for name, ok in components.items()}})
+
+    def _status(self, environ: dict, start_response: wsgi.StartResponse):
+        return wsgi.respond_json(start_response, 200, {**self.status(), "uptime_s": round(time.time() - self.started)})

@@ -1,0 +1,175 @@
+"""Lifecycle and races (issue 12, findings 5-9): restarts, updates, deletes and what they leave behind."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+from botocore.exceptions import BotoCoreError
+
+from localcloud import process
+
+pytestmark = pytest.mark.integration
+SLOW_FILES = 2000  # an image with this many files takes seconds to unpack: long enough to stop the stand-in meanwhile
+
+
+def wait_for(condition, timeout: float = 60, what: str = "the condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if found := condition():
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"{what} did not happen within {timeout} s")
+
+
+def slow_folder(folder: Path, answer: str) -> Path:
+    """A handler answering ``answer`` among SLOW_FILES small files."""
+    (folder / "data").mkdir(parents=True)
+    for index in range(SLOW_FILES):
+        (folder / "data" / f"f{index}").write_text("x")
+    (folder / "app.py").write_text(f"def handler(event, context):\n    return {answer!r}\n")
+    return folder
+
+
+def test_a_preparation_cut_by_a_stop_resumes_on_start(own, tmp_path):
+    # given: a function whose image is still being unpacked when the stand-in dies
+    uri = own.cloud.push_folder(slow_folder(tmp_path / "slow", "ready"), "lc-tests", "slow").json()["imageUri"]
+    state = own.cloud.home / "state" / "backends.pickle"
+    saved = state.stat().st_mtime if state.exists() else 0
+    own.lam.create_function(FunctionName="slow", PackageType="Image", Role=own.role, Code={"ImageUri": uri})
+    wait_for(lambda: state.exists() and state.stat().st_mtime > saved, what="saving the Pending function")
+    os.kill(own.cloud.pid, signal.SIGKILL)
+    assert list((own.cloud.home / "images").glob("*.partial")), "the image was ready before the stand-in died"
+    own.restart()
+    # when: it starts again
+    wait_for(lambda: own.lam.get_function(FunctionName="slow")["Configuration"]["State"] != "Pending",
+             what="leaving Pending")
+    # then
+    assert own.lam.get_function(FunctionName="slow")["Configuration"]["State"] == "Active"
+    assert own.invoke("slow")[0] == "ready"
+    assert not list((own.cloud.home / "images").glob("*.partial"))
+
+
+def test_the_previous_code_serves_while_an_update_is_in_progress_and_after_it_failed(lab, tmp_path):
+    if lab.mode != "host":
+        pytest.skip("an image without /var/task files fails only in host mode")
+    name = lab.function("echo")
+    old_digest = lab.lam.get_function(FunctionName=name)["Configuration"]["CodeSha256"]
+    # when: an update to an image that takes seconds to prepare
+    slow = lab.cloud.push_folder(slow_folder(tmp_path / "slow", "new"), "lc-tests", f"new-{name}").json()["imageUri"]
+    lab.lam.update_function_code(FunctionName=name, ImageUri=slow)
+    during = lab.invoke(name)[0]
+    status = lab.lam.get_function(FunctionName=name)["Configuration"]["LastUpdateStatus"]
+    # then: the old code answered while InProgress, the new one once Successful
+    assert status == "InProgress" and during["event"] == {}
+    lab.wait_active(name)
+    assert lab.invoke(name)[0] == "new"
+    # when: an update to an image with nothing in /var/task
+    (tmp_path / "empty").mkdir()
+    empty = lab.cloud.push_folder(tmp_path / "empty", "lc-tests", f"empty-{name}").json()["imageUri"]
+    lab.lam.update_function_code(FunctionName=name, ImageUri=empty)
+    configuration = wait_for(lambda: (c := lab.lam.get_function(FunctionName=name)["Configuration"])[
+        "LastUpdateStatus"] != "InProgress" and c, what="the update ending")
+    # then: it failed, and the code before it still runs and is what GetFunction reports
+    assert configuration["LastUpdateStatus"] == "Failed" and configuration["State"] == "Active"
+    assert lab.invoke(name)[0] == "new"
+    assert configuration["CodeSha256"] != old_digest
+    assert lab.lam.get_function(FunctionName=name)["Code"]["ImageUri"] == slow
+
+
+def test_functions_work_after_a_restart_on_another_port(own):
+    name = own.function("echo")
+    own.restart(port=process.free_port())
+    assert own.invoke(name)[0]["event"] == {}
+    assert own.lam.get_function(FunctionName=name)["Code"]["ImageUri"].startswith(own.host + "/")
+
+
+def test_a_queued_event_runs_with_the_settings_of_when_it_runs(lab):
+    name = lab.function("sandbox", Environment={"Variables": {"GREETING": "old"}})
+    lab.lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=1)
+    busy = threading.Thread(target=lab.invoke, args=(name, {"sleep": 3}))
+    busy.start()
+    wait_for(lambda: lab.counters(name).get("busy"), what="the first call running")
+    # when: an event queued (throttled) before an update
+    lab.lam.invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps({}))
+    lab.lam.update_function_configuration(FunctionName=name, Environment={"Variables": {"GREETING": "new"}})
+    lab.wait_active(name)
+    busy.join(30)
+    # then
+    messages = wait_for(lambda: [event["message"] for event in lab.logs.filter_log_events(
+        logGroupName=f"/aws/lambda/{name}")["events"] if event["message"].startswith("greeting=")][1:],
+                        what="the event's log line")
+    assert [message.strip() for message in messages] == ["greeting=new"]
+
+
+def test_a_deleted_function_does_not_come_back_in_status(lab):
+    name = lab.function("sandbox")
+    call = threading.Thread(target=lab.invoke, args=(name, {"sleep": 2}))
+    call.start()
+    wait_for(lambda: lab.counters(name).get("busy"), what="the call running")
+    lab.lam.delete_function(FunctionName=name)
+    call.join(30)
+    time.sleep(0.5)
+    assert name not in lab.status()["functions"]
+
+
+def test_down_after_a_crash_leaves_no_runtime_process(own):
+    name = own.function("sandbox", Timeout=300)
+    def call():
+        with contextlib.suppress(BotoCoreError):  # the stand-in dies under it
+            own.invoke(name, {"sleep": 120})
+    threading.Thread(target=call, daemon=True).start()
+    runtimes = wait_for(lambda: [pid for pid in map(int, filter(str.isdigit, os.listdir("/proc")))
+                                 if _is_runtime(pid) and str(own.cloud.home) in _cwd(pid)],
+                        what="the runtime starting")
+    time.sleep(2)  # past its init (a runtime killed there exits by itself): it now sleeps in the handler
+    # when: the stand-in is killed, then `down`
+    os.kill(own.cloud.pid, signal.SIGKILL)
+    process.stop(own.cloud.home)
+    # then
+    wait_for(lambda: not any(_is_runtime(pid) for pid in runtimes), timeout=10, what="the runtime ending")
+
+
+def test_deleted_images_and_functions_leave_nothing_behind_after_a_restart(own, tmp_path):
+    # given: an image with a layer of its own, deleted; and a function, deleted
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "app.py").write_text(f"# {uuid.uuid4()}\ndef handler(event, context):\n    return 1\n")
+    own.cloud.push_folder(tmp_path / "code", "lc-tests", "doomed")
+    manifest = requests.get(f"{own.endpoint}/v2/lc-tests/manifests/doomed",
+                            headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"}).json()
+    layer = manifest["layers"][0]["digest"].split(":")[1]
+    blob = own.cloud.home / "registry" / "docker" / "registry" / "v2" / "blobs" / "sha256" / layer[:2] / layer
+    name = own.function("echo")
+    digest = own.lam.get_function(FunctionName=name)["Configuration"]["CodeSha256"]
+    extracted = own.cloud.home / "images" / f"sha256-{digest}"
+    assert blob.exists() and extracted.exists()
+    own.ecr.batch_delete_image(repositoryName="lc-tests", imageIds=[{"imageTag": "doomed"}])
+    own.lam.delete_function(FunctionName=name)
+    # when
+    own.restart()
+    # then
+    assert not blob.exists() and not extracted.exists()
+
+
+def _is_runtime(pid: int) -> bool:
+    """``python -m awslambdaric ...`` (not the RIE, whose arguments name it too)."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return b"python" in argv[0] and argv[1:3] == [b"-m", b"awslambdaric"]
+
+
+def _cwd(pid: int) -> str:
+    try:
+        return os.readlink(f"/proc/{pid}/cwd")
+    except OSError:
+        return ""
