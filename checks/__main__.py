@@ -3,23 +3,26 @@
     python -m checks                 # every step, code from LAB_CODE (default: exercises)
     python -m checks 2               # one step
     python -m checks 1 2 --code lab_solution
-    python -m checks --code submissions/alice --build-dir submissions/alice/build --json
+    python -m checks --code submissions/alice --build-dir submissions/alice/build --json --out alice.json
+    python -m checks --list          # per step: notebook, files and functions to write, checks and points
 
 Exit status: 0 when every check passed, 1 when any failed, 2 for a usage mistake.
+``--json`` prints only the grader's JSON on stdout (the submission's output never reaches it);
+``--out FILE`` writes the same JSON atomically (a run that dies leaves no FILE at all).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
+import tempfile
 from pathlib import Path
 
-from rich.console import Console
-
-from labkit import config
-from labkit.errors import LabError
-
-from . import Context, all_steps, run_steps
+from .context import Context, LabError, config
+from .framework import all_steps, todo_label
+from .runner import ISOLATIONS, choose_isolation, run_steps
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -28,26 +31,73 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("steps", nargs="*", type=int, metavar="STEP", help=f"steps to grade ({min(steps)}-{max(steps)}; default all)")
     parser.add_argument("--code", help="exercises, lab_solution or a submission folder (default: LAB_CODE or exercises)")
     parser.add_argument("--build-dir", help="where the submission's model and reports are (default: LAB_BUILD_DIR or build/)")
-    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--json", action="store_true", help="print only the report, as JSON")
+    parser.add_argument("--out", help="also write the JSON report to this file (atomically)")
+    parser.add_argument("--list", action="store_true", help="list the steps, what to write for each, and their checks")
+    parser.add_argument("--sandbox", choices=ISOLATIONS, default="auto",
+                        help="docker: a container per step (its image is built on first use); process: "
+                             "resource-limited processes only; auto (default): docker when its image is there")
+    parser.add_argument("--step-timeout", type=float, metavar="SECONDS", help="wall-clock budget of each step's code")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.steps) - set(steps))
     if unknown:
         parser.error(f"no step {', '.join(map(str, unknown))}; steps are {', '.join(map(str, sorted(steps)))}")
+    if args.step_timeout is not None and not 1 <= args.step_timeout <= 3600:
+        parser.error("--step-timeout must be between 1 and 3600 seconds")
     return args
+
+
+def listing(numbers: list[int]) -> str:
+    """The step index: notebook, what to write, and every check with its points."""
+    lines = []
+    for number, step in all_steps().items():
+        if number not in numbers:
+            continue
+        lines.append(f"Step {number}: {step.title}  [{sum(c.points for c in step.checks)} points]  "
+                     f"notebooks/{step.notebook}")
+        if step.todos:
+            lines.append("  write: " + ", ".join(todo_label(t) for t in step.todos))
+        lines += [f"  {c.points:>2}  {c.name}" for c in step.checks]
+    return "\n".join(lines)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write next to ``path`` and rename: a reader sees the old file, no file, or the whole new one."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w") as out:
+            out.write(text + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    console = Console(stderr=True)
+    steps = args.steps or sorted(all_steps())
+    if args.list:
+        print(listing(steps))
+        return 0
+    out = Path(args.out).resolve() if args.out else None
+    if out is not None:
+        if not out.parent.is_dir():
+            print(f"error: --out {args.out}: no folder {out.parent}", file=sys.stderr)
+            return 2
+        with contextlib.suppress(FileNotFoundError):
+            out.unlink()  # a run that dies must not leave an older report behind as if it were this one
     try:
         settings = config.load(code=args.code, build_dir=args.build_dir and Path(args.build_dir).resolve())
-    except LabError as error:
+        isolation = choose_isolation(args.sandbox)
+    except (LabError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    steps = args.steps or sorted(all_steps())
-    with console.status("grading…") as status:
-        report = run_steps(steps, Context(settings),
-                           progress=lambda check: status.update(f"step {check.step}: {check.name}"))
+    report = run_steps(steps, Context(settings), isolation=isolation, step_timeout=args.step_timeout)
+    if out is not None:
+        write_atomically(out, report.to_json())
     if args.json:
         print(report.to_json())
     else:

@@ -7,46 +7,47 @@ import json
 from .framework import CheckFailed
 
 
-def repository(ctx) -> dict:
-    ecr = ctx.client("ecr")
+def repository(run) -> dict:
+    ecr = run.client("ecr")
     try:
-        return ecr.describe_repositories(repositoryNames=[ctx.settings.repository])["repositories"][0]
+        return ecr.describe_repositories(repositoryNames=[run.settings.repository])["repositories"][0]
     except ecr.exceptions.RepositoryNotFoundException:
-        raise CheckFailed(f"there is no ECR repository {ctx.settings.repository!r}") from None
+        raise CheckFailed(f"there is no ECR repository {run.settings.repository!r}") from None
 
 
-def pushed_digest(ctx) -> str:
-    from labkit.ecr import latest
-    from labkit.errors import LabError
-
+def pushed_digest(run, tag: str = "latest") -> str:
+    """The digest of the image ECR holds under the lab's tag."""
+    ecr = run.client("ecr")
     try:
-        return latest(ctx.settings).digest
-    except LabError as missing:
-        raise CheckFailed(str(missing)) from None
+        found = ecr.describe_images(repositoryName=run.settings.repository, imageIds=[{"imageTag": tag}])
+    except (ecr.exceptions.RepositoryNotFoundException, ecr.exceptions.ImageNotFoundException):
+        raise CheckFailed(f"no image {run.settings.repository}:{tag} in ECR yet") from None
+    return found["imageDetails"][0]["imageDigest"]
 
 
-def function(ctx) -> dict:
-    awslambda = ctx.client("lambda")
+def function(run) -> dict:
+    awslambda = run.client("lambda")
     try:
-        return awslambda.get_function(FunctionName=ctx.settings.function_name)
+        return awslambda.get_function(FunctionName=run.settings.function_name)
     except awslambda.exceptions.ResourceNotFoundException:
-        raise CheckFailed(f"there is no Lambda function {ctx.settings.function_name!r}") from None
+        raise CheckFailed(f"there is no Lambda function {run.settings.function_name!r}") from None
 
 
-def api(ctx) -> dict:
-    from labkit.apis import find_api
-
-    found = find_api(ctx.settings, ctx.client("apigatewayv2"))
+def api(run) -> dict:
+    """The lab's HTTP API, found by its name and the lab tag."""
+    apis = [a for page in run.client("apigatewayv2").get_paginator("get_apis").paginate() for a in page["Items"]]
+    found = next((a for a in apis if a["Name"] == run.settings.api_name
+                  and a.get("Tags", {}).get("lab") == run.settings.tags["lab"]), None)
     if found is None:
-        raise CheckFailed(f"there is no HTTP API {ctx.settings.api_name!r} tagged {dict(ctx.settings.tags)}")
+        raise CheckFailed(f"there is no HTTP API {run.settings.api_name!r} tagged {dict(run.settings.tags)}")
     return found
 
 
-def invoke_statements(ctx) -> list[dict]:
+def invoke_statements(run) -> list[dict]:
     """The function's resource-policy statements that let API Gateway invoke it."""
-    awslambda = ctx.client("lambda")
+    awslambda = run.client("lambda")
     try:
-        policy = json.loads(awslambda.get_policy(FunctionName=ctx.settings.function_name)["Policy"])
+        policy = json.loads(awslambda.get_policy(FunctionName=run.settings.function_name)["Policy"])
     except awslambda.exceptions.ResourceNotFoundException:
         return []
     return [s for s in policy["Statement"] if s.get("Principal", {}).get("Service") == "apigateway.amazonaws.com"

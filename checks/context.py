@@ -1,15 +1,24 @@
-"""What a check gets to look at: the lab settings and the code being graded."""
+"""What a check gets to look at: the lab settings and where the code being graded lives.
+
+The grader never imports the graded code: :meth:`Context.submission_files` lists the files
+the sandbox copies, read-only, for the child to import.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 
 from labkit import config
 from labkit.config import Settings
+from labkit.errors import LabError
+
+__all__ = ["Context", "LabError", "REPO_ROOT", "SETOSA", "config"]
 
 REPO_ROOT = config.REPO_ROOT
+SETOSA = config.SETOSA
+# What a submission may hold besides its Python modules: its image's recipe.
+IMAGE_FILES = ("Dockerfile", ".dockerignore", "requirements.txt", "docker/Dockerfile", "docker/requirements.txt")
 
 
 @dataclass(frozen=True)
@@ -18,16 +27,35 @@ class Context:
 
     settings: Settings
 
-    def code(self, module: str) -> ModuleType:
-        """Import one of the graded modules (``train``, ``app``, ...)."""
-        return config.import_code(self.settings, module)
+    @property
+    def folder(self) -> Path:
+        """The folder of the code under test (``exercises/``, ``lab_solution/`` or a submission)."""
+        code = self.settings.code
+        return (REPO_ROOT / code if code in config.CODE_PACKAGES else Path(code)).resolve()
 
-    def source(self, module: str) -> Path:
-        """The path of a graded module's source file."""
-        return config.code_path(self.settings, module)
+    def source(self, name: str) -> Path:
+        """A file of the code under test (``app.py``, ``Dockerfile``, ...)."""
+        return self.folder / name
+
+    def submission_files(self) -> dict[str, Path]:
+        """The submission's modules and image files, as the sandbox copies them."""
+        files = {path.name: path for path in sorted(self.folder.glob("*.py"))}
+        files |= {name: self.folder / name for name in IMAGE_FILES if (self.folder / name).is_file()}
+        return files
+
+    def child_environment(self) -> dict[str, str]:
+        """The lab settings as the environment a child reads them from (config.load)."""
+        s = self.settings
+        env = {"LAB_TARGET": s.target, "LAB_CODE": str(self.folder), "AWS_REGION": s.region, "LAB_NAME": s.name,
+               "LAB_ARCH": s.architecture, "LAB_MEMORY_MB": str(s.memory_mb), "LAB_TIMEOUT_S": str(s.timeout_s),
+               "LAB_BUILD_DIR": str(s.build_dir), "LAB_DOCKER": s.docker,
+               "GOOGLE_CLOUD_PROJECT": s.gcp_project, "LAB_GCP_REGION": s.gcp_region}
+        if s.endpoint_url:
+            env["LAB_ENDPOINT_URL"] = s.endpoint_url
+        return env
 
     def client(self, service: str):
-        """A boto3 client for the run's target (the local stand-in or AWS)."""
+        """A boto3 client for the run's target (the local stand-in or AWS), for the grader's own queries."""
         from labkit import aws
 
         return aws.client(self.settings, service)

@@ -1,24 +1,26 @@
 """How checks are declared, and how their results read in a terminal and a notebook.
 
-A check is a function of a :class:`~checks.context.Context` that returns quietly
-(or with a short detail) when the step is right and raises :class:`CheckFailed`
-with a message when it is not. It is declared once with its name, points and a
-hint that says where to look, not what the answer is::
+A step declares what to observe of the submission (:meth:`Step.observe`: a probe that
+runs the student's code in the sandbox and returns plain data) and its checks. A check
+is a function of a :class:`Run` that returns quietly (or with a short detail) when the
+step is right and raises :class:`CheckFailed` when it is not; it runs in the grader's
+process and decides from the observations alone. Each check names the TODOs it depends
+on, so that an open TODO is the message of exactly the checks that need it::
 
-    @STEP.check("the model file exists", points=1, hint="Run the training cell first.")
-    def model_exists(ctx):
-        if not ctx.settings.model_dir.joinpath("model.joblib").exists():
-            raise CheckFailed("build/model/model.joblib is missing")
+    @STEP.check("split() keeps species proportions", points=1, todos=("train.py:split",),
+                hint="train.py split(): stratify by species.")
+    def stratified(run):
+        ...
 """
 
 from __future__ import annotations
 
-import html
-import importlib
-import json
+import re
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
+
+TODO_LINE = re.compile(r"TODO still open: exercises/(?P<file>[\w.]+)(?: (?P<name>\w+))?")
 
 
 class CheckFailed(Exception):
@@ -29,6 +31,67 @@ class CheckSkipped(Exception):
     """The check cannot run on this machine (e.g. no Docker engine); it neither passes nor fails."""
 
 
+def todo_id(line: str) -> str | None:
+    """``app.py:predict`` for ``TODO still open: exercises/app.py predict()``."""
+    found = TODO_LINE.search(line)
+    return None if found is None else found["file"] + (f":{found['name']}" if found["name"] else "")
+
+
+def todo_label(todo: str) -> str:
+    """Where a student finds a TODO: ``exercises/app.py predict()``."""
+    file, _, name = todo.partition(":")
+    return f"exercises/{file}" + ("" if not name else " MODEL (module scope)" if name.isupper() else f" {name}()")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to run in the sandbox for one step, and what the grader keeps to itself."""
+
+    probe: str  # a name in checks.probes
+    request: dict  # plain data sent to the child
+    files: dict[str, Path | bytes]  # copied (or written) read-only into the child's submission folder
+    timeout: float = 60.0
+    network: bool = False
+    secret: dict = field(default_factory=dict)  # the grader's expectations; never sent
+
+
+@dataclass
+class Run:
+    """One step's evidence: the settings, the plan and the sandbox's observations."""
+
+    ctx: object
+    plan: Plan | None = None
+    records: dict = field(default_factory=dict)
+    problem: str = ""
+    isolation: str = ""
+    tampered: bool = False
+    facts: dict = field(default_factory=dict)  # what one check found for the next (e.g. the built image's id)
+
+    @property
+    def settings(self):
+        return self.ctx.settings
+
+    def client(self, service: str):
+        """A boto3 client for the grader's own questions to the cloud."""
+        return self.ctx.client(service)
+
+    def get(self, key: str):
+        """An observation, or a failure saying why the code under test never produced it."""
+        if key not in self.records:
+            imported = self.records.get("import")
+            if isinstance(imported, dict) and imported.get("error"):
+                raise CheckFailed(imported.get("todo") or f"importing the submission failed: {imported['error']}")
+            raise CheckFailed(self.problem or f"the code under test never produced {key!r}")
+        return self.records[key]
+
+    def value(self, key: str):
+        """The value a call returned; its error (with any open TODO) becomes the failure."""
+        observed = self.get(key)
+        if isinstance(observed, dict) and "error" in observed:
+            raise CheckFailed(observed.get("todo") or observed["error"])
+        return observed.get("value") if isinstance(observed, dict) else observed
+
+
 @dataclass(frozen=True)
 class Check:
     step: int
@@ -36,7 +99,7 @@ class Check:
     points: int
     hint: str
     func: Callable
-    timeout: float = 60.0
+    todos: tuple[str, ...] = ()
     needs: str | None = None  # name of an earlier check in the same step this one builds on
 
 
@@ -44,126 +107,58 @@ class Check:
 class Step:
     number: int
     title: str
+    notebook: str
     checks: list[Check] = field(default_factory=list)
+    planner: Callable | None = None
+    order: tuple[str, ...] = ()  # the step's TODOs in notebook order (labkit.steps)
+    unobserved: tuple[str, ...] = ()  # TODOs the probe never calls: judged open while their stub is in the source
 
-    def check(self, name: str, *, points: int, hint: str, timeout: float = 60.0, needs: str | None = None):
+    def observe(self, planner: Callable) -> Callable:
+        """Decorator: ``planner(ctx) -> Plan`` says what to run in the sandbox for this step."""
+        self.planner = planner
+        return planner
+
+    def check(self, name: str, *, points: int, hint: str, todos: tuple[str, ...] = (), needs: str | None = None):
         """Decorator that declares a check of this step."""
         if needs is not None and needs not in {c.name for c in self.checks}:
             raise ValueError(f"check {name!r} needs {needs!r}, which is not declared before it")
+        if not set(todos) <= set(self.order):
+            raise ValueError(f"check {name!r} depends on {sorted(set(todos) - set(self.order))}, not TODOs of its step")
 
         def declare(func: Callable) -> Callable:
-            self.checks.append(Check(self.number, name, points, hint, func, timeout, needs))
+            self.checks.append(Check(self.number, name, points, hint, func, tuple(todos), needs))
             return func
 
         return declare
 
+    @property
+    def todos(self) -> list[str]:
+        """The TODOs this step's checks depend on, in notebook order."""
+        used = {t for c in self.checks for t in c.todos}
+        return [t for t in self.order if t in used]
+
 
 STEPS: dict[int, Step] = {}
+STEP_MODULES = ("step1_train", "step2_handler", "step3_image", "step4_registry", "step5_function",
+                "step6_gateway", "step7_latency", "step8_cleanup", "step9_cloudrun")  # a fixed list: nothing on disk is globbed
 
 
-def step(number: int, title: str) -> Step:
-    """Declare a lab step (once per ``checks/stepN_*.py`` module)."""
-    STEPS[number] = Step(number, title)
+def step(number: int) -> Step:
+    """Declare a lab step (once per ``checks/stepN_*.py`` module): title, notebook and TODOs from labkit.steps."""
+    from labkit import steps
+
+    known = {s.number: s for s in steps.STEPS}[number]
+    STEPS[number] = Step(number, known.title, known.notebook, order=known.todos)
     return STEPS[number]
 
 
 def all_steps() -> dict[int, Step]:
-    """Every declared step, importing the ``checks/stepN_*.py`` modules that are not imported yet.
+    """Every declared step, importing the step modules that are not imported yet.
 
     Lazy, so that ``checks.events`` can be imported without scikit-learn and boto3.
     """
-    for module in sorted(Path(__file__).parent.glob("step[0-9]_*.py")):
-        importlib.import_module(f"{__package__}.{module.stem}")  # a no-op once imported
+    import importlib
+
+    for module in STEP_MODULES:
+        importlib.import_module(f"{__package__}.{module}")  # a no-op once imported
     return dict(sorted(STEPS.items()))
-
-
-@dataclass(frozen=True)
-class Result:
-    step: int
-    name: str
-    points: int
-    passed: bool
-    message: str = ""  # what was observed: a detail on success, the problem on failure
-    hint: str = ""
-    skipped: bool = False  # could not run here; counts for nothing either way
-
-    @property
-    def earned(self) -> int:
-        return self.points if self.passed else 0
-
-    @property
-    def possible(self) -> int:
-        return 0 if self.skipped else self.points
-
-    @property
-    def mark(self) -> str:
-        return "SKIP" if self.skipped else "PASS" if self.passed else "FAIL"
-
-
-@dataclass
-class Report:
-    """The results of one grading run; prints as text, renders as HTML in Jupyter."""
-
-    results: list[Result]
-    titles: dict[int, str]
-
-    @property
-    def passed(self) -> bool:
-        return all(r.passed or r.skipped for r in self.results)
-
-    @property
-    def earned(self) -> int:
-        return sum(r.earned for r in self.results)
-
-    @property
-    def possible(self) -> int:
-        return sum(r.possible for r in self.results)
-
-    def step_score(self, number: int) -> tuple[int, int]:
-        mine = [r for r in self.results if r.step == number]
-        return sum(r.earned for r in mine), sum(r.possible for r in mine)
-
-    def summary(self) -> str:
-        """A plain-text report: one line per check, hints under failures, totals."""
-        lines = []
-        for number in sorted({r.step for r in self.results}):
-            earned, possible = self.step_score(number)
-            lines.append(f"Step {number}: {self.titles.get(number, '')}  [{earned}/{possible}]")
-            for r in (r for r in self.results if r.step == number):
-                lines.append(f"  {r.mark}  {r.name} ({r.earned}/{r.possible})" + (f" - {r.message}" if r.message else ""))
-                if r.mark == "FAIL" and r.hint:
-                    lines.append(f"        hint: {r.hint}")
-        failed, skipped = sum(r.mark == "FAIL" for r in self.results), sum(r.skipped for r in self.results)
-        verdict = f"{failed} check(s) failed" if failed else "all checks passed"
-        verdict += f", {skipped} skipped" if skipped else ""
-        lines.append(f"Total: {self.earned}/{self.possible} points, {verdict}")
-        return "\n".join(lines)
-
-    def to_json(self) -> str:
-        return json.dumps(
-            {"earned": self.earned, "possible": self.possible, "passed": self.passed,
-             "results": [{**asdict(r), "earned": r.earned, "possible": r.possible} for r in self.results]},
-            indent=2,
-        )
-
-    def __repr__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        rows = []
-        for r in self.results:
-            colour = {"PASS": "#1a7f37", "FAIL": "#cf222e", "SKIP": "#9a6700"}[r.mark]
-            note = html.escape(r.message) + (
-                f"<br><i>hint: {html.escape(r.hint)}</i>" if r.mark == "FAIL" and r.hint else ""
-            )
-            rows.append(
-                f"<tr><td>{r.step}</td><td>{html.escape(r.name)}</td>"
-                f"<td style='color:{colour};font-weight:bold'>{r.mark}</td>"
-                f"<td>{r.earned}/{r.possible}</td><td style='text-align:left'>{note}</td></tr>"
-            )
-        return (
-            "<table><thead><tr><th>step</th><th>check</th><th>result</th><th>points</th>"
-            "<th style='text-align:left'>details</th></tr></thead><tbody>" + "".join(rows) + "</tbody>"
-            f"<tfoot><tr><td></td><td><b>total</b></td><td></td><td><b>{self.earned}/{self.possible}</b></td>"
-            "<td></td></tr></tfoot></table>"
-        )

@@ -1,88 +1,146 @@
-"""Run checks one at a time, each in its own process with a time limit.
+"""Grade steps: observe each step once in the sandbox, then decide every check in the grader.
 
-A student's code can hang, exit, print, or corrupt the interpreter; none of that
-may stop the grader. Each check runs in a child process (forked where the platform
-allows, spawned elsewhere), its output is swallowed, and whatever it does ends as a
-:class:`~checks.framework.Result` with a message instead of a traceback.
+A step's student code runs in one sandboxed child (:mod:`checks.sandbox`), so a hanging
+import costs one timeout per step, not one per check. The checks then judge the child's
+plain observations here, in the grader's process: nothing the submission computes is
+taken as a verdict. A check whose declared TODO is still open fails with the
+``TODO still open: …`` line the child reported; a check whose own code fails
+unexpectedly fails with a one-line message, never a traceback.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
-import multiprocessing
-import sys
+import re
 from collections.abc import Callable, Iterable
 
+from . import container, sandbox
 from .context import Context
-from .framework import Check, CheckFailed, CheckSkipped, Report, Result, all_steps
+from .framework import Check, CheckFailed, CheckSkipped, Run, Step, all_steps, todo_id, todo_label
+from .report import Report, Result
 
-_MP = multiprocessing.get_context("spawn")  # a fresh interpreter: it grades the files on disk, never a stale copy
+ISOLATIONS = ("auto", "docker", "process")
+STUB = re.compile(r"""(?:TodoOpen|Unfinished)\(["'](?P<where>exercises/[^"']+)["']""")
 
 
-def run_steps(numbers: Iterable[int], ctx: Context, progress: Callable[[Check], None] | None = None) -> Report:
+def choose_isolation(requested: str = "auto") -> str:
+    """``docker`` when asked for (building the sandbox image if need be), or with ``auto`` when an engine
+    answers and the image is already there (so that a notebook's grade cell never waits for a build)."""
+    if requested == "process":
+        return "process"
+    if container.docker_available() and container.ensure_sandbox_image(build=requested == "docker"):
+        return "docker"
+    if requested == "docker":
+        raise RuntimeError("--sandbox docker: no Docker engine answers, or the sandbox image does not build")
+    return "process"
+
+
+def run_steps(numbers: Iterable[int], ctx: Context, progress: Callable[[Check], None] | None = None, *,
+              isolation: str = "process", step_timeout: float | None = None) -> Report:
     """Grade the given steps in order and return one report."""
     steps = all_steps()
     results: list[Result] = []
+    report = Report(results, {})
     for number in numbers:
-        outcome: dict[str, Result] = {}
-        for check in steps[number].checks:
-            if progress:
-                progress(check)
-            needed = outcome.get(check.needs)
-            if needed is not None and not needed.passed:
-                why = needed.message if needed.skipped else f"not run: it needs '{check.needs}' to pass first"
-                result = Result(check.step, check.name, check.points, False, why, check.hint, needed.skipped)
-            else:
-                result = run_check(check, ctx)
-            outcome[check.name] = result
-            results.append(result)
-    return Report(results, {n: steps[n].title for n in numbers})
+        step = steps[number]
+        report.titles[number] = step.title
+        run = observe(step, ctx, isolation, step_timeout)
+        if run.plan is not None:
+            report.isolation[number] = run.isolation
+        results += judge(step, run, progress)
+    return report
 
 
-def run_check(check: Check, ctx: Context) -> Result:
-    """Run one check in a child process and turn whatever happens into a Result."""
-    receiver, sender = _MP.Pipe(duplex=False)
-    child = _MP.Process(target=_child, args=(check.func, ctx, sender), daemon=True)
-    child.start()
-    sender.close()
-    status, message = "error", ""
-    if receiver.poll(check.timeout):
-        try:
-            status, message = receiver.recv()
-        except EOFError:
-            status, message = "error", f"the check's process ended abruptly (exit code {child.exitcode})"
-    else:
-        status, message = "error", f"timed out after {check.timeout:.0f} s"
-    child.join(1)
-    if child.is_alive():
-        child.kill()
-        child.join()
-    if status == "error" and not message:
-        message = f"the check's process ended abruptly (exit code {child.exitcode})"
-    return Result(check.step, check.name, check.points, status == "pass", message, check.hint, status == "skip")
-
-
-def _child(func, ctx: Context, sender) -> None:
-    """Child process: run the check with its output captured, send (status, message)."""
-    sink = io.StringIO()
+def observe(step: Step, ctx: Context, isolation: str, step_timeout: float | None) -> Run:
+    """Run the step's probe in the sandbox (if it has one) and keep what came back."""
+    run = Run(ctx)
+    if step.planner is None:  # nothing of the student's runs here: the step's stubs, still in the source, say enough
+        run.records["stubs"] = stubs(ctx, step.todos)
+        return run
     try:
-        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-            detail = func(ctx)
-        reply = ("pass", detail or "")
+        run.plan = step.planner(ctx)
     except CheckFailed as failure:
-        reply = ("fail", str(failure))
-    except CheckSkipped as skip:
-        reply = ("skip", str(skip))
-    except SystemExit as stop:
-        reply = ("error", f"the code called exit({stop.code})")
-    except BaseException as error:  # noqa: BLE001 - a student's bug must become a message
-        reply = ("error", f"{type(error).__name__}: {_first_line(error)}")
+        run.problem = str(failure)
+        return run
+    plan = run.plan
+    how = "process" if plan.network or plan.probe == "code" else isolation
+    outcome = sandbox.run_probe(plan.probe, plan.request, plan.files, timeout=step_timeout or plan.timeout,
+                                network=plan.network, isolation=how, environ=ctx.child_environment())
+    run.records, run.problem, run.isolation = outcome.records, outcome.problem, outcome.isolation
+    run.tampered = outcome.tampered
+    if step.unobserved and not run.tampered:
+        run.records.setdefault("stubs", stubs(ctx, step.unobserved))
+    return run
+
+
+def judge(step: Step, run: Run, progress: Callable[[Check], None] | None) -> list[Result]:
+    """Every check of one step, decided from the step's observations."""
+    open_todos = reported_todos(run.records)
+    done: dict[str, Result] = {}
+    for check in step.checks:
+        if progress:
+            progress(check)
+        needed = done.get(check.needs)
+        blamed = next((open_todos[t] for t in check.todos if t in open_todos), None)
+        if needed is not None and not needed.passed:
+            why = needed.message if needed.skipped else f"not run: it needs '{check.needs}' to pass first"
+            result = Result(check.step, check.name, check.points, False, why, check.hint, needed.skipped)
+        elif run.tampered:  # nothing of this step can be believed, not even a file that exists
+            result = Result(check.step, check.name, check.points, False, run.problem, check.hint)
+        elif blamed:
+            result = Result(check.step, check.name, check.points, False, blamed, check.hint)
+        else:
+            result = decide(check, run)
+        done[check.name] = result
+    return list(done.values())
+
+
+def decide(check: Check, run: Run) -> Result:
+    """Run one check's judgement (grader code) and turn whatever happens into a Result."""
+    status, message = "error", ""
     try:
-        sender.send(reply)
-    finally:
-        sender.close()
-        sys.stdout.flush()
+        status, message = "pass", check.func(run) or ""
+    except CheckFailed as failure:
+        status, message = "fail", str(failure)
+    except CheckSkipped as skip:
+        status, message = "skip", str(skip)
+    except Exception as error:  # noqa: BLE001 - an answer of an unexpected shape must become a message
+        message = f"unexpected answer from the code under test ({type(error).__name__}: {_first_line(error)})"
+    return Result(check.step, check.name, check.points, status == "pass", str(message)[:500], check.hint,
+                  status == "skip")
+
+
+def stubs(ctx: Context, todos: Iterable[str]) -> list[str]:
+    """The stubs of these TODOs that are still in the submission's files (read as text, never run)."""
+    todos = set(todos)
+    found = []
+    for name in sorted({todo.split(":")[0] for todo in todos}):
+        path = ctx.source(name)
+        text = path.read_text(errors="replace")[:1_000_000] if path.is_file() else ""
+        found += [f"TODO still open: {stub['where']}" for line in text.splitlines()
+                  if (stub := STUB.search(line)) and not line.lstrip().startswith("#")]
+    return [line for line in found if todo_id(line) in todos]
+
+
+def reported_todos(records: object) -> dict[str, str]:
+    """Every ``TODO still open`` line in the observations, by TODO id (``app.py:predict``)."""
+    found: dict[str, str] = {}
+
+    def walk(value: object, depth: int = 0) -> None:
+        if depth > 12:
+            return
+        if isinstance(value, str):
+            if "TODO still open: " in value and (todo := todo_id(value)):
+                found.setdefault(todo, f"TODO still open: {todo_label(todo)}")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if key not in ("stdout", "stderr"):  # a traceback printed to the log is not an answer
+                    walk(item, depth + 1)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item, depth + 1)
+
+    walk(records)
+    return found
 
 
 def _first_line(error: BaseException) -> str:

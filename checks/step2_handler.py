@@ -1,223 +1,246 @@
-"""Step 2: the handler answers right, refuses bad input politely, loads the model once."""
+"""Step 2: the handler answers right, refuses bad input politely, logs safely and loads the model once.
+
+The handler runs in the sandbox over a model the grader trained itself, so this step is
+graded on its own; the expected answers come from that model, here in the grader.
+"""
 
 from __future__ import annotations
 
-import contextlib
-import importlib.util
+import functools
 import io
 import json
-import os
-import shutil
-import tempfile
-import uuid
-from pathlib import Path
-from types import SimpleNamespace
+import math
+import random
 
 import joblib
+from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
-from lab_solution import train as reference_train
-from labkit.config import SETOSA
+from . import cases
+from .framework import CheckFailed, Plan, step
+from .probes.broken import FAILURE, BrokenModel
 
-from .events import SHAPES, load_event
-from .framework import CheckFailed, step
-
-STEP = step(2, "Write the Lambda handler")
-FLOWERS = {  # one real flower of each species, from the Iris data set
-    "setosa": SETOSA,
-    "versicolor": {"sepal_length": 7.0, "sepal_width": 3.2, "petal_length": 4.7, "petal_width": 1.4},
-    "virginica": {"sepal_length": 6.3, "sepal_width": 3.3, "petal_length": 6.0, "petal_width": 2.5},
-}
-GOOD = FLOWERS["setosa"]
-
-
-@contextlib.contextmanager
-def handler_under_test(ctx):
-    """Import app.py as Lambda would: code in one folder, LAMBDA_TASK_ROOT naming the model's.
-
-    The model is the student's from step 1, or the reference model when step 1 is not
-    done yet, so that this step is graded on its own. Yields the module and a list
-    that records every ``joblib.load`` call.
-    """
-    model = ctx.settings.model_dir / "model.joblib"
-    with tempfile.TemporaryDirectory() as code_dir, tempfile.TemporaryDirectory() as task_root:
-        shutil.copy(ctx.source("app"), Path(code_dir) / "app.py")
-        if model.exists():
-            shutil.copy(model, Path(task_root) / "model.joblib")
-        else:
-            reference_train.train(Path(task_root))
-        os.environ["LAMBDA_TASK_ROOT"] = task_root
-        loads, real_load = [], joblib.load
-        joblib.load = lambda *args, **kwargs: loads.append(args) or real_load(*args, **kwargs)
-        spec = importlib.util.spec_from_file_location("app", Path(code_dir) / "app.py")
-        module = importlib.util.module_from_spec(spec)
-        try:
-            spec.loader.exec_module(module)
-        except Exception as error:
-            raise CheckFailed(f"importing app.py failed: {type(error).__name__}: {error}") from None
-        yield module, loads
+STEP = step(2)
+MODEL, PREDICT, HANDLER = "app.py:MODEL", "app.py:predict", "app.py:handler"
+SECRET_LOG_HINT = ("app.py handler(): log only the one JSON line of serving.log_line(); never the event, its headers "
+                   "or its body (they carry credentials and personal data).")
 
 
-def invoke(module, event) -> tuple[int, dict, dict]:
-    """Call the handler like Lambda does and unpack its proxy response."""
-    context = SimpleNamespace(aws_request_id=str(uuid.uuid4()), function_name="serverless-iris",
-                              memory_limit_in_mb=1024, get_remaining_time_in_millis=lambda: 30_000)
+@functools.cache
+def grader_model():
+    """The grader's own model (never one a submission saved), and its pickle for the sandbox."""
+    iris = load_iris()
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, random_state=0))
+    model.fit(iris.data, iris.target_names[iris.target])
+    blob = io.BytesIO()
+    joblib.dump(model, blob)
+    return model, blob.getvalue()
+
+
+def pickled(value) -> bytes:
+    blob = io.BytesIO()
+    joblib.dump(value, blob)
+    return blob.getvalue()
+
+
+@STEP.observe
+def plan(ctx) -> Plan:
+    draw, hidden = random.Random(), cases.Secrets()
+    made = cases.all_cases(draw, hidden)
+    ids = [cases.request_id() for _ in made]
+    broken = [cases.Case("a flower", "species", cases.gateway("apigw_http_v2", hidden, body=cases.flower_dict(f)), f)
+              for f in draw.sample(cases.REAL_FLOWERS, 2)]
+    broken_ids = [cases.request_id() for _ in broken]
+    files = {**ctx.submission_files(), "_task/model.joblib": grader_model()[1], "_broken/model.joblib": pickled(
+        BrokenModel())}
+    request = {"events": [{"event": c.event, "request_id": i} for c, i in zip(made, ids)],
+               "broken_events": [{"event": c.event, "request_id": i} for c, i in zip(broken, broken_ids)]}
+    return Plan("app", request, files, timeout=90,
+                secret={"cases": made, "ids": ids, "broken_ids": broken_ids, "hidden": hidden})
+
+
+def answers(run, prefix: str = "") -> list[tuple[object, str, dict]]:
+    """(case, request id, observation) for every request, in the order they were sent."""
+    imported = run.get(prefix + "import")
+    if imported.get("error"):
+        raise CheckFailed(imported.get("todo") or f"importing app.py failed: {imported['error']}")
+    made = run.plan.secret["cases"] if not prefix else [None] * len(run.plan.secret["broken_ids"])
+    ids = run.plan.secret["broken_ids" if prefix else "ids"]
+    return [(case, rid, run.get(f"{prefix}call/{n}")) for n, (case, rid) in enumerate(zip(made, ids))]
+
+
+def response(observed: dict) -> tuple[int, dict, object]:
+    """statusCode, headers (lower-case names) and the parsed JSON body of one proxy response."""
+    if "error" in observed:
+        raise CheckFailed(observed.get("todo") or f"the handler raised {observed['error']} (a client gets a 502)")
+    answer = observed.get("value")
+    if not isinstance(answer, dict) or type(answer.get("statusCode")) is not int:
+        raise CheckFailed(f"the handler must return {{'statusCode': int, 'headers': {{...}}, 'body': str}}, got "
+                          f"{json.dumps(answer)[:100]}")
+    headers = answer.get("headers") if isinstance(answer.get("headers"), dict) else {}
+    if not isinstance(answer.get("body"), str):
+        raise CheckFailed("the response 'body' must be a JSON string (json.dumps(...)), got "
+                          f"{type(answer.get('body')).__name__}")
     try:
-        response = module.handler(event, context)
-    except Exception as error:
-        raise CheckFailed(f"the handler raised {type(error).__name__}: {error} (a client would get a 502)") from None
-    if not isinstance(response, dict) or not isinstance(response.get("statusCode"), int):
-        raise CheckFailed(f"the handler must return {{'statusCode': int, 'body': str, ...}}, got {str(response)[:80]}")
-    try:
-        body = json.loads(response.get("body") or "null")
-    except (TypeError, ValueError):
-        raise CheckFailed("the response body is not a JSON string") from None
-    return response["statusCode"], body, response.get("headers") or {}
+        body = json.loads(answer["body"])
+    except ValueError:
+        raise CheckFailed(f"the response body is not JSON: {answer['body'][:80]!r}") from None
+    return answer["statusCode"], {str(k).lower(): v for k, v in headers.items()}, body
 
 
-def expect_refusals(module, cases: dict[str, object], statuses: range | tuple) -> None:
-    """Each named event must get one of ``statuses`` and a JSON ``{"error": "..."}`` body."""
+@STEP.check("app.py loads the model at import, from LAMBDA_TASK_ROOT", points=2, todos=(MODEL,),
+            hint="app.py MODEL: at module scope, MODEL = serving.load_model(TASK_ROOT); TASK_ROOT comes from "
+                 "LAMBDA_TASK_ROOT (/var/task in the image).")
+def loads_model(run):
+    imported = run.get("import")
+    if imported.get("error"):
+        raise CheckFailed(f"importing app.py failed: {imported['error']}")
+    if imported["model"] != "set":
+        raise CheckFailed(f"after import MODEL is {imported['model']}")
+    if not imported["loads"] or not all(p.endswith("/_task/model.joblib") for p in imported["loads"]):
+        raise CheckFailed(f"importing app.py loaded {imported['loads'] or 'nothing'}, not LAMBDA_TASK_ROOT's "
+                          "model.joblib")
+
+
+@STEP.check("the model loads once per environment, not per request", points=2, todos=(MODEL, HANDLER),
+            needs="app.py loads the model at import, from LAMBDA_TASK_ROOT",
+            hint="app.py handler(): use the MODEL loaded at import; loading again on every request makes warm calls slow.")
+def loads_once(run):
+    calls = answers(run)
+    loads = calls[-1][2]["loads"] if calls else 0
+    if loads != 1:
+        raise CheckFailed(f"the model was loaded {loads} times for one import and {len(calls)} requests")
+
+
+def expect_species(run, kind: str) -> str:
+    model, _ = grader_model()
+    checked = 0
+    for case, _, observed in answers(run):
+        if case.kind != kind:
+            continue
+        status, _, body = response(observed)
+        expected = str(model.predict([list(case.flower)])[0])
+        if status != 200 or not isinstance(body, dict) or body.get("prediction") != expected:
+            raise CheckFailed(f"{case.label} got {status} {json.dumps(body)[:100]}; expected 200 with "
+                              f"prediction {expected!r}")
+        if body.get("version") != "v1":
+            raise CheckFailed(f"{case.label}: 'version' is {body.get('version')!r}, not 'v1'")
+        wanted = dict(zip(map(str, model.classes_), model.predict_proba([list(case.flower)])[0]))
+        got = body.get("probabilities")
+        if not isinstance(got, dict) or set(got) != set(wanted) or not all(
+                isinstance(got[k], (int, float)) and math.isclose(got[k], wanted[k], abs_tol=1e-3) for k in wanted):
+            raise CheckFailed(f"{case.label}: probabilities {json.dumps(got)[:120]} are not the model's "
+                              f"predict_proba per class")
+        checked += 1
+    return f"{checked} requests"
+
+
+@STEP.check("known flowers get the right species and probabilities", points=3, todos=(MODEL, PREDICT, HANDLER),
+            hint="app.py predict(): MODEL.predict_proba([features])[0] pairs with MODEL.classes_; answer the most "
+                 "probable class and every class's probability.")
+def right_species(run):
+    return expect_species(run, "species")
+
+
+@STEP.check("whole numbers, zero and every event shape are valid requests", points=1, todos=(MODEL, PREDICT, HANDLER),
+            hint="app.py: 5 and 0 are lengths too, and payload 1.0, base64 bodies and direct invokes carry the same "
+                 "request: let serving.read_request() read it, do not re-check it yourself.")
+def edge_requests(run):
+    return expect_species(run, "edge")
+
+
+def expect_refusals(run, kind: str) -> str:
     wrong = []
-    for label, event in cases.items():
-        status, body, _ = invoke(module, event)
-        if status not in statuses or not (isinstance(body, dict) and isinstance(body.get("error"), str) and body["error"]):
-            wrong.append(f"{label} -> {status} {json.dumps(body)[:60]}")
+    for case, _, observed in answers(run):
+        if case.kind != kind:
+            continue
+        status, _, body = response(observed)
+        if status not in case.status or not (isinstance(body, dict) and isinstance(body.get("error"), str)
+                                              and body["error"]):
+            wrong.append(f"{case.label} -> {status} {json.dumps(body)[:60]}")
     if wrong:
-        raise CheckFailed("; ".join(wrong))
+        raise CheckFailed("; ".join(wrong[:3]) + (f" (and {len(wrong) - 3} more)" if len(wrong) > 3 else ""))
+    return ""
 
 
-def _body(raw: str):
-    return load_event(raw_body=raw)
+@STEP.check("client mistakes answer 400, 405 or 413 with a JSON error, never 500", points=2, todos=(HANDLER,),
+            hint="app.py handler(): answer a serving.ClientError with its .status and {'error': message}.")
+def mistakes(run):
+    return expect_refusals(run, "mistake")
 
 
-@STEP.check("app.py imports and loads the model from LAMBDA_TASK_ROOT", points=2,
-            hint="Build the model path from os.environ['LAMBDA_TASK_ROOT'] (/var/task in the image), not a fixed folder.")
-def imports(ctx):
-    with handler_under_test(ctx) as (module, loads):
-        if not loads:
-            raise CheckFailed("importing app.py did not call joblib.load")
-        if getattr(module, "MODEL", None) is None:
-            raise CheckFailed("MODEL is still None after import")
+@STEP.check("only real measurements: negatives, NaN, absurd sizes and non-numbers answer 4xx", points=2,
+            todos=(HANDLER,), hint="app.py handler(): serving.read_request() refuses what is not a flower's "
+                                   "measurement (0 to serving.MAX_CM cm); keep its ClientError's status.")
+def values(run):
+    return expect_refusals(run, "value")
 
 
-@STEP.check("the model loads once, at import, not per request", points=2, needs="app.py imports and loads the model from LAMBDA_TASK_ROOT",
-            hint="Load the model at module scope; the handler should only use it. Warm requests must not reload it.")
-def loads_once(ctx):
-    with handler_under_test(ctx) as (module, loads):
-        for _ in range(5):
-            invoke(module, load_event(body=GOOD))
-        if len(loads) != 1:
-            raise CheckFailed(f"joblib.load ran {len(loads)} times for an import and 5 requests")
+@STEP.check("every answer is JSON with Content-Type, X-Cold-Start and X-Request-Id headers", points=1,
+            todos=(HANDLER,), hint="app.py handler(): headers Content-Type: application/json, X-Cold-Start "
+                                   "'true'/'false' and X-Request-Id (the context's aws_request_id), on errors too.")
+def headers(run):
+    for number, (case, rid, observed) in enumerate(answers(run)):
+        _, found, _ = response(observed)
+        cold = "true" if number == 0 else "false"
+        wanted = {"content-type": "application/json", "x-cold-start": cold, "x-request-id": rid}
+        wrong = [f"{k}: {found.get(k)!r}" for k, v in wanted.items()
+                 if not (isinstance(found.get(k), str) and found[k].split(";")[0].strip() == v)]
+        if wrong:
+            raise CheckFailed(f"{case.label} (request {number + 1}) has headers {', '.join(wrong)}; expected {wanted}")
 
 
-@STEP.check("known flowers get the right species", points=3, needs="app.py imports and loads the model from LAMBDA_TASK_ROOT",
-            hint="Answer 200 with {'prediction': <species name>, 'version': 'v1'}.")
-def right_species(ctx):
-    with handler_under_test(ctx) as (module, _):
-        for species, flower in FLOWERS.items():
-            status, body, _ = invoke(module, load_event(body=flower))
-            if status != 200 or body.get("prediction") != species or body.get("version") != "v1":
-                raise CheckFailed(f"a {species} got {status} {json.dumps(body)[:80]}")
+@STEP.check("the first request of an environment is cold, later ones warm", points=1, todos=(HANDLER,),
+            hint="app.py handler(): report the module-level cold-start flag in the body's 'cold_start' and in "
+                 "X-Cold-Start, then clear it.")
+def cold_then_warm(run):
+    flags = []
+    for _, _, observed in answers(run):
+        status, found, body = response(observed)
+        flags.append(found.get("x-cold-start"))
+        if status == 200 and isinstance(body, dict) and body.get("cold_start") is not (len(flags) == 1):
+            raise CheckFailed(f"request {len(flags)} answered cold_start={body.get('cold_start')}")
+    if flags[:1] != ["true"] or set(flags[1:]) != {"false"}:
+        raise CheckFailed(f"X-Cold-Start was {flags[:3]}…; expected 'true' once, then 'false'")
 
 
-@STEP.check("payload 2.0, payload 1.0 and direct invokes all work", points=2, needs="app.py imports and loads the model from LAMBDA_TASK_ROOT",
-            hint="2.0 has requestContext.http.method, 1.0 has httpMethod, a direct invoke's event is the request itself.")
-def event_shapes(ctx):
-    with handler_under_test(ctx) as (module, _):
-        for shape in SHAPES:
-            status, body, _ = invoke(module, load_event(shape, body=FLOWERS["virginica"]))
-            if status != 200 or body.get("prediction") != "virginica":
-                raise CheckFailed(f"a {shape} event got {status} {json.dumps(body)[:80]}")
+@STEP.check("each request logs one JSON line with its own request id", points=1, todos=(HANDLER,),
+            hint="app.py handler(): print(serving.log_line(request_id, ...)) once per request, with the context's "
+                 "aws_request_id.")
+def log_line(run):
+    for case, rid, observed in answers(run):
+        lines = [line for line in observed.get("stdout", "").splitlines() if line.strip()]
+        try:
+            records = [json.loads(line) for line in lines]
+        except ValueError:
+            records = []
+        if len(records) != 1 or not isinstance(records[0], dict):
+            raise CheckFailed(f"{case.label} logged {len(lines)} lines to stdout, not one JSON line: {lines[:2]}")
+        record = records[0]
+        if record.get("request_id") != rid or not {"latency_ms", "cold_start", "status"} <= record.keys():
+            raise CheckFailed(f"{case.label} logged {json.dumps(record)[:120]}; expected its request_id {rid}, "
+                              "status, latency_ms and cold_start")
 
 
-@STEP.check("malformed bodies answer 400 with an error message", points=2, needs="app.py imports and loads the model from LAMBDA_TASK_ROOT",
-            hint="Catch json errors and wrong shapes; answer {'statusCode': 400, 'body': json.dumps({'error': ...})}.")
-def malformed(ctx):
-    with handler_under_test(ctx) as (module, _):
-        cases = {"invalid JSON": _body("{\"sepal_length\": "), "empty body": _body(""), "a list": _body("[1, 2, 3, 4]"),
-                 "a number": _body("42"), "a string": _body("\"setosa\""), "null": _body("null"),
-                 "no body": {**load_event(), "body": None}, "a list event": [1, 2], "a string event": "hello"}
-        expect_refusals(module, cases, (400,))
+@STEP.check("no secret header or raw event reaches the logs", points=1, todos=(HANDLER,), hint=SECRET_LOG_HINT)
+def no_secrets(run):
+    hidden = run.plan.secret["hidden"]
+    for case, _, observed in answers(run):
+        output = observed.get("stdout", "") + observed.get("stderr", "")
+        if hidden.token in output or hidden.marker in output:
+            raise CheckFailed(f"for {case.label} the logs contain the request's Authorization header or cookies")
 
 
-@STEP.check("missing and unexpected fields answer 400", points=2, needs="app.py imports and loads the model from LAMBDA_TASK_ROOT",
-            hint="Compare the request's keys with the four feature names; say which are missing or unexpected.")
-def fields(ctx):
-    with handler_under_test(ctx) as (module, _):
-        missing = {k: v for k, v in GOOD.items() if k != "petal_width"}
-        cases = {"a missing field": load_event(body=missing), "an empty object": load_event(body={}),
-                 "an extra field": load_event(body={**GOOD, "colour": "blue"})}
-        expect_refusals(module, cases, (400,))
-
-
-@STEP.check("non-numbers, NaN and infinity answer 4xx", points=2, needs="app.py imports and loads the model from LAMBDA_TASK_ROOT",
-            hint="Accept only int/float (a bool is not a measurement) and reject NaN and infinity (math.isfinite).")
-def non_numbers(ctx):
-    with handler_under_test(ctx) as (module, _):
-        raw = json.dumps(GOOD)
-        cases = {f"{label}": load_event(body={**GOOD, "sepal_width": value})
-                 for label, value in [("a string", "3.5"), ("true", True), ("null", None), ("a list", [3.5])]}
-        cases |= {"NaN": _body(raw.replace("3.5", "NaN")), "Infinity": _body(raw.replace("3.5", "Infinity")),
-                  "1e999": _body(raw.replace("3.5", "1e999"))}
-        expect_refusals(module, cases, range(400, 500))
-
-
-@STEP.check("negative measurements answer 4xx", points=1, needs="app.py imports and loads the model from LAMBDA_TASK_ROOT",
-            hint="A length in centimetres cannot be negative.")
-def negatives(ctx):
-    with handler_under_test(ctx) as (module, _):
-        expect_refusals(module, {"petal_length=-1": load_event(body={**GOOD, "petal_length": -1})}, range(400, 500))
-
-
-@STEP.check("wrong HTTP methods answer 405", points=1, needs="app.py imports and loads the model from LAMBDA_TASK_ROOT",
-            hint="Read the method from requestContext.http.method (2.0) or httpMethod (1.0); only POST predicts.")
-def methods(ctx):
-    with handler_under_test(ctx) as (module, _):
-        cases = {f"{method} ({shape})": load_event(shape, body=GOOD, method=method)
-                 for shape in ("apigw_http_v2", "apigw_http_v1") for method in ("GET", "PUT")}
-        expect_refusals(module, cases, (405,))
-
-
-@STEP.check("oversized bodies answer 413", points=1, needs="app.py imports and loads the model from LAMBDA_TASK_ROOT",
-            hint="Check the body's size before parsing it.")
-def oversized(ctx):
-    with handler_under_test(ctx) as (module, _):
-        huge = json.dumps({**GOOD, "padding": "x" * 1_000_000})
-        expect_refusals(module, {"a 1 MB body": _body(huge),
-                                 "a 1 MB base64 body": load_event(raw_body=huge, base64_encoded=True)}, (413,))
-
-
-@STEP.check("base64-encoded bodies are decoded", points=1, needs="app.py imports and loads the model from LAMBDA_TASK_ROOT",
-            hint="When isBase64Encoded is true, base64-decode the body first; invalid base64 is a 400.")
-def base64_bodies(ctx):
-    with handler_under_test(ctx) as (module, _):
-        status, body, _ = invoke(module, load_event(body=GOOD, base64_encoded=True))
-        if status != 200 or body.get("prediction") != "setosa":
-            raise CheckFailed(f"a base64-encoded setosa got {status} {json.dumps(body)[:80]}")
-        expect_refusals(module, {"invalid base64": {**load_event(), "body": "not base64!", "isBase64Encoded": True}}, (400,))
-
-
-@STEP.check("the caller can tell a cold start from a warm call", points=1, needs="app.py imports and loads the model from LAMBDA_TASK_ROOT",
-            hint="Keep a module-level flag; report it as 'cold_start' in the body (and an X-Cold-Start header).")
-def cold_flag(ctx):
-    with handler_under_test(ctx) as (module, _):
-        first = invoke(module, load_event(body=GOOD))[1].get("cold_start")
-        second = invoke(module, load_event(body=GOOD))[1].get("cold_start")
-        if (first, second) != (True, False):
-            raise CheckFailed(f"cold_start was {first} then {second}; expected true then false")
-
-
-@STEP.check("each request logs one JSON line", points=1, needs="app.py imports and loads the model from LAMBDA_TASK_ROOT",
-            hint="print(json.dumps({...})) once per request with request_id, latency_ms and cold_start.")
-def logs_json(ctx):
-    with handler_under_test(ctx) as (module, _):
-        for event in (load_event(body=GOOD), _body("oops")):
-            out = io.StringIO()
-            with contextlib.redirect_stdout(out):
-                invoke(module, event)
-            lines = [line for line in out.getvalue().splitlines() if line.strip()]
-            try:
-                record = json.loads(lines[0]) if len(lines) == 1 else None
-            except ValueError:
-                record = None
-            if not isinstance(record, dict) or not {"request_id", "latency_ms", "cold_start"} <= record.keys():
-                raise CheckFailed(f"expected one JSON line with request_id, latency_ms, cold_start; got {lines[:2]}")
+@STEP.check("a failing model answers 500 with a JSON error and no traceback", points=1, todos=(MODEL, PREDICT, HANDLER),
+            hint="app.py handler(): on an unexpected exception log the traceback and answer 500 with "
+                 "serving.internal_error(); the client never sees internals.")
+def internal_errors(run):
+    for _, _, observed in answers(run, "broken/"):
+        status, _, body = response(observed)
+        text = json.dumps(body)
+        if status != 500 or not isinstance(body, dict) or not isinstance(body.get("error"), str):
+            raise CheckFailed(f"a request the model fails on got {status} {text[:100]}; expected 500 {{'error': ...}}")
+        if "Traceback" in text or 'File \\"' in text or FAILURE in text:
+            raise CheckFailed(f"the 500's body shows internals to the client: {text[:100]}")

@@ -1,125 +1,161 @@
-"""Step 3: the Dockerfile is Lambda's shape, the image builds, holds the right things and answers."""
+"""Step 3: the submission's own Dockerfile has Lambda's shape, builds, holds the right things and answers.
+
+The grader builds the submission's Dockerfile itself (:mod:`checks.container`), into an
+image tagged for that submission's content; ``build_command()`` is judged from what it
+returns, never run.
+"""
 
 from __future__ import annotations
 
 import json
 import re
-import subprocess
+import tempfile
+from pathlib import Path
 
-from labkit import config, images
-from labkit.config import SETOSA
-
+from . import container
+from .context import REPO_ROOT, SETOSA
 from .events import load_event
-from .framework import CheckFailed, CheckSkipped, step
+from .framework import CheckFailed, CheckSkipped, Plan, step
 
-STEP = step(3, "Build the container image")
+STEP = step(3)
+DOCKERFILE, BUILD_COMMAND = "Dockerfile", "image.py:build_command"
 BASE_IMAGE = "public.ecr.aws/lambda/python:3.11"
 SIZE_BUDGET_MB = 1024  # Lambda allows 10 GB; a small image pulls faster on a cold start
+SERVING = ("__init__.py", "serving.py", "todo.py")
+REQUIREMENTS = ("requirements.txt", "docker/requirements.txt")  # the submission's own, else the lab's
 
 
-def instructions(ctx) -> list[tuple[str, str]]:
-    """(KEYWORD, arguments) for each instruction of the graded Dockerfile, continuation lines joined."""
-    text = re.sub(r"\\\n", " ", ctx.source("Dockerfile").read_text())
+def instructions(run) -> list[tuple[str, str]]:
+    """(KEYWORD, arguments) of each instruction of the submission's Dockerfile, continuation lines joined."""
+    path = run.ctx.source(DOCKERFILE)
+    if not path.is_file():
+        raise CheckFailed(f"there is no Dockerfile in {run.ctx.folder}")
+    text = re.sub(r"\\\n", " ", path.read_text(errors="replace")[:100_000])
     lines = [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
-    return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1] if " " in line else "") for line in lines]
+    found = [(line.split(None, 1)[0].upper(), line.split(None, 1)[1] if " " in line else "") for line in lines]
+    if [k for k, _ in found if k != "FROM"] == []:
+        raise CheckFailed("TODO still open: exercises/Dockerfile")
+    return found
 
 
-def _image(ctx):
-    """The student's image module, and the tag it builds (docker mode) or None (host mode)."""
-    image = ctx.code("image")
-    return image, (images.local_tag(ctx.settings) if images.uses_docker(ctx.settings) else None)
+@STEP.observe
+def plan(ctx) -> Plan:
+    return Plan("code", {"calls": ["build_command"], "tag": "lab-grade/check:build-command"},
+                ctx.submission_files(), timeout=60, network=True)
 
 
-def _needs_docker(tag):
-    if tag is None:
-        raise CheckSkipped("no Docker engine here (host mode): the image itself cannot be checked")
-
-
-@STEP.check("the Dockerfile starts from AWS's Lambda Python 3.11 base image", points=1,
-            hint="The first instruction should be FROM public.ecr.aws/lambda/python:3.11.")
-def from_base(ctx):
-    first = instructions(ctx)[0]
+@STEP.check("the Dockerfile starts from AWS's Lambda Python 3.11 base image", points=1, todos=(DOCKERFILE,),
+            hint="Dockerfile: the first instruction is FROM public.ecr.aws/lambda/python:3.11.")
+def from_base(run):
+    first = instructions(run)[0]
     if first != ("FROM", BASE_IMAGE):
         raise CheckFailed(f"the first instruction is {' '.join(first)}")
 
 
-@STEP.check("the Dockerfile installs dependencies before it copies the code", points=1,
-            hint="COPY requirements.txt and RUN pip install first, COPY app.py later: code edits then reuse the cached layer.")
-def cache_friendly(ctx):
-    steps = instructions(ctx)
+@STEP.check("the Dockerfile installs dependencies before it copies the code", points=1, todos=(DOCKERFILE,),
+            hint="Dockerfile: COPY requirements.txt and RUN pip install first, code later, so that code edits reuse "
+                 "the cached dependency layer.")
+def cache_friendly(run):
+    steps = instructions(run)
     install = next((i for i, (k, a) in enumerate(steps) if k == "RUN" and "pip install" in a), None)
-    code = next((i for i, (k, a) in enumerate(steps) if k == "COPY" and "app.py" in a), None)
+    code = next((i for i, (k, a) in enumerate(steps) if k in ("COPY", "ADD") and "app.py" in a), None)
     if install is None or code is None or install > code:
         raise CheckFailed("expected RUN pip install … before COPY app.py …")
 
 
-@STEP.check("the Dockerfile copies the handler and model and sets CMD to app.handler", points=1,
-            hint="COPY app.py model.joblib into ${LAMBDA_TASK_ROOT}, then CMD [\"app.handler\"].")
-def handler_set(ctx):
-    steps = instructions(ctx)
-    copied = " ".join(a for k, a in steps if k == "COPY")
-    cmd = [a for k, a in steps if k == "CMD"]
-    problems = [f"{name} is never copied" for name in ("app.py", "model.joblib") if name not in copied]
-    if not cmd or json.loads(cmd[-1]) != ["app.handler"]:
-        problems.append(f"CMD is {cmd[-1] if cmd else 'missing'}")
+@STEP.check("build_command() builds for the function's architecture, tagged, without attestations", points=1,
+            todos=(BUILD_COMMAND,), hint="image.py build_command(): --platform settings.platform and --tag tag; "
+                                         "with buildx also --provenance=false and --load.")
+def command_shape(run):
+    args = run.value("build_command")
+    if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+        raise CheckFailed(f"build_command() returned {json.dumps(args)[:100]}, not a list of strings")
+    text = " ".join(args)
+    problems = [] if args[:1] == ["build"] or args[:2] == ["buildx", "build"] else ["it does not start with build"]
+    if f"--platform {run.settings.platform}" not in text and f"--platform={run.settings.platform}" not in text:
+        problems.append(f"no --platform {run.settings.platform}")
+    if f"--tag {run.plan.request['tag']}" not in text and f"-t {run.plan.request['tag']}" not in text:
+        problems.append("the tag it was given is not its --tag")
+    if args[:1] == ["buildx"] and not {"--provenance=false", "--load"} <= set(args):
+        problems.append("buildx needs --provenance=false and --load")
+    if problems:
+        raise CheckFailed(f"{args}: " + "; ".join(problems))
+
+
+@STEP.check("the submission's Dockerfile builds", points=3, todos=(DOCKERFILE,),
+            hint="Dockerfile: run `python -m <code>.image` to see the build's own error; COPY names files of the "
+                 "staged context (requirements.txt, labkit/, app.py, model.joblib).")
+def builds(run):
+    instructions(run)
+    if run.settings.docker == "off" or not container.docker_available():
+        raise CheckSkipped("no Docker engine here (host mode): the image cannot be built or checked")
+    model = run.settings.model_dir / "model.joblib"
+    if not model.is_file():
+        raise CheckFailed(f"{model} is missing: train the model first (step 1)")
+    own = [run.ctx.source(n) for n in REQUIREMENTS if run.ctx.source(n).is_file()]
+    files = {"Dockerfile": run.ctx.source(DOCKERFILE), "app.py": run.ctx.source("app.py"), "model.joblib": model,
+             "requirements.txt": own[0] if own else REPO_ROOT / "docker" / "requirements.txt",
+             ".dockerignore": REPO_ROOT / "docker" / ".dockerignore"}
+    files |= {f"labkit/{n}": REPO_ROOT / "labkit" / n for n in SERVING}
+    with tempfile.TemporaryDirectory(prefix="lab-grade-build-") as folder:
+        tag = container.stage({k: v for k, v in files.items() if v.is_file()}, Path(folder) / "context")
+        image, log = container.build(Path(folder) / "context", tag, run.settings.platform, timeout=900)
+    if image is None:
+        raise CheckFailed(f"docker build failed: {log}")
+    run.facts["image"] = image
+    arch = container.inspect(image).get("Architecture")
+    expected = {"x86_64": "amd64", "arm64": "arm64"}[run.settings.architecture]
+    if arch != expected:
+        raise CheckFailed(f"the image is {arch}; the function is {run.settings.architecture} ({expected})")
+    return tag
+
+
+PROBE = ("import json, os, sklearn; print(json.dumps({'sklearn': sklearn.__version__, 'files': sorted(os.listdir("
+         "'/var/task')), 'labkit': sorted(os.listdir('/var/task/labkit')) if os.path.isdir('/var/task/labkit') "
+         "else []}))")
+
+
+@STEP.check("the image holds app.py, labkit/, model.joblib and the scikit-learn that trained it, and runs "
+            "app.handler", points=1, todos=(DOCKERFILE,), needs="the submission's Dockerfile builds",
+            hint="Dockerfile: COPY app.py, labkit/ and model.joblib into ${LAMBDA_TASK_ROOT}; CMD [\"app.handler\"].")
+def contents(run):
+    image = run.facts["image"]
+    code, output = container.python_in(image, PROBE)
+    if code != 0:
+        raise CheckFailed(f"python in the image failed: {output.strip().splitlines()[-1:]}")
+    found = json.loads(output.strip().splitlines()[-1])
+    meta = json.loads((run.settings.model_dir / "metadata.json").read_text()) if (
+        run.settings.model_dir / "metadata.json").is_file() else {}
+    problems = [f"/var/task lacks {n}" for n in ("app.py", "model.joblib", "labkit") if n not in found["files"]]
+    problems += ["/var/task/labkit lacks serving.py"] if "labkit" in found["files"] and "serving.py" not in found[
+        "labkit"] else []
+    if found["sklearn"] != meta.get("sklearn_version"):
+        problems.append(f"the image has scikit-learn {found['sklearn']}, the model was trained with "
+                        f"{meta.get('sklearn_version')}")
+    cmd = (container.inspect(image).get("Config") or {}).get("Cmd")
+    if cmd != ["app.handler"]:
+        problems.append(f"CMD is {cmd}, not [\"app.handler\"]")
     if problems:
         raise CheckFailed("; ".join(problems))
 
 
-@STEP.check("the image builds for the function's architecture", points=3, timeout=1800,
-            hint="Stage the context (stage()), then build with --platform for the function's architecture.")
-def builds(ctx):
-    image, tag = _image(ctx)
-    context = images.stage(ctx.settings, config.code_dir(ctx.settings))
-    _needs_docker(tag)
-    info = image.build(ctx.settings, context, tag)
-    expected = {"x86_64": "amd64", "arm64": "arm64"}[ctx.settings.architecture]
-    if info.architecture != expected:
-        raise CheckFailed(f"the image is {info.architecture}; the function is {ctx.settings.architecture} ({expected})")
-
-
-@STEP.check("the image holds app.py, model.joblib and the pinned scikit-learn", points=1,
-            needs="the image builds for the function's architecture", timeout=120,
-            hint="Install docker/requirements.txt in the image and copy both files into ${LAMBDA_TASK_ROOT}.")
-def contents(ctx):
-    _, tag = _image(ctx)
-    probe = "import os, sklearn; print(sklearn.__version__); print(' '.join(sorted(os.listdir('/var/task'))))"
-    done = subprocess.run(["docker", "run", "--rm", "--network", "none", "--entrypoint", "/var/lang/bin/python",
-                           tag, "-c", probe], capture_output=True, text=True, timeout=100)
-    if done.returncode != 0:
-        raise CheckFailed(f"python in the image failed: {done.stderr.strip().splitlines()[-1:]}")
-    version, files = done.stdout.strip().splitlines()
-    trained = json.loads((ctx.settings.model_dir / "metadata.json").read_text())["sklearn_version"]
-    problems = [f"/var/task lacks {name}" for name in ("app.py", "model.joblib") if name not in files.split()]
-    if version != trained:
-        problems.append(f"the image has scikit-learn {version}, the model was trained with {trained}")
-    if problems:
-        raise CheckFailed("; ".join(problems))
-
-
-@STEP.check("the image fits the size budget", points=1, needs="the image builds for the function's architecture",
-            hint="Install only what the handler needs (docker/requirements.txt) and use --no-cache-dir with pip.")
-def size_budget(ctx):
-    image, tag = _image(ctx)
-    size_mb = images.describe(tag).size_bytes / 1e6
+@STEP.check("the image fits the size budget", points=1, todos=(DOCKERFILE,), needs="the submission's Dockerfile builds",
+            hint="Dockerfile: install only requirements.txt, with pip's --no-cache-dir.")
+def size_budget(run):
+    size_mb = int(container.inspect(run.facts["image"]).get("Size", 0)) / 1e6
     if size_mb > SIZE_BUDGET_MB:
         raise CheckFailed(f"{size_mb:,.0f} MB is over the lab's {SIZE_BUDGET_MB:,} MB budget")
     return f"{size_mb:,.0f} MB of a {SIZE_BUDGET_MB:,} MB budget (Lambda's limit: 10 GB)"
 
 
-@STEP.check("run locally under the RIE, the packaged function answers right and refuses bad input", points=3,
-            timeout=180, hint="run_local() starts the emulator; invoke() POSTs an event to "
-                              "/2015-03-31/functions/function/invocations.")
-def answers_locally(ctx):
-    image, tag = _image(ctx)
-    target = tag if tag is not None else images.stage(ctx.settings, config.code_dir(ctx.settings))
-    if tag is not None and subprocess.run(["docker", "image", "inspect", tag], capture_output=True).returncode:
-        raise CheckFailed(f"image {tag} does not exist; build it first")
-    with images.run_local(ctx.settings, target) as local:
-        good, _ = local.invoke(load_event(body=SETOSA))
-        bad, _ = local.invoke(load_event(raw_body="{not json"))
-    if not (isinstance(good, dict) and good.get("statusCode") == 200 and json.loads(good["body"]).get("prediction") == "setosa"):
+@STEP.check("under the Runtime Interface Emulator the image answers right and refuses bad input", points=3,
+            todos=(DOCKERFILE,), needs="the submission's Dockerfile builds",
+            hint="Dockerfile: the image must start app.handler; run `python -m <code>.image` and read the log it prints.")
+def answers_locally(run):
+    with container.under_rie(run.facts["image"], run.settings.timeout_s) as invoke:
+        good, bad = invoke(load_event(body=SETOSA)), invoke(load_event(raw_body="{not json"))
+    body = json.loads(good["body"]) if isinstance(good, dict) and isinstance(good.get("body"), str) else {}
+    if not (isinstance(good, dict) and good.get("statusCode") == 200 and body.get("prediction") == "setosa"):
         raise CheckFailed(f"a setosa got {str(good)[:120]}")
-    if not (isinstance(bad, dict) and 400 <= bad.get("statusCode", 0) < 500):
+    if not (isinstance(bad, dict) and 400 <= (bad.get("statusCode") or 0) < 500):
         raise CheckFailed(f"invalid JSON got {str(bad)[:120]}")
-    return "in a container" if tag else "in host mode, from the staged folder"

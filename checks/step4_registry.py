@@ -5,43 +5,52 @@ from __future__ import annotations
 import json
 
 from . import cloud
-from .framework import CheckFailed, step
+from .framework import CheckFailed, Plan, step
 
-STEP = step(4, "Push the image to ECR")
+STEP = step(4)
 SINGLE_IMAGE_MANIFESTS = ("application/vnd.docker.distribution.manifest.v2+json",
                           "application/vnd.oci.image.manifest.v1+json")
+ENSURE, PUSH = "registry.py:ensure_repository", "registry.py:push"
+STEP.unobserved = (PUSH,)  # the grader never pushes: an image it finds must be the student's push
 
 
-@STEP.check("the ECR repository exists and carries the lab tag", points=1,
+@STEP.observe
+def plan(ctx) -> Plan:
+    """ensure_repository() runs twice only on a repository the student made: grading must not create it."""
+    cloud.repository(ctx)
+    return Plan("code", {"calls": ["ensure_repository_twice"]}, ctx.submission_files(), timeout=120, network=True)
+
+
+@STEP.check("the ECR repository exists and carries the lab tag", points=1, todos=(ENSURE,),
             hint="create_repository(repositoryName=..., tags=[{'Key': 'lab', 'Value': 'serverless-iris'}]).")
-def repository_exists(ctx):
-    repository = cloud.repository(ctx)
-    tags = {t["Key"]: t["Value"] for t in ctx.client("ecr").list_tags_for_resource(
+def repository_exists(run):
+    repository = cloud.repository(run)
+    tags = {t["Key"]: t["Value"] for t in run.client("ecr").list_tags_for_resource(
         resourceArn=repository["repositoryArn"])["tags"]}
-    if tags.get("lab") != ctx.settings.tags["lab"]:
+    if tags.get("lab") != run.settings.tags["lab"]:
         raise CheckFailed(f"its tags are {tags}")
 
 
-@STEP.check("images are scanned on push and old ones expire", points=1, needs="the ECR repository exists and carries the lab tag",
+@STEP.check("images are scanned on push and old ones expire", points=1, todos=(ENSURE,), needs="the ECR repository exists and carries the lab tag",
             hint="Set imageScanningConfiguration={'scanOnPush': True} and put_lifecycle_policy with an expire rule.")
-def repository_policies(ctx):
-    ecr = ctx.client("ecr")
-    if not cloud.repository(ctx).get("imageScanningConfiguration", {}).get("scanOnPush"):
+def repository_policies(run):
+    ecr = run.client("ecr")
+    if not cloud.repository(run).get("imageScanningConfiguration", {}).get("scanOnPush"):
         raise CheckFailed("scanOnPush is off")
     try:
-        policy = json.loads(ecr.get_lifecycle_policy(repositoryName=ctx.settings.repository)["lifecyclePolicyText"])
+        policy = json.loads(ecr.get_lifecycle_policy(repositoryName=run.settings.repository)["lifecyclePolicyText"])
     except ecr.exceptions.LifecyclePolicyNotFoundException:
         raise CheckFailed("the repository has no lifecycle policy") from None
     if not any(rule.get("action", {}).get("type") == "expire" for rule in policy.get("rules", [])):
         raise CheckFailed("the lifecycle policy has no expire rule")
 
 
-@STEP.check("the repository holds the image under its tag, as a single-platform manifest", points=2,
+@STEP.check("the repository holds the image under its tag, as a single-platform manifest", points=2, todos=(PUSH,),
             needs="the ECR repository exists and carries the lab tag",
             hint="Push with docker push after docker login; build without provenance attestations (Lambda rejects indexes).")
-def image_pushed(ctx):
-    digest = cloud.pushed_digest(ctx)
-    images = ctx.client("ecr").batch_get_image(repositoryName=ctx.settings.repository,
+def image_pushed(run):
+    digest = cloud.pushed_digest(run)
+    images = run.client("ecr").batch_get_image(repositoryName=run.settings.repository,
                                                imageIds=[{"imageDigest": digest}])["images"]
     media_type = images[0].get("imageManifestMediaType") if images else None
     if media_type not in SINGLE_IMAGE_MANIFESTS:
@@ -49,10 +58,11 @@ def image_pushed(ctx):
     return digest[:19] + "…"
 
 
-@STEP.check("ensure_repository() can run twice", points=1, needs="the ECR repository exists and carries the lab tag",
+@STEP.check("ensure_repository() can run twice", points=1, todos=(ENSURE,), needs="the ECR repository exists and carries the lab tag",
             hint="Catch RepositoryAlreadyExistsException and return the existing repository.")
-def idempotent(ctx):
-    registry = ctx.code("registry")
-    first, second = registry.ensure_repository(ctx.settings), registry.ensure_repository(ctx.settings)
-    if first["repositoryArn"] != second["repositoryArn"]:
+def idempotent(run):
+    first, second = run.value("ensure_repository_twice")
+    if isinstance(second, dict) and "error" in second:
+        raise CheckFailed(second.get("todo") or f"the second call failed: {second['error']}")
+    if first != second.get("value"):
         raise CheckFailed("two calls returned different repositories")

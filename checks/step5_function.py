@@ -4,39 +4,40 @@ from __future__ import annotations
 
 import json
 
-from labkit.lambdas import BASIC_EXECUTION_POLICY
-from labkit.config import SETOSA
+from .context import SETOSA
 
 from . import cloud
 from .framework import CheckFailed, step
 
-STEP = step(5, "Create the Lambda function")
+BASIC_EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"  # AWS's own
+ROLE, DEPLOY = "function.py:ensure_role", "function.py:deploy"
+STEP = step(5)
 
 
-@STEP.check("the function is a container-image function, Active and up to date", points=2,
+@STEP.check("the function is a container-image function, Active and up to date", points=2, todos=(DEPLOY,),
             hint="create_function(PackageType='Image', Code={'ImageUri': ...}), then wait with function_active_v2.")
-def active(ctx):
-    configuration = cloud.function(ctx)["Configuration"]
+def active(run):
+    configuration = cloud.function(run)["Configuration"]
     state = (configuration.get("PackageType"), configuration.get("State"), configuration.get("LastUpdateStatus"))
     if state != ("Image", "Active", "Successful"):
         raise CheckFailed(f"PackageType, State, LastUpdateStatus are {state}")
 
 
-@STEP.check("it runs the pushed image by digest", points=2, needs="the function is a container-image function, Active and up to date",
+@STEP.check("it runs the pushed image by digest", points=2, todos=(DEPLOY,), needs="the function is a container-image function, Active and up to date",
             hint="Deploy ImageUri=REPOSITORY@sha256:… (the digest from the push), not a mutable tag.")
-def runs_digest(ctx):
-    image_uri = cloud.function(ctx)["Code"].get("ImageUri", "")
-    digest = cloud.pushed_digest(ctx)
+def runs_digest(run):
+    image_uri = cloud.function(run)["Code"].get("ImageUri", "")
+    digest = cloud.pushed_digest(run)
     if not image_uri.endswith("@" + digest):
-        raise CheckFailed(f"the function runs {image_uri}; ECR's {ctx.settings.repository}:latest is {digest[:19]}…")
+        raise CheckFailed(f"the function runs {image_uri}; ECR's {run.settings.repository}:latest is {digest[:19]}…")
 
 
-@STEP.check("its role trusts only Lambda and may only write logs", points=2,
+@STEP.check("its role trusts only Lambda and may only write logs", points=2, todos=(ROLE, DEPLOY),
             needs="the function is a container-image function, Active and up to date",
             hint="Trust lambda.amazonaws.com only; attach AWSLambdaBasicExecutionRole and nothing else.")
-def least_privilege(ctx):
-    role_name = cloud.function(ctx)["Configuration"]["Role"].rsplit("/", 1)[-1]
-    iam = ctx.client("iam")
+def least_privilege(run):
+    role_name = cloud.function(run)["Configuration"]["Role"].rsplit("/", 1)[-1]
+    iam = run.client("iam")
     trust = iam.get_role(RoleName=role_name)["Role"]["AssumeRolePolicyDocument"]
     trust = json.loads(trust) if isinstance(trust, str) else trust
     principals = [s.get("Principal", {}).get("Service") for s in trust.get("Statement", [])]
@@ -49,22 +50,22 @@ def least_privilege(ctx):
         raise CheckFailed("; ".join(problems))
 
 
-@STEP.check("memory, timeout and architecture match the lab settings", points=1,
+@STEP.check("memory, timeout and architecture match the lab settings", points=1, todos=(DEPLOY,),
             needs="the function is a container-image function, Active and up to date",
             hint="Pass MemorySize, Timeout and Architectures from the settings (LAB_MEMORY_MB, LAB_TIMEOUT_S, LAB_ARCH).")
-def sized(ctx):
-    configuration = cloud.function(ctx)["Configuration"]
+def sized(run):
+    configuration = cloud.function(run)["Configuration"]
     got = (configuration["MemorySize"], configuration["Timeout"], configuration.get("Architectures"))
-    wanted = (ctx.settings.memory_mb, ctx.settings.timeout_s, [ctx.settings.architecture])
+    wanted = (run.settings.memory_mb, run.settings.timeout_s, [run.settings.architecture])
     if got != wanted:
         raise CheckFailed(f"memory, timeout, architectures are {got}; expected {wanted}")
 
 
-@STEP.check("a direct invoke answers with the right species", points=2, timeout=180,
+@STEP.check("a direct invoke answers with the right species", points=2, todos=(DEPLOY,),
             needs="the function is a container-image function, Active and up to date",
             hint="Check the function's logs in CloudWatch (/aws/lambda/<name>) for the error.")
-def answers(ctx):
-    answer = ctx.client("lambda").invoke(FunctionName=ctx.settings.function_name, Payload=json.dumps(SETOSA).encode())
+def answers(run):
+    answer = run.client("lambda").invoke(FunctionName=run.settings.function_name, Payload=json.dumps(SETOSA).encode())
     payload = json.loads(answer["Payload"].read() or b"null")
     if "FunctionError" in answer:
         raise CheckFailed(f"the function failed: {payload.get('errorType')}: {payload.get('errorMessage')}")

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import requests
 
-from labkit.config import SETOSA
+from .context import SETOSA
 
 from . import cloud
 from .framework import CheckFailed, step
 
-STEP = step(6, "Expose it with API Gateway")
+API, ALLOW = "gateway.py:ensure_api", "gateway.py:allow_invoke"
+STEP = step(6)
 
 
-@STEP.check("POST /predict is routed to an AWS_PROXY integration of the function", points=2,
+@STEP.check("POST /predict is routed to an AWS_PROXY integration of the function", points=2, todos=(API,),
             hint="create_integration(IntegrationType='AWS_PROXY', IntegrationUri=<function ARN>, PayloadFormatVersion='2.0'), "
                  "then create_route(RouteKey='POST /predict', Target='integrations/<id>').")
-def routed(ctx):
-    apigw, api_id = ctx.client("apigatewayv2"), cloud.api(ctx)["ApiId"]
-    function_arn = cloud.function(ctx)["Configuration"]["FunctionArn"]
+def routed(run):
+    apigw, api_id = run.client("apigatewayv2"), cloud.api(run)["ApiId"]
+    function_arn = cloud.function(run)["Configuration"]["FunctionArn"]
     route = next((r for r in apigw.get_routes(ApiId=api_id)["Items"] if r["RouteKey"] == "POST /predict"), None)
     if route is None or not route.get("Target", "").startswith("integrations/"):
         raise CheckFailed(f"no route POST /predict with an integration target (route: {route})")
@@ -27,19 +28,19 @@ def routed(ctx):
         raise CheckFailed(f"the integration is {got}")
 
 
-@STEP.check("a $default stage deploys changes automatically", points=1,
+@STEP.check("a $default stage deploys changes automatically", points=1, todos=(API,),
             hint="create_stage(StageName='$default', AutoDeploy=True).")
-def staged(ctx):
-    stages = ctx.client("apigatewayv2").get_stages(ApiId=cloud.api(ctx)["ApiId"])["Items"]
+def staged(run):
+    stages = run.client("apigatewayv2").get_stages(ApiId=cloud.api(run)["ApiId"])["Items"]
     if not any(s["StageName"] == "$default" and s.get("AutoDeploy") for s in stages):
         raise CheckFailed(f"stages: {[(s['StageName'], s.get('AutoDeploy')) for s in stages]}")
 
 
-@STEP.check("only this API may invoke the function", points=2,
+@STEP.check("only this API may invoke the function", points=2, todos=(ALLOW,),
             hint="add_permission(..., Principal='apigateway.amazonaws.com', SourceArn='arn:aws:execute-api:REGION:ACCOUNT:API_ID/*/POST/predict').")
-def scoped_permission(ctx):
-    api_id = cloud.api(ctx)["ApiId"]
-    statements = cloud.invoke_statements(ctx)
+def scoped_permission(run):
+    api_id = cloud.api(run)["ApiId"]
+    statements = cloud.invoke_statements(run)
     if not statements:
         raise CheckFailed("the function has no permission for apigateway.amazonaws.com")
     for statement in statements:
@@ -48,14 +49,14 @@ def scoped_permission(ctx):
             raise CheckFailed(f"a statement allows SourceArn {source or 'anything'}; scope it to API {api_id}")
 
 
-@STEP.check("the public URL answers the right species and refuses bad input", points=3, timeout=180,
+@STEP.check("the public URL answers the right species and refuses bad input", points=3, todos=(API, ALLOW),
             hint="Call the ApiEndpoint + /predict with requests.post(json=...); a 500 means the permission is missing, "
                  "a 502 that the function failed.")
-def public_url(ctx):
-    url = cloud.api(ctx)["ApiEndpoint"] + "/predict"
-    good = requests.post(url, json=SETOSA, timeout=60)
+def public_url(run):
+    url = cloud.api(run)["ApiEndpoint"] + "/predict"
+    good = requests.post(url, json=SETOSA)
     if good.status_code != 200 or good.json().get("prediction") != "setosa":
         raise CheckFailed(f"POST {url} with a setosa got {good.status_code} {good.text[:100]}")
-    bad = requests.post(url, data="{not json", timeout=60)
+    bad = requests.post(url, data="{not json")
     if not 400 <= bad.status_code < 500:
         raise CheckFailed(f"invalid JSON got {bad.status_code} {bad.text[:100]}")

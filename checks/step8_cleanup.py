@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from .framework import CheckFailed, step
+from .framework import CheckFailed, Plan, step
 
-STEP = step(8, "Clean up")
+STEP = step(8)
+DELETE = "cleanup.py:delete"
 
 
-def tagged_leftovers(ctx) -> list[str]:
+@STEP.observe
+def plan(ctx) -> Plan:
+    """The grader looks first (what is left), then the student's cleanup runs a second time."""
+    left = tagged_leftovers(ctx)
+    return Plan("code", {"calls": ["clean_up_again"]}, ctx.submission_files(), timeout=300, network=True,
+                secret={"left": left})
+
+
+def tagged_leftovers(run) -> list[str]:
     """Every resource of the lab's kinds that carries the lab tag, whatever its name."""
-    tag = dict(ctx.settings.tags)
+    tag = dict(run.settings.tags)
 
     def has_tag(tags: dict) -> bool:
         return all(tags.get(k) == v for k, v in tag.items())
@@ -18,50 +27,50 @@ def tagged_leftovers(ctx) -> list[str]:
         return [item for page in client.get_paginator(operation).paginate(**kwargs) for item in page[key]]
 
     left = []
-    ecr = ctx.client("ecr")
+    ecr = run.client("ecr")
     for repo in every(ecr, "describe_repositories", "repositories"):
         tags = {t["Key"]: t["Value"] for t in ecr.list_tags_for_resource(resourceArn=repo["repositoryArn"])["tags"]}
         left += [f"ECR repository {repo['repositoryName']}"] if has_tag(tags) else []
-    awslambda = ctx.client("lambda")
+    awslambda = run.client("lambda")
     for function in every(awslambda, "list_functions", "Functions"):
         tags = awslambda.list_tags(Resource=function["FunctionArn"]).get("Tags", {})
         left += [f"Lambda function {function['FunctionName']}"] if has_tag(tags) else []
-    for api in every(ctx.client("apigatewayv2"), "get_apis", "Items"):
+    for api in every(run.client("apigatewayv2"), "get_apis", "Items"):
         left += [f"HTTP API {api['Name']}"] if has_tag(api.get("Tags", {})) else []
-    iam = ctx.client("iam")
+    iam = run.client("iam")
     for role in every(iam, "list_roles", "Roles"):
-        if role["RoleName"].startswith(ctx.settings.name):  # tags are per-role calls: only ours
+        if role["RoleName"].startswith(run.settings.name):  # tags are per-role calls: only ours
             tags = {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=role["RoleName"])["Tags"]}
             left += [f"IAM role {role['RoleName']}"] if has_tag(tags) else []
-    logs = ctx.client("logs")
-    for group in every(logs, "describe_log_groups", "logGroups", logGroupNamePrefix=f"/aws/lambda/{ctx.settings.name}"):
+    logs = run.client("logs")
+    for group in every(logs, "describe_log_groups", "logGroups", logGroupNamePrefix=f"/aws/lambda/{run.settings.name}"):
         tags = logs.list_tags_log_group(logGroupName=group["logGroupName"])["tags"]
         left += [f"log group {group['logGroupName']}"] if has_tag(tags) else []
-    return left + cloud_run_leftovers(ctx, has_tag)
+    return left + cloud_run_leftovers(run, has_tag)
 
 
-def cloud_run_leftovers(ctx, has_tag) -> list[str]:
+def cloud_run_leftovers(run, has_tag) -> list[str]:
     """Step 9's Cloud Run services carrying the lab label (on the local target: the stand-in's)."""
-    if ctx.settings.target != "local":
+    if run.settings.target != "local":
         return []
     from labkit import cloudrun
 
-    services = cloudrun.services_client(ctx.settings).list_services(parent=cloudrun.parent(ctx.settings))
+    services = cloudrun.services_client(run.settings).list_services(parent=cloudrun.parent(run.settings))
     return [f"Cloud Run service {s.name.rsplit('/', 1)[1]}" for s in services if has_tag(dict(s.labels))]
 
 
-@STEP.check("nothing tagged lab=serverless-iris remains", points=3,
+@STEP.check("nothing tagged lab=serverless-iris remains", points=3, todos=(DELETE,),
             hint="Delete the API, the permission, the function, its log group, the role (detach its policies first), "
                  "the repository (force=True deletes its images) and, after step 9, the Cloud Run service.")
-def nothing_left(ctx):
-    left = tagged_leftovers(ctx)
+def nothing_left(run):
+    left = run.plan.secret["left"]  # looked up before the second cleanup ran
     if left:
         raise CheckFailed("still there: " + ", ".join(left))
 
 
-@STEP.check("cleaning up a second time is harmless", points=1, needs="nothing tagged lab=serverless-iris remains",
+@STEP.check("cleaning up a second time is harmless", points=1, todos=(DELETE,), needs="nothing tagged lab=serverless-iris remains",
             hint="Look resources up before deleting them; a missing resource is not an error.")
-def idempotent(ctx):
-    planned, left = ctx.code("cleanup").clean_up(ctx.settings)
-    if planned or left:
-        raise CheckFailed(f"a second run planned {[str(r) for r in planned]}")
+def idempotent(run):
+    again = run.value("clean_up_again")
+    if again["planned"] or again["left"]:
+        raise CheckFailed(f"a second run planned {again['planned'][:5]}")

@@ -22,6 +22,7 @@ from nbclient.exceptions import CellExecutionError
 from tqdm import tqdm
 
 from checks import Context, Report, all_steps, run_steps
+from checks.runner import choose_isolation
 from labkit import config, kernels
 from labkit.errors import LabError, run_cli
 
@@ -61,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     if not notebooks:
         raise LabError(f"no notebooks match {args.only}")
     print(f"Running {len(notebooks)} notebook(s) with code from {settings.code!r} on target {settings.target!r}")
-    results, titles, failures = [], {}, []
+    results, titles, isolation, failures = [], {}, {}, []
     for notebook in notebooks:
         destination = notebook if args.refresh_notebooks else settings.build_dir / "notebooks" / notebook.name
         failure = execute(notebook, destination)
@@ -70,12 +71,13 @@ def main(argv: list[str] | None = None) -> int:
             failures.append(notebook.name)
         number = step_of(notebook)
         if number is not None:
-            report = run_steps([number], Context(settings))
+            report = run_steps([number], Context(settings), isolation=choose_isolation())
             results += report.results
             titles |= report.titles
+            isolation |= report.isolation
             earned, possible = report.step_score(number)
             print(f"  step {number} graded: {earned}/{possible}")
-    report = Report(results, titles)
+    report = Report(results, titles, isolation)
     print("\n" + report.summary())
     latency = settings.latency_dir / "summary.json"
     if latency.exists():

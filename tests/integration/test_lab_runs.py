@@ -85,9 +85,10 @@ def test_the_whole_lab_runs_in_host_mode_without_docker(monkeypatch, tmp_path):
         report = run_steps(range(1, 8), Context(settings))
         assert report.passed, report.summary()
         assert [r.name for r in report.results if r.skipped] == [
-            "the image builds for the function's architecture",
-            "the image holds app.py, model.joblib and the pinned scikit-learn",
+            "the submission's Dockerfile builds",
+            "the image holds app.py, labkit/, model.joblib and the scikit-learn that trained it, and runs app.handler",
             "the image fits the size budget",
+            "under the Runtime Interface Emulator the image answers right and refuses bad input",
         ]
         # and the provisioned-concurrency experiment of notebook 07 removed what it added
         awslambda, name = aws.client(settings, "lambda"), settings.function_name

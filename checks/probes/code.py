@@ -1,0 +1,61 @@
+"""Steps 3-8 in the child: call the student's deploy functions the grader names, report what they returned."""
+
+from __future__ import annotations
+
+import importlib
+from . import call, emit, import_module
+
+
+def settings():
+    """The lab settings from the environment the grader passed (the submission reads them the same way)."""
+    for name in ("labkit.config", "submission.config"):
+        try:
+            return importlib.import_module(name).load()
+        except ModuleNotFoundError:
+            continue
+    raise RuntimeError("no config module: neither labkit.config nor the submission's config.py")
+
+
+def build_command(request: dict) -> dict:
+    image = import_module("image")
+    return call(lambda: [str(a) for a in image.build_command(settings(), request["tag"])])
+
+
+def ensure_repository_twice(request: dict) -> dict:
+    registry = import_module("registry")
+    first = call(lambda: registry.ensure_repository(settings())["repositoryArn"])
+    return first if "error" in first else {"value": [first["value"],
+                                                     call(lambda: registry.ensure_repository(settings())["repositoryArn"])]}
+
+
+def clean_up_again(request: dict) -> dict:
+    cleanup = import_module("cleanup")
+
+    def run():
+        planned, left = cleanup.clean_up(settings())
+        return {"planned": [str(r) for r in planned], "left": [str(r) for r in left]}
+
+    return call(run)
+
+
+def cloud_run_deploy_twice(request: dict) -> dict:
+    """Step 9: the student's deploy() of the grader's own service, create then update."""
+    cloudrun = import_module("cloudrun")
+
+    def run():
+        grading = settings().with_overrides(name=request["name"])
+        deployed = [cloudrun.deploy(grading, cloudrun.service_spec(grading, request["image"])) for _ in range(2)]
+        return [{"name": s.name, "generation": s.generation, "revision": s.latest_ready_revision, "uri": s.uri}
+                for s in deployed]
+
+    return call(run)
+
+
+CALLS = {"build_command": build_command, "ensure_repository_twice": ensure_repository_twice,
+         "clean_up_again": clean_up_again, "cloud_run_deploy_twice": cloud_run_deploy_twice}
+
+
+def run(request: dict) -> None:
+    for name in request["calls"]:
+        outcome = call(CALLS[name], request)  # an import that fails is an error of this call, too
+        emit(name, outcome.get("value", outcome))

@@ -1,0 +1,232 @@
+"""Run a submission's code in a sandbox and bring back what it did, as plain data.
+
+The grader never runs student code in its own process and never forks itself (or a
+Jupyter kernel). Each step's probe (:mod:`checks.probe`) runs in a freshly spawned
+interpreter:
+
+- in a container when Docker is available (``docker``): the submission mounted read-only,
+  a tmpfs scratch, ``--network none`` unless the step needs the cloud, memory and pids
+  limits, a non-root user, no capabilities;
+- otherwise in a process (``process``): its own session and process group, a throw-away
+  user id when the grader runs as root (so it can write nothing but its scratch folder and
+  signal no one), ``setrlimit`` limits on memory, CPU, processes, open files and file size,
+  fds 1 and 2 pointing at a log file. The report says the run was not in a container.
+
+The child sends observations as JSON lines on its original stdout; the grader reads at
+most :data:`MAX_CHANNEL_BYTES` before a deadline, rejects anything that is not a known,
+unique record, and afterwards kills every process the child left and removes its files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import resource
+import secrets
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import confine, container, reaper
+from .reaper import SCRATCH_PREFIX
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+MAX_CHANNEL_BYTES = 4_000_000  # observations of one step; anything beyond is refused
+MAX_RECORD_BYTES = 1_000_000
+MEMORY_BYTES = 3 * 1024**3  # address space: NumPy + scikit-learn need ~1 GB of it
+MAX_PROCESSES = 64
+MAX_FILE_BYTES = 64 * 1024**2
+BOOT = "import sys; sys.path.insert(0, {root!r}); from checks.probes import main; main()"
+
+
+@dataclass
+class Outcome:
+    """What came back from one sandboxed probe."""
+
+    records: dict[str, object] = field(default_factory=dict)
+    finished: bool = False  # the probe reached its end
+    problem: str = ""  # why it did not: a timeout, a crash, a refused record
+    tampered: bool = False  # something other than the probe wrote to the grading channel
+    nonce: str = ""
+    isolation: str = "process"
+    elapsed_s: float = 0.0
+
+
+def run_probe(probe: str, request: dict, files: dict[str, Path | bytes], *, timeout: float, network: bool,
+              isolation: str = "process", environ: dict[str, str] | None = None) -> Outcome:
+    """Run ``checks.probe`` for one step over a read-only copy of ``files`` and collect its records.
+
+    Args:
+        probe: the probe's name (``train``, ``app``, ...).
+        request: plain data the probe needs (the grader's generated cases).
+        files: name in the submission folder -> file to copy there, or its bytes (the submission, models).
+        timeout: wall-clock budget of the whole probe.
+        network: the step talks to the cloud (process mode only; a container gets ``--network none``).
+        environ: extra environment for the child (e.g. the lab settings a cloud step needs).
+    """
+    started = time.monotonic()
+    reaper.remove_stale_scratch()
+    scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
+    try:
+        submission = _copy_submission(files, scratch / "submission")
+        nonce = secrets.token_hex(16)  # only the probe's own last record carries it
+        message = json.dumps({"probe": probe, "request": request, "nonce": nonce}).encode()
+        if isolation == "docker":
+            outcome = container.run_probe(scratch, submission, message, timeout, nonce)
+        else:
+            outcome = _run_process(scratch, submission, message, timeout, environ or {}, network, nonce)
+        if outcome.problem:
+            outcome.problem += _last_words(scratch / "child.log")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    outcome.elapsed_s = time.monotonic() - started
+    return outcome
+
+
+def _last_words(log: Path) -> str:
+    """The last line the child wrote to its log (e.g. the exception that stopped it), for the message."""
+    with contextlib.suppress(OSError), log.open("rb") as handle:
+        handle.seek(max(0, log.stat().st_size - 2000))
+        lines = [line for line in handle.read().decode("utf-8", "replace").splitlines() if line.strip()]
+        return f"; its last words: {lines[-1].strip()[:200]}" if lines else ""
+    return ""
+
+
+def _copy_submission(files: dict[str, Path | bytes], folder: Path) -> Path:
+    """A copy the child can read and not change; symbolic links and oversized files are refused."""
+    folder.mkdir(parents=True)
+    for name, source in files.items():
+        target = folder / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(source, bytes):
+            target.write_bytes(source)
+        elif source.is_symlink() or not source.is_file() or source.stat().st_size > MAX_FILE_BYTES:
+            continue  # the check that needs the file reports it missing
+        else:
+            shutil.copyfile(source, target)
+        target.chmod(0o444)
+    for path in [folder, *folder.rglob("*")]:
+        if path.is_dir():
+            path.chmod(0o555)
+    folder.parent.chmod(0o755)
+    return folder
+
+
+def child_environment(scratch: Path, extra: dict[str, str]) -> dict[str, str]:
+    return {"PATH": os.defpath, "HOME": str(scratch / "home"), "TMPDIR": str(scratch / "home"),
+            "LANG": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg",
+            "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", **extra}
+
+
+def _run_process(scratch: Path, submission: Path, message: bytes, timeout: float, extra: dict,
+                 network: bool, nonce: str) -> Outcome:
+    uid, confined = confine.untrusted_uid(REPO_ROOT), confine.confinable()
+    reaper.become_subreaper()
+    before = set(reaper.children())
+    home = scratch / "home"
+    home.mkdir()
+    if uid is not None:
+        os.chown(home, uid, uid)
+    env = child_environment(scratch, {"LAB_SUBMISSION": str(submission), **extra})
+    read_end, write_end = os.pipe()
+    with open(scratch / "child.log", "wb") as log:
+        child = subprocess.Popen(
+            [sys.executable, "-I", "-c", BOOT.format(root=str(REPO_ROOT))], stdin=subprocess.PIPE, stdout=write_end,
+            stderr=log, cwd=home, env=env, start_new_session=True, close_fds=True,
+            preexec_fn=lambda: _limit(uid, timeout, home, network, confined))
+    os.close(write_end)
+    try:
+        send(child, message)
+        outcome = collect(read_end, child, timeout, nonce)
+    finally:
+        os.close(read_end)
+        reaper.kill_everything(child, uid, before)
+        reaper.remove_leftovers(uid)
+    outcome.isolation = "process" + (f", user {uid}" if uid is not None else ", same user") + (
+        ", read-only filesystem, no capabilities" + ("" if network else ", no network") if confined else "")
+    return outcome
+
+
+def _limit(uid: int | None, timeout: float, home: Path, network: bool, confined: bool) -> None:
+    """In the child, before Python starts: resource limits, confinement, then drop to the untrusted user."""
+    limits = {resource.RLIMIT_AS: MEMORY_BYTES, resource.RLIMIT_CPU: int(timeout) + 5,
+              resource.RLIMIT_FSIZE: MAX_FILE_BYTES, resource.RLIMIT_NOFILE: 256, resource.RLIMIT_CORE: 0}
+    for limit, value in limits.items():
+        with contextlib.suppress(ValueError, OSError):  # macOS refuses some (RLIMIT_AS): the others still hold
+            resource.setrlimit(limit, (value, value))
+    if confined and not confine.confine(home, network, drop=uid is None):
+        raise OSError("could not confine the sandbox process")
+    if uid is not None:  # RLIMIT_NPROC counts the processes of the real user id; root ignores it
+        resource.setrlimit(resource.RLIMIT_NPROC, (MAX_PROCESSES, MAX_PROCESSES))
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+
+
+def send(child: subprocess.Popen, message: bytes) -> None:
+    with contextlib.suppress(BrokenPipeError, OSError):
+        child.stdin.write(message)
+    with contextlib.suppress(BrokenPipeError, OSError):
+        child.stdin.close()
+
+
+def collect(read_end: int, child: subprocess.Popen, timeout: float, nonce: str) -> Outcome:
+    """Read JSON lines until the probe's last record, its exit, the size limit or the deadline."""
+    outcome, buffer, total = Outcome(nonce=nonce), b"", 0
+    deadline = time.monotonic() + timeout
+    exited_at = None
+    while not outcome.finished and not outcome.problem:
+        now = time.monotonic()
+        if now > deadline:
+            outcome.problem = f"timed out after {timeout:.0f} s"
+            break
+        if exited_at is None and child.poll() is not None:
+            exited_at = now
+        if exited_at is not None and now - exited_at > 1.0:  # a stray process may still hold the pipe
+            break
+        ready, _, _ = select.select([read_end], [], [], min(0.2, max(deadline - now, 0)))
+        if not ready:
+            continue
+        chunk = os.read(read_end, 65536)
+        if not chunk:
+            break
+        total += len(chunk)
+        if total > MAX_CHANNEL_BYTES:
+            outcome.problem = f"the code under test sent more than {MAX_CHANNEL_BYTES:,} bytes of observations"
+            break
+        buffer += chunk
+        *lines, buffer = buffer.split(b"\n")
+        for line in lines:
+            _accept(outcome, line)
+    if not outcome.finished and not outcome.problem:
+        code = child.poll()
+        outcome.problem = ("the code under test ended the grading process" +
+                           (f" (exit code {code})" if code is not None else ""))
+    return outcome
+
+
+def _accept(outcome: Outcome, line: bytes) -> None:
+    """One record: ``{"key": str, "value": ...}``; a repeated key means something forged records."""
+    if outcome.problem or not line.strip():
+        return
+    try:
+        record = json.loads(line) if len(line) <= MAX_RECORD_BYTES else None
+    except ValueError:
+        record = None
+    if not (isinstance(record, dict) and set(record) == {"key", "value"} and isinstance(record["key"], str)):
+        outcome.problem, outcome.tampered = "the grading channel received something that is not an observation", True
+    elif record["key"] in outcome.records or (record["key"] == "done" and record["value"] != outcome.nonce):
+        outcome.problem = f"observation {record['key']!r} was forged: the code under test wrote to the grading channel"
+        outcome.tampered = True
+    elif record["key"] == "done":
+        outcome.finished = True
+    else:
+        outcome.records[record["key"]] = record["value"]
+
+

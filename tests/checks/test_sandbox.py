@@ -1,0 +1,112 @@
+"""The sandbox and the channel: forged, oversized or half-written observations are refused; a hang costs one timeout."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import mutation
+from checks import cases, container, sandbox
+from checks.framework import todo_id, todo_label
+from checks.report import Report, Result
+from checks.runner import reported_todos
+from lab_solution import train
+from labkit import serving
+
+
+def accepted(*lines: bytes, nonce: str = "n") -> sandbox.Outcome:
+    outcome = sandbox.Outcome(nonce=nonce)
+    for line in lines:
+        sandbox._accept(outcome, line)
+    return outcome
+
+
+def test_the_probes_records_and_its_last_record_are_accepted():
+    outcome = accepted(b'{"key": "import", "value": {"value": true}}', b'{"key": "done", "value": "n"}')
+    assert outcome.finished and not outcome.tampered and outcome.records == {"import": {"value": True}}
+
+
+@pytest.mark.parametrize("forged", [b'{"key": "done", "value": true}', b'{"key": "import", "value": 2}',
+                                    b'"pass"', b'{"key": "x", "value": 1, "verdict": "pass"}', b"not json"],
+                         ids=["a last record without the nonce", "a repeated key", "a verdict", "an extra field",
+                              "not JSON"])
+def test_a_forged_record_taints_the_whole_step(forged):
+    outcome = accepted(b'{"key": "import", "value": 1}', forged)
+    assert outcome.tampered and not outcome.finished and "grading channel" in outcome.problem
+
+
+def test_todo_lines_map_to_the_ids_checks_declare():
+    assert todo_id("TODO still open: exercises/app.py predict()") == "app.py:predict"
+    assert todo_id("TODO still open: exercises/app.py MODEL (module scope)") == "app.py:MODEL"
+    assert todo_id("TODO still open: exercises/Dockerfile") == "Dockerfile"
+    assert [todo_label(t) for t in ("app.py:MODEL", "train.py:split", "Dockerfile")] == [
+        "exercises/app.py MODEL (module scope)", "exercises/train.py split()", "exercises/Dockerfile"]
+    records = {"call/0": {"value": {"body": '{"error": "TODO still open: exercises/app.py predict()"}'},
+                          "stderr": "TODO still open: exercises/app.py handler()"}}
+    assert reported_todos(records) == {"app.py:predict": "TODO still open: exercises/app.py predict()"}
+
+
+def test_a_hanging_import_costs_one_timeout_per_step_not_one_per_check(tmp_path):
+    # given an app.py that never finishes importing, and 11 checks in step 2
+    hang = next(m for m in mutation.mutants() if m.name == "hostile_import_loop")
+    code = mutation.submission(hang, tmp_path)
+    # when
+    started = time.monotonic()
+    graded = mutation.grade(code, tmp_path, [2], tmp_path / "grade.json", timeout=120)
+    # then
+    assert time.monotonic() - started < mutation.STEP_TIMEOUT + 25
+    messages = {r["message"] for r in graded.report["results"] if not r["passed"]}
+    assert any(f"timed out after {mutation.STEP_TIMEOUT} s" in m for m in messages)
+
+
+def test_report_renders_as_text_json_and_html_and_says_when_it_was_not_sandboxed():
+    report = Report([Result(1, "a", 2, True, "fine"), Result(1, "b<c>", 3, False, "bad", "try x")], {1: "Train"},
+                    {1: "process, same user"})
+    assert "FAIL  b<c> (0/3) - bad" in report.summary() and "hint: try x" in report.summary()
+    assert "Not sandboxed" in report.summary()
+    assert json.loads(report.to_json())["sandboxed"] is False
+    assert "b&lt;c&gt;" in report._repr_html_()
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(min_value=0, max_value=2**32))
+def test_every_generated_case_is_what_the_given_request_reader_says_it_is(seed):
+    # given the grader's cases of one run
+    made = cases.all_cases(random.Random(seed), cases.Secrets())
+    for case in made:
+        # when labkit.serving reads the request a student's handler gets
+        try:
+            serving.read_request(case.event)
+            status = 200
+        except serving.ClientError as error:
+            status = error.status
+        # then it agrees with the status the check expects
+        assert status in case.status, (case.label, status)
+    assert made[0].kind == "species" and {c.kind for c in made} == {"species", "edge", "mistake", "value"}
+
+
+@pytest.mark.docker
+def test_a_container_per_step_when_docker_is_there(tmp_path):
+    if not (container.docker_available() and container.ensure_sandbox_image()):
+        pytest.skip("no Docker engine, or the sandbox image cannot be built here")
+    done = mutation.grade(mutation.SOLUTION, tmp_path, [2], tmp_path / "grade.json", sandbox="docker")
+    assert done.report["passed"] and done.report["sandboxed"] and done.report["isolation"] == {"2": "docker"}
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("name", ["hostile_kills_grader", "hostile_plants_files", "hostile_forks_forever"])
+def test_in_a_container_a_hostile_submission_cannot_even_stop_the_grader(name, tmp_path):
+    if not (container.docker_available() and container.ensure_sandbox_image(build=False)):
+        pytest.skip("no Docker engine, or no sandbox image (python -m checks --sandbox docker builds it)")
+    hostile = next(m for m in mutation.mutants() if m.name == name)
+    code = mutation.submission(hostile, tmp_path)
+    train.train(tmp_path / "reference")
+    build_dir = mutation.build(hostile, code, tmp_path, tmp_path / "reference")
+    graded = mutation.grade(code, build_dir, [1], tmp_path / "grade.json", sandbox="docker")
+    assert graded.returncode == 0 and graded.report["earned"] == graded.report["possible"], graded.stdout[-2000:]
+    assert graded.report["isolation"] == {"1": "docker"} and not mutation.sleepers()
+    assert not (mutation.REPO / "checks" / "step9_backdoor.py").exists()
