@@ -28,16 +28,10 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
-<<<<<<< HEAD
-docker: venv  ## make sure a Docker engine runs and the Lambda and Cloud Run base images exist (host mode when there is no engine)
+docker: venv  ## a Docker engine, the Lambda and Cloud Run base images and the grader's sandbox image (host mode when there is no engine)
 	@status=0; scripts/ensure-docker.sh || status=$$?; \
-	if [ $$status -eq 0 ]; then docker/lambda-base/build.sh && docker/cloudrun/build-base.sh; \
-=======
-docker: venv  ## a Docker engine, the Lambda base image and the grader's sandbox image (host mode when there is no engine)
-	@status=0; scripts/ensure-docker.sh || status=$$?; \
-	if [ $$status -eq 0 ]; then docker/lambda-base/build.sh && \
+	if [ $$status -eq 0 ]; then docker/lambda-base/build.sh && docker/cloudrun/build-base.sh && \
 		$(PY) -c "from checks import container; container.ensure_sandbox_image() or exit('the grader sandbox image did not build')"; \
->>>>>>> main
 	elif [ $$status -ne 3 ]; then exit $$status; fi
 
 cloud-up: venv  ## start the local AWS stand-in on 127.0.0.1:4566
