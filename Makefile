@@ -28,9 +28,9 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
-docker: venv  ## a Docker engine, the Lambda base image and the grader's sandbox image (host mode when there is no engine)
+docker: venv  ## a Docker engine, the Lambda and Cloud Run base images and the grader's sandbox image (host mode when there is no engine)
 	@status=0; scripts/ensure-docker.sh || status=$$?; \
-	if [ $$status -eq 0 ]; then docker/lambda-base/build.sh && \
+	if [ $$status -eq 0 ]; then docker/lambda-base/build.sh && docker/cloudrun/build-base.sh && \
 		$(PY) -c "from checks import container; container.ensure_sandbox_image() or exit('the grader sandbox image did not build')"; \
 	elif [ $$status -ne 3 ]; then exit $$status; fi
 
@@ -55,4 +55,6 @@ notebooks: venv docker cloud-up  ## re-run the notebooks in place with the refer
 
 clean: cloud-down  ## remove what the lab built locally: build/, the stand-in's state, the lab's image tags
 	rm -rf build .localcloud
-	-docker image rm serverless-iris:latest serverless-iris:onnx 127.0.0.1:4566/serverless-iris:latest 2>/dev/null
+	-docker image rm serverless-iris:latest serverless-iris:onnx 127.0.0.1:4566/serverless-iris:latest \
+		serverless-iris-cloudrun:latest \
+		127.0.0.1:4566/asia-south1-docker.pkg.dev/serverless-iris-local/serverless-iris/serverless-iris:latest 2>/dev/null

@@ -48,7 +48,8 @@ class Context:
         s = self.settings
         env = {"LAB_TARGET": s.target, "LAB_CODE": str(self.folder), "AWS_REGION": s.region, "LAB_NAME": s.name,
                "LAB_ARCH": s.architecture, "LAB_MEMORY_MB": str(s.memory_mb), "LAB_TIMEOUT_S": str(s.timeout_s),
-               "LAB_BUILD_DIR": str(s.build_dir), "LAB_DOCKER": s.docker}
+               "LAB_BUILD_DIR": str(s.build_dir), "LAB_DOCKER": s.docker,
+               "GOOGLE_CLOUD_PROJECT": s.gcp_project, "LAB_GCP_REGION": s.gcp_region}
         if s.endpoint_url:
             env["LAB_ENDPOINT_URL"] = s.endpoint_url
         return env

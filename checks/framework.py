@@ -140,7 +140,7 @@ class Step:
 
 STEPS: dict[int, Step] = {}
 STEP_MODULES = ("step1_train", "step2_handler", "step3_image", "step4_registry", "step5_function",
-                "step6_gateway", "step7_latency", "step8_cleanup")  # a fixed list: nothing on disk is globbed
+                "step6_gateway", "step7_latency", "step8_cleanup", "step9_cloudrun")  # a fixed list: nothing on disk is globbed
 
 
 def step(number: int) -> Step:

@@ -46,12 +46,22 @@ def tagged_leftovers(run) -> list[str]:
     for group in every(logs, "describe_log_groups", "logGroups", logGroupNamePrefix=f"/aws/lambda/{run.settings.name}"):
         tags = logs.list_tags_log_group(logGroupName=group["logGroupName"])["tags"]
         left += [f"log group {group['logGroupName']}"] if has_tag(tags) else []
-    return left
+    return left + cloud_run_leftovers(run, has_tag)
+
+
+def cloud_run_leftovers(run, has_tag) -> list[str]:
+    """Step 9's Cloud Run services carrying the lab label (on the local target: the stand-in's)."""
+    if run.settings.target != "local":
+        return []
+    from labkit import cloudrun
+
+    services = cloudrun.services_client(run.settings).list_services(parent=cloudrun.parent(run.settings))
+    return [f"Cloud Run service {s.name.rsplit('/', 1)[1]}" for s in services if has_tag(dict(s.labels))]
 
 
 @STEP.check("nothing tagged lab=serverless-iris remains", points=3, todos=(DELETE,),
-            hint="Delete the API, the permission, the function, its log group, the role (detach its policies first) "
-                 "and the repository (force=True deletes its images).")
+            hint="Delete the API, the permission, the function, its log group, the role (detach its policies first), "
+                 "the repository (force=True deletes its images) and, after step 9, the Cloud Run service.")
 def nothing_left(run):
     left = run.plan.secret["left"]  # looked up before the second cleanup ran
     if left:

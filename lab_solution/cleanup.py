@@ -52,7 +52,10 @@ def clean_up(settings: Settings, dry_run: bool = False) -> tuple[list[Resource],
         return planned, planned
     for resource in planned:
         with aws.explained(settings, f"deleting {resource.kind} {resource.name}"):
-            delete(settings, resource)
+            if resource.kind == teardown.CLOUD_RUN:  # step 9's service: given, not part of this step's TODO
+                teardown.delete_cloud_run(settings)
+            else:
+                delete(settings, resource)
     return planned, teardown.plan(settings)
 
 

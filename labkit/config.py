@@ -6,7 +6,8 @@ Lookup order for each value: explicit override > environment variable > default.
 =====================  =========================================  =========================
 variable               meaning                                    default
 =====================  =========================================  =========================
-``LAB_TARGET``         ``local`` (the stand-in) or ``aws``        ``local``
+``LAB_TARGET``         ``local`` (the stand-in), ``aws``, or      ``local``
+                       ``gcp`` (step 9 on Google Cloud)
 ``LAB_CODE``           ``exercises``, ``lab_solution`` or a path  ``exercises``
                        (relative paths: from the repository root)
 ``LAB_ENDPOINT_URL``   the stand-in's edge (``local`` only)       ``http://127.0.0.1:4566``
@@ -18,10 +19,15 @@ variable               meaning                                    default
 ``LAB_BUILD_DIR``      where models, images and reports go        ``<repo>/build``
 ``LAB_DOCKER``         ``auto`` (use an engine if one answers)    ``auto``
                        or ``off`` (host mode: no images)
+``GOOGLE_CLOUD_PROJECT``  the Google Cloud project (step 9)       ``serverless-iris-local``
+                       (required with ``gcp``)
+``LAB_GCP_REGION``     Cloud Run and Artifact Registry region     ``asia-south1``
 =====================  =========================================  =========================
 
 On ``aws`` the credentials are boto3's own (``AWS_PROFILE``, ``aws configure``, SSO);
 on ``local`` they are the stand-in's dummy ones, so a real key is never sent anywhere.
+On ``gcp`` (step 9) Google's clients use Application Default Credentials
+(``gcloud auth application-default login``); on ``local`` Cloud Run calls are anonymous.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ from types import ModuleType
 from .errors import LabError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-TARGETS = ("local", "aws")
+TARGETS = ("local", "aws", "gcp")
 CODE_PACKAGES = ("exercises", "lab_solution")
 ARCHITECTURES = ("x86_64", "arm64")
 LAB_TAG = {"lab": "serverless-iris"}
@@ -64,6 +70,8 @@ class Settings:
     timeout_s: int = 30
     build_dir: Path = REPO_ROOT / "build"
     docker: str = "auto"
+    gcp_project: str = "serverless-iris-local"
+    gcp_region: str = "asia-south1"
     tags: Mapping[str, str] = field(default_factory=lambda: dict(LAB_TAG))
 
     # Resource names, all derived from ``name`` so one prefix finds them all.
@@ -87,6 +95,15 @@ class Settings:
     def log_group(self) -> str:
         return f"/aws/lambda/{self.function_name}"
 
+    @property
+    def cloud_run_service(self) -> str:
+        return self.name
+
+    @property
+    def cloud_run_image(self) -> str:
+        """Artifact Registry's name for the step-9 image (``REGION-docker.pkg.dev/PROJECT/REPOSITORY/IMAGE``)."""
+        return f"{self.gcp_region}-docker.pkg.dev/{self.gcp_project}/{self.name}/{self.cloud_run_service}"
+
     # Paths of what the steps produce.
     @property
     def model_dir(self) -> Path:
@@ -95,6 +112,10 @@ class Settings:
     @property
     def image_context(self) -> Path:
         return self.build_dir / "image"
+
+    @property
+    def cloud_run_context(self) -> Path:
+        return self.build_dir / "cloudrun"
 
     @property
     def latency_dir(self) -> Path:
@@ -132,6 +153,8 @@ def load(environ: Mapping[str, str] | None = None, **overrides) -> Settings:
         code=_code(env.get("LAB_CODE", "exercises")),
         region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
         endpoint_url=env.get("LAB_ENDPOINT_URL", "http://127.0.0.1:4566") if target == "local" else None,
+        gcp_project=env.get("GOOGLE_CLOUD_PROJECT", "").strip() or ("" if target == "gcp" else "serverless-iris-local"),
+        gcp_region=env.get("LAB_GCP_REGION", "").strip() or "asia-south1",
         name=env.get("LAB_NAME", "serverless-iris").strip(),
         architecture=env.get("LAB_ARCH", "x86_64").strip(),
         memory_mb=_integer(env, "LAB_MEMORY_MB", 1024),
@@ -207,6 +230,12 @@ def _validated(settings: Settings) -> Settings:
         raise ConfigError(
             f"LAB_NAME={settings.name!r} must be 2-41 lower-case letters, digits or '-', starting with a letter"
         )
+    if settings.target == "gcp" and not settings.gcp_project:
+        raise ConfigError("LAB_TARGET=gcp needs GOOGLE_CLOUD_PROJECT=<your project id> "
+                          "(gcloud projects list shows them)")
+    if not re.fullmatch(r"[a-z][a-z0-9-]{4,28}[a-z0-9]", settings.gcp_project):
+        raise ConfigError(f"GOOGLE_CLOUD_PROJECT={settings.gcp_project!r} is not a project id "
+                          "(6-30 lower-case letters, digits or '-')")
     if settings.target == "local" and not (settings.endpoint_url or "").startswith("http"):
         raise ConfigError(f"LAB_ENDPOINT_URL={settings.endpoint_url!r} is not an http(s) URL")
     return settings

@@ -1,8 +1,8 @@
 """The one seam to the local target: the stand-in's own endpoints, reached by URL and HTTP only.
 
 Everything else the lab sends the stand-in is an ordinary AWS call through boto3 or Docker.
-These two have no AWS equivalent: whether the stand-in runs, and (host mode, no Docker
-engine) handing it a staged code folder, as a tar in the request body, in place of a pushed image.
+These have no cloud API equivalent: whether the stand-in runs, (host mode, no Docker engine)
+handing it a staged code folder, as a tar in the request body, in place of a pushed image, and its counters.
 """
 
 from __future__ import annotations
@@ -45,3 +45,10 @@ def register_staged_code(settings: Settings, context: Path) -> PushedImage:
         raise LabError(f"the local stand-in refused the staged code: {response.text[:200]}")
     answer = response.json()
     return PushedImage(answer["imageUri"].rsplit(":", 1)[0], TAG, answer["imageDigest"])
+
+
+def cloud_run_counters(settings: Settings, service_id: str) -> dict:
+    """The stand-in's counters of one Cloud Run service (instances started, live, in flight, ...)."""
+    response = requests.get(f"{settings.endpoint_url}/_localcloud/status", timeout=10)
+    response.raise_for_status()
+    return response.json().get("cloud_run", {}).get(service_id, {})

@@ -69,3 +69,28 @@ def plot_init(profiles: dict, path: Path) -> Path:
     figure.savefig(path, dpi=110)
     plt.close(figure)
     return path
+
+
+def plot_burst(lambda_hits: list, run_hits: list, path: Path) -> Path:
+    """Save a two-panel PNG of step 9's burst: each request's latency on both platforms, and what started."""
+    figure, (latencies, started) = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [3, 2]})
+    for x, hits in enumerate((lambda_hits, run_hits)):
+        spread = np.linspace(-0.25, 0.25, len(hits)) if len(hits) > 1 else [0.0]
+        for offset, hit in zip(spread, sorted(hits, key=lambda h: h.latency_ms)):
+            latencies.scatter(x + offset, hit.latency_ms, color=COLD if hit.cold else WARM, s=22, zorder=2)
+    latencies.scatter([], [], color=COLD, label="cold start: started its environment / instance")
+    latencies.scatter([], [], color=WARM, label="served by one started (or starting) for another")
+    latencies.set_xticks([0, 1], ["Lambda", "Cloud Run"])
+    latencies.set(yscale="log", ylabel="client latency (ms, log scale)",
+                  title=f"{len(lambda_hits)} requests at once, each platform")
+    latencies.legend()
+    counts = [sum(h.cold for h in lambda_hits), len({h.instance for h in run_hits if h.instance})]
+    bars = started.bar(["Lambda\nexecution environments", "Cloud Run\ninstances"], counts, color=(COLD, WARM), width=0.5)
+    started.bar_label(bars, padding=3)
+    started.set(ylabel="serving the burst", title="One request per environment vs 80 per instance")
+    started.spines[["top", "right"]].set_visible(False)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path

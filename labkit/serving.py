@@ -20,6 +20,8 @@ import base64
 import json
 import math
 import time
+import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +31,7 @@ from .todo import open_todo
 FEATURES = ("sepal_length", "sepal_width", "petal_length", "petal_width")
 MAX_CM = 100  # the largest iris is ~30 cm; beyond this a value is a typo, not a flower
 MAX_BODY_BYTES = 10_000  # four numbers need ~100 bytes; refuse anything absurd before parsing it
+EMPTY_BODY = "request body is empty; send a JSON object with " + ", ".join(FEATURES)
 
 
 class ClientError(Exception):
@@ -62,8 +65,8 @@ def read_body(event: dict) -> object:
     if "body" not in event and ("requestContext" not in event and "httpMethod" not in event):
         return event  # direct invoke: the event is the request itself
     body = event.get("body")
-    if body is None or body == "":
-        raise ClientError(400, "request body is empty; send a JSON object with " + ", ".join(FEATURES))
+    if body is None:
+        raise ClientError(400, EMPTY_BODY)
     if not isinstance(body, str):
         raise ClientError(400, "request body must be a JSON string")
     if event.get("isBase64Encoded"):
@@ -75,7 +78,9 @@ def read_body(event: dict) -> object:
 
 
 def parse_json(body: str | bytes) -> object:
-    """A request body as JSON, refusing absurd sizes, NaN and Infinity."""
+    """A request body as JSON, refusing empty bodies, absurd sizes, NaN and Infinity."""
+    if not body:
+        raise ClientError(400, EMPTY_BODY)
     size = len(body) if isinstance(body, bytes) else len(body.encode("utf-8", "surrogatepass"))
     if size > MAX_BODY_BYTES:
         raise ClientError(413, f"request body is larger than {MAX_BODY_BYTES} bytes")
@@ -112,6 +117,26 @@ def parse_features(request: object) -> list[float]:
             raise ClientError(422, f"{name} is a length in cm: it must lie between 0 and {MAX_CM}")
         values.append(float(value))
     return values
+
+
+def answer(features: Callable[[], list[float]], predict: Callable[[list[float]], dict], *, version: str,
+           cold: bool, request_id: str | None) -> tuple[int, dict]:
+    """One request served over HTTP (Cloud Run, Azure Functions): ``(status, body)``, logged in one line.
+
+    Args:
+        features: reads and validates the request (raises ClientError for the client's mistakes).
+        predict: the species and probabilities for four measurements (``app.predict``).
+    """
+    started = time.perf_counter()
+    try:
+        status, body = 200, {**predict(features()), "version": version, "cold_start": cold}
+    except ClientError as error:
+        status, body = error.status, {"error": str(error)}
+    except Exception as error:  # a bug of ours, not the client's: log the traceback, answer without it
+        traceback.print_exc()
+        status, body = 500, internal_error(error, request_id)
+    print(log_line(request_id, status, started, cold))
+    return status, body
 
 
 def internal_error(error: BaseException, request_id: str | None) -> dict:

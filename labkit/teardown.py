@@ -14,6 +14,7 @@ from .config import Settings
 # The kinds, in the order they must be deleted: what points at a thing goes before it.
 API, PERMISSION, FUNCTION, LOG_GROUP, ROLE, REPOSITORY = (
     "HTTP API", "Lambda permission", "Lambda function", "CloudWatch log group", "IAM role", "ECR repository")
+CLOUD_RUN = "Cloud Run service"  # step 9's, on the local target (the stand-in) and on gcp
 
 
 @dataclass(frozen=True)
@@ -28,8 +29,35 @@ class Resource:
 
 def plan(settings: Settings) -> list[Resource]:
     """Everything of the lab's that exists now, in the order it must be deleted."""
+    if settings.target == "gcp":
+        return _cloud_run(settings)
     with aws.explained(settings, "listing the lab's resources"):
-        return [*_api(settings), *_function(settings), *_log_group(settings), *_role(settings), *_repository(settings)]
+        aws_side = [*_api(settings), *_function(settings), *_log_group(settings), *_role(settings), *_repository(settings)]
+    return [*(_cloud_run(settings) if settings.target == "local" else []), *aws_side]
+
+
+def _cloud_run(settings: Settings) -> list[Resource]:
+    from google.api_core import exceptions
+
+    from . import cloudrun
+
+    with cloudrun.explained(settings, "looking up the lab's Cloud Run service"):
+        try:
+            service = cloudrun.services_client(settings).get_service(name=cloudrun.service_name(settings))
+        except exceptions.NotFound:
+            return []
+    if not _tagged(dict(service.labels), settings):
+        return []
+    return [Resource(CLOUD_RUN, settings.cloud_run_service, f"in {settings.gcp_region}")]
+
+
+def delete_cloud_run(settings: Settings) -> None:
+    """Delete step 9's Cloud Run service and wait for the operation."""
+    from . import cloudrun
+
+    with cloudrun.explained(settings, f"deleting Cloud Run service {settings.cloud_run_service}"):
+        cloudrun.services_client(settings).delete_service(name=cloudrun.service_name(settings)).result(
+            timeout=cloudrun.DEPLOY_TIMEOUT_S)
 
 
 def _tagged(tags: dict, settings: Settings) -> bool:

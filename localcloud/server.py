@@ -42,6 +42,7 @@ from localcloud.aws.ecr.registry import Registry, RegistryUnavailable
 from localcloud.aws.ecr.proxy import RegistryProxy
 from localcloud.aws.awslambda.runtime import Runtime
 from localcloud.aws.sidetable import SideTable
+from localcloud.gcp import CloudRun, Repositories
 
 
 class Prerequisite(RuntimeError):
@@ -143,16 +144,20 @@ class Server:
         lambda_hook = LambdaHook(self.catalog, store, self.runtime, lock, table, self._changed)
         apigateway = ApiGatewayHook(self.edge_url, lock, table, self._changed)
         self.control.hooks = [ecr, lambda_hook, apigateway, LogsHook(self.runtime)]
+        self.cloudrun = CloudRun(self.edge_url, home=self.home, instance=self.instance,
+                                 idle_timeout_s=settings.run_idle_timeout())
         apigateway.restore()
         for name in lambda_hook.restore(self.edge_host):
             print(f"localcloud: removed the unused extracted image {name}", flush=True)
         self.edge = Edge(port=self.port, control=self.control, status=self.status, health=self.health)
         for route in (
+            # before the registry's /v2: Cloud Run's Admin API v2 shares the prefix
+            Route("cloud-run", re.compile(r"^(?:/v2/projects/|/_gcp/run/)"), self.cloudrun),
             Route("invoke", re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$"),
                   InvokeApi(self.catalog, self.runtime, settings.default_region()), ("POST",)),
             Route("execute-api", re.compile(r"^/_aws/execute-api/(?P<api>[^/]+)(?:/(?P<rest>.*))?$"),
                   Gateway(self.catalog, self.runtime, self.port, lock, table)),
-            Route("registry", re.compile(r"^/v2(?:/.*)?$"), RegistryProxy(self.registry, ecr, self._changed),
+            Route("registry", re.compile(r"^/v2(?:/.*)?$"), RegistryProxy(self.registry, Repositories(ecr), self._changed),
                   browser_checked=False, unsigned_only=True),
             Route("host-images", re.compile(r"^/_localcloud/host-images$"),
                   HostImages(self.registry, ecr, self.edge_host, self.home, lock, table, self._changed), ("POST",)),
@@ -190,7 +195,7 @@ class Server:
         return {"service": "localcloud", "mode": self.mode, "endpoint": self.edge_url, "instance": self.instance,
                 "pid": os.getpid(), "home": str(self.home), "registry": self.registry.url,
                 "components": {name: "healthy" if ok else "unhealthy" for name, ok in self.health().items()},
-                "functions": self.runtime.pools.status()}
+                "functions": self.runtime.pools.status(), "cloud_run": self.cloudrun.status()}
 
     def serve(self) -> None:
         server = edge_server().make_server(self.sock, self.edge)
@@ -226,7 +231,7 @@ class Server:
     def shutdown(self) -> None:
         """Each step runs even when an earlier one fails: nothing may outlive the stand-in."""
         print("localcloud: stopping", flush=True)
-        steps = (self.runtime.shutdown, lambda: self.runtime.flush_logs(timeout=2), self.state.close,
+        steps = (self.runtime.shutdown, self.cloudrun.shutdown, lambda: self.runtime.flush_logs(timeout=2), self.state.close,
                  self.registry.stop, self._remove_containers, (self.home / "instance.json").unlink)
         for step in steps:
             try:

@@ -11,6 +11,7 @@ variable                         meaning                                        
 ``LOCALCLOUD_HOME``              state: pid file, logs, registry, saved state    ``<repo>/.localcloud``
 ``LOCALCLOUD_MODE``              ``auto``, ``docker`` or ``host``                ``auto``
 ``LOCALCLOUD_IDLE_TIMEOUT``      seconds before an idle environment retires      ``600``
+``LOCALCLOUD_RUN_IDLE_TIMEOUT``  seconds before an idle Cloud Run instance stops  ``30``
 ``LOCALCLOUD_MAX_CONCURRENCY``   account concurrency limit (all functions)       ``16``
 ``LOCALCLOUD_DEFAULT_REGION``    region of requests that carry none              ``us-east-1``
 ``LOCALCLOUD_REGISTRY_BIN``      the distribution registry binary                ``docker-registry`` or
@@ -76,6 +77,12 @@ def mode() -> str:
 def idle_timeout() -> float:
     """Seconds an execution environment may sit idle before it is retired (scale to zero)."""
     return float(_int("LOCALCLOUD_IDLE_TIMEOUT", 600, minimum=1))
+
+
+def run_idle_timeout() -> float:
+    """Seconds an idle Cloud Run instance beyond min-instances is kept (Cloud Run: up to 15 minutes; short
+    here so that scale to zero can be watched)."""
+    return float(_int("LOCALCLOUD_RUN_IDLE_TIMEOUT", 30, minimum=1))
 
 
 def max_concurrency() -> int:

@@ -50,7 +50,7 @@ def test_a_cli_mistake_is_one_line_not_a_traceback():
     done = subprocess.run([sys.executable, "-m", "lab_solution.train"], env={"LAB_TARGET": "moon", "PATH": ""},
                           capture_output=True, text=True)
     assert done.returncode == 1
-    assert done.stderr.strip() == "error: LAB_TARGET='moon' is not one of: local, aws"
+    assert done.stderr.strip() == "error: LAB_TARGET='moon' is not one of: local, aws, gcp"
 
 
 def test_grader_usage_mistakes_exit_2_without_traceback():

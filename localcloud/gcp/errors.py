@@ -1,0 +1,37 @@
+"""Google's error bodies: ``{"error": {"code": 404, "message": "...", "status": "NOT_FOUND"}}``.
+
+The client libraries (google-api-core) turn the HTTP status into their exception class
+(404 -> ``NotFound``, 409 -> ``AlreadyExists``, 400 -> ``InvalidArgument`` ...), and keep
+the message.
+"""
+
+from __future__ import annotations
+
+# HTTP status -> google.rpc.Code name and number, for the codes this stand-in answers
+CODES = {400: ("INVALID_ARGUMENT", 3), 403: ("PERMISSION_DENIED", 7), 404: ("NOT_FOUND", 5),
+         405: ("UNIMPLEMENTED", 12), 409: ("ALREADY_EXISTS", 6), 412: ("FAILED_PRECONDITION", 9),
+         500: ("INTERNAL", 13), 501: ("UNIMPLEMENTED", 12)}
+
+
+class GoogleError(Exception):
+    """An Admin API error, with its HTTP status."""
+
+    def __init__(self, http_status: int, message: str):
+        super().__init__(message)
+        self.http_status = http_status
+
+    def body(self) -> dict:
+        name, _ = CODES[self.http_status]
+        return {"error": {"code": self.http_status, "message": str(self), "status": name}}
+
+    def status(self) -> dict:
+        """The error as a google.rpc.Status, as a failed long-running operation carries it."""
+        _, number = CODES[self.http_status]
+        return {"code": number, "message": str(self)}
+
+
+def not_found(kind: str, name: str) -> GoogleError:
+    # Cloud Run: "Resource 'iris-api' of kind 'SERVICE' in region 'asia-south1' in project 'p' does not exist."
+    parts = name.split("/")
+    return GoogleError(404, f"Resource '{parts[-1]}' of kind '{kind}' in region '{parts[3]}' in project "
+                            f"'{parts[1]}' does not exist.")

@@ -1,0 +1,166 @@
+"""Services and revisions in Cloud Run Admin API v2's JSON shape (camelCase, as the REST API sends).
+
+A service is kept as the JSON document the API returns; what the runtime needs to run a
+revision is read from its template once, into a :class:`RevisionSpec`. Defaults are Cloud
+Run's: 80 concurrent requests per instance, 300 s request timeout, 1 vCPU and 512 MiB,
+port 8080, at most 100 instances, none kept warm, a TCP startup probe of 240 s.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from .errors import GoogleError
+
+DEFAULT_CONCURRENCY = 80
+DEFAULT_TIMEOUT_S = 300
+DEFAULT_MAX_INSTANCES = 100
+DEFAULT_LIMITS = {"cpu": "1000m", "memory": "512Mi"}
+DEFAULT_PORT = 8080
+SERVICE_ID = re.compile(r"^[a-z](?:[a-z0-9-]{0,47}[a-z0-9])?$")
+MEMORY_UNITS = {"": 1, "k": 1000, "M": 1000**2, "G": 1000**3, "Ki": 1024, "Mi": 1024**2, "Gi": 1024**3}
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def seconds(duration: str | None, default: float) -> float:
+    """``"300s"`` or ``"1.5s"`` (protobuf Duration in JSON) as seconds."""
+    if not duration:
+        return default
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)s", duration)
+    if not match:
+        raise GoogleError(400, f"Invalid duration '{duration}'")
+    return float(match.group(1))
+
+
+def memory_bytes(quantity: str) -> int:
+    """``"512Mi"``, ``"1Gi"``, ``"1G"`` as bytes (Kubernetes quantities, as Cloud Run takes them)."""
+    match = re.fullmatch(r"(\d+)(k|M|G|Ki|Mi|Gi)?", quantity or "")
+    if not match:
+        raise GoogleError(400, f"Invalid value specified for memory. For the specified value, '{quantity}', "
+                               "the format must be a number followed by a unit such as Mi or Gi.")
+    return int(match.group(1)) * MEMORY_UNITS[match.group(2) or ""]
+
+
+def cpus(quantity: str) -> float:
+    """``"1"``, ``"2"`` or ``"1000m"`` as a number of vCPUs."""
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)(m?)", quantity or "")
+    if not match:
+        raise GoogleError(400, f"Invalid value specified for cpu: '{quantity}'.")
+    return float(match.group(1)) / (1000 if match.group(2) else 1)
+
+
+@dataclass(frozen=True)
+class RevisionSpec:
+    """What the runtime needs to run one revision's instances."""
+
+    service: str  # the service id (K_SERVICE, K_CONFIGURATION)
+    revision: str  # the revision id (K_REVISION)
+    image: str
+    command: tuple[str, ...]
+    args: tuple[str, ...]
+    env: tuple[tuple[str, str], ...]
+    container_port: int
+    memory_bytes: int
+    cpus: float
+    concurrency: int
+    timeout_s: float
+    min_instances: int
+    max_instances: int
+    startup_timeout_s: float
+
+
+def validate_id(service_id: str) -> None:
+    if not SERVICE_ID.match(service_id or ""):
+        raise GoogleError(400, f"service_id '{service_id}' is invalid: it must use only lowercase alphanumeric "
+                               "characters and dashes, begin with a letter, and be at most 49 characters long.")
+
+
+def normalized_template(template: dict | None) -> dict:
+    """The revision template with Cloud Run's defaults filled in (what GET returns)."""
+    template = copy.deepcopy(template or {})
+    containers = template.get("containers") or []
+    if len(containers) != 1 or not containers[0].get("image"):
+        raise GoogleError(400, "template.containers: exactly one container with an image is required")
+    container = containers[0]
+    container["resources"] = {**container.get("resources", {}),
+                              "limits": {**DEFAULT_LIMITS, **(container.get("resources") or {}).get("limits", {})}}
+    container.setdefault("ports", [{"name": "http1", "containerPort": DEFAULT_PORT}])
+    template["timeout"] = template.get("timeout") or f"{DEFAULT_TIMEOUT_S}s"
+    template["maxInstanceRequestConcurrency"] = template.get("maxInstanceRequestConcurrency") or DEFAULT_CONCURRENCY
+    scaling = template.setdefault("scaling", {})
+    scaling["maxInstanceCount"] = scaling.get("maxInstanceCount") or DEFAULT_MAX_INSTANCES
+    spec = spec_of("s", "s-00001-abc", template)  # validates every value the runtime will read
+    if spec.min_instances > spec.max_instances:
+        raise GoogleError(400, "min_instance_count must be less than or equal to max_instance_count")
+    return template
+
+
+def spec_of(service_id: str, revision_id: str, template: dict) -> RevisionSpec:
+    container = template["containers"][0]
+    limits = container["resources"]["limits"]
+    probe = container.get("startupProbe") or {}
+    # Cloud Run's default startup probe: TCP on the port, one attempt with a 240 s timeout.
+    startup = (seconds(probe.get("timeoutSeconds") and f"{probe['timeoutSeconds']}s", 240)
+               + seconds(probe.get("periodSeconds") and f"{probe['periodSeconds']}s", 240)
+               * (int(probe.get("failureThreshold") or 1) - 1)) if probe else 240.0
+    return RevisionSpec(
+        service=service_id, revision=revision_id, image=container["image"],
+        command=tuple(container.get("command") or ()), args=tuple(container.get("args") or ()),
+        env=tuple((e["name"], e.get("value", "")) for e in container.get("env") or ()),
+        container_port=int((container.get("ports") or [{}])[0].get("containerPort") or DEFAULT_PORT),
+        memory_bytes=memory_bytes(limits["memory"]), cpus=cpus(limits["cpu"]),
+        concurrency=int(template["maxInstanceRequestConcurrency"]),
+        timeout_s=seconds(template["timeout"], DEFAULT_TIMEOUT_S),
+        min_instances=int(template["scaling"].get("minInstanceCount") or 0),
+        max_instances=int(template["scaling"]["maxInstanceCount"]), startup_timeout_s=startup)
+
+
+def new_service(name: str, body: dict, uri: str) -> dict:
+    """The document of a service just created (generation 1), before its first revision is ready."""
+    stamp = now()
+    return {**{k: v for k, v in body.items() if k in ("description", "labels", "annotations", "ingress",
+                                                      "launchStage", "client", "clientVersion")},
+            "name": name, "uid": str(uuid.uuid4()), "generation": "0", "createTime": stamp,
+            "creator": "localcloud", "lastModifier": "localcloud", "uri": uri, "urls": [uri],
+            "ingress": body.get("ingress") or "INGRESS_TRAFFIC_ALL", "launchStage": body.get("launchStage") or "GA",
+            "traffic": [{"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST", "percent": 100}]}
+
+
+def next_generation(service: dict, body: dict) -> tuple[dict, str]:
+    """The service with ``body``'s template applied, one generation later, and the new revision's id."""
+    service = {**service, **{k: v for k, v in body.items() if k in ("description", "labels", "annotations")}}
+    generation = int(service["generation"]) + 1
+    service_id = service["name"].rsplit("/", 1)[1]
+    template = normalized_template(body.get("template"))
+    revision = template.get("revision") or f"{service_id}-{generation:05d}-{secrets.token_hex(2)[:3]}"
+    return {**service, "template": template, "generation": str(generation), "updateTime": now(),
+            "reconciling": True, "etag": f'"{secrets.token_hex(8)}"', "latestCreatedRevision": revision_name(
+                service["name"], revision)}, revision
+
+
+def revision_name(service_name: str, revision_id: str) -> str:
+    return f"{service_name}/revisions/{revision_id}"
+
+
+def condition(state: str, message: str = "", type_: str = "Ready") -> dict:
+    return {"type": type_, "state": state, "lastTransitionTime": now(), **({"message": message} if message else {})}
+
+
+def revision_document(service: dict, revision_id: str, ready: dict) -> dict:
+    """A revision as ``RevisionsClient.get_revision`` returns it."""
+    template = service["template"]
+    return {"name": revision_name(service["name"], revision_id), "uid": str(uuid.uuid4()),
+            "generation": "1", "createTime": now(), "service": service["name"],
+            "scaling": template["scaling"], "containers": template["containers"],
+            "maxInstanceRequestConcurrency": template["maxInstanceRequestConcurrency"],
+            "timeout": template["timeout"], "launchStage": service.get("launchStage", "GA"),
+            "conditions": [ready], "observedGeneration": "1",
+            "reconciling": ready["state"] == "CONDITION_PENDING"}

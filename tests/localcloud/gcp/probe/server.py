@@ -1,0 +1,51 @@
+"""A test container for Cloud Run's contract: answers GET /?sleep=S after S seconds with what it saw.
+
+The answer names the instance's environment (PORT, K_SERVICE, K_REVISION, K_CONFIGURATION),
+its user id, whether / is writable, and how many requests this instance was serving at once.
+"""
+
+import json
+import os
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+lock = threading.Lock()
+in_flight = 0
+INSTANCE = os.urandom(4).hex()
+
+
+def writable(path: str) -> bool:
+    try:
+        with open(path, "w") as handle:
+            handle.write("x")
+        return True
+    except OSError:
+        return False
+
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        global in_flight
+        with lock:
+            in_flight += 1
+            seen = in_flight
+        time.sleep(float(parse_qs(urlparse(self.path).query).get("sleep", ["0"])[0]))
+        with lock:
+            in_flight -= 1
+        body = json.dumps({
+            "env": {k: os.environ.get(k) for k in ("PORT", "K_SERVICE", "K_REVISION", "K_CONFIGURATION")},
+            "uid": os.getuid(), "root_writable": writable("/probe"), "tmp_writable": writable("/tmp/probe"),
+            "in_flight": seen, "instance": INSTANCE, "path": self.path}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+ThreadingHTTPServer((os.environ.get("HOST", "0.0.0.0"), int(os.environ["PORT"])), Handler).serve_forever()

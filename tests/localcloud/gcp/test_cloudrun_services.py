@@ -1,0 +1,109 @@
+"""Cloud Run's Admin API v2 in the stand-in, through the official client: services, revisions, IAM, contract."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+from google.api_core import exceptions
+
+from cloudrun_support import PARENT, counters, public, run, service
+
+pytestmark = [pytest.mark.docker, pytest.mark.timeout(300)]
+
+
+def test_create_get_update_list_delete_with_operations(services, revisions, deploy, probe_image):
+    # given a service created through its long-running operation
+    created = deploy(service(probe_image))
+    assert created.uri.endswith(created.name.split("/", 1)[1].replace("locations/", "").replace("services/", ""))
+    assert created.latest_ready_revision.startswith(created.name + "/revisions/")
+    assert created.terminal_condition.state.name == "CONDITION_SUCCEEDED"
+    # when it is read, listed and updated
+    got = services.get_service(name=created.name)
+    listed = [s.name for s in services.list_services(parent=PARENT)]
+    changed = services.get_service(name=created.name)
+    changed.template.containers[0].env.append({"name": "COLOUR", "value": "blue"})
+    updated = services.update_service(service=changed).result(timeout=180)
+    # then it has two revisions, the second one serving, with Cloud Run's defaults filled in
+    assert got.template.max_instance_request_concurrency == 80 and got.template.timeout.seconds == 300
+    assert created.name in listed
+    assert updated.generation == 2 and updated.latest_ready_revision != created.latest_ready_revision
+    names = [r.name for r in revisions.list_revisions(parent=created.name)]
+    assert sorted(names) == sorted([created.latest_ready_revision, updated.latest_ready_revision])
+    assert revisions.get_revision(name=updated.latest_ready_revision).containers[0].env[0].value == "blue"
+    # when deleted, it is gone
+    services.delete_service(name=created.name).result(timeout=60)
+    with pytest.raises(exceptions.NotFound, match="does not exist"):
+        services.get_service(name=created.name)
+
+
+def test_a_second_create_of_the_same_service_is_refused(services, deploy, probe_image):
+    created = deploy(service(probe_image))
+    with pytest.raises(exceptions.Conflict, match="already exists"):
+        services.create_service(parent=PARENT, service=service(probe_image),
+                                service_id=created.name.rsplit("/", 1)[1]).result(timeout=60)
+
+
+def test_unauthenticated_requests_get_403_until_all_users_may_invoke(services, deploy, probe_image):
+    # given a service deployed without --allow-unauthenticated
+    created = deploy(service(probe_image), open_to_all=False)
+    # when / then
+    refused = requests.get(created.uri + "/", timeout=30)
+    assert refused.status_code == 403 and "Error: Forbidden" in refused.text
+    assert services.test_iam_permissions(request={"resource": created.name,
+                                                  "permissions": ["run.routes.invoke"]}).permissions == []
+    public(services, created.name)
+    assert requests.get(created.uri + "/", timeout=30).status_code == 200
+    bindings = services.get_iam_policy(request={"resource": created.name}).bindings
+    assert [(b.role, list(b.members)) for b in bindings] == [("roles/run.invoker", ["allUsers"])]
+
+
+def test_the_container_contract(deploy, probe_image, cloud):
+    # given
+    created = deploy(service(probe_image))
+    revision = created.latest_ready_revision.rsplit("/", 1)[1]
+    service_id = created.name.rsplit("/", 1)[1]
+    # when
+    answer = requests.get(created.uri + "/some/path?x=1", timeout=30).json()
+    # then: Cloud Run's variables, the path unchanged, a read-only root, a writable /tmp, not root
+    assert answer["env"]["K_SERVICE"] == service_id and answer["env"]["K_CONFIGURATION"] == service_id
+    assert answer["env"]["K_REVISION"] == revision and int(answer["env"]["PORT"]) > 0
+    assert answer["path"] == "/some/path?x=1"
+    assert (answer["root_writable"], answer["tmp_writable"], answer["uid"] != 0) == (False, True, True)
+    # and the memory and CPU limits are the container's
+    (container,) = run("docker", "ps", "--quiet", "--filter", f"label=localcloud.run.revision={revision}").split()
+    host = json.loads(run("docker", "inspect", container))[0]["HostConfig"]
+    assert (host["Memory"], host["NanoCpus"], host["NetworkMode"]) == (256 * 1024**2, 10**9, "host")
+    assert counters(cloud, created.name)["instances_started"] >= 1
+
+
+def test_a_container_that_never_listens_fails_its_revision(services, revisions, deploy, probe_image):
+    # given a container that starts but never listens on PORT, with a 3 s startup probe
+    spec = service(probe_image, command=["python3", "-c", "import time; time.sleep(600)"], startup_s=3)
+    # when / then: the operation fails with Cloud Run's message, and so does the revision
+    with pytest.raises(exceptions.FailedPrecondition) as failed:
+        deploy(spec)
+    message = str(failed.value)
+    assert "is not ready and cannot serve traffic" in message
+    assert "failed to start and listen on the port defined provided by the PORT=" in message
+    name = f"{PARENT}/services/{message.split(chr(39))[1].rsplit('-', 2)[0]}"
+    failed_service = services.get_service(name=name)
+    assert failed_service.terminal_condition.state.name == "CONDITION_FAILED"
+    (revision,) = revisions.list_revisions(parent=name)
+    assert revision.conditions[0].state.name == "CONDITION_FAILED"
+    assert requests.get(failed_service.uri + "/", timeout=30).status_code in (403, 503)
+
+
+def test_an_image_that_is_not_in_the_registry_fails_the_deploy(deploy, probe_image):
+    with pytest.raises(exceptions.FailedPrecondition, match="not found"):
+        deploy(service(probe_image.replace("probe:latest", "nothing-here:latest")))
+
+
+def test_oversized_bodies_are_refused_while_reading(cloud, deploy, probe_image):
+    created = deploy(service(probe_image))
+    admin = requests.post(f"{cloud.endpoint}/v2/{PARENT}/services?serviceId=big", data=b"{" + b" " * 2_000_000 + b"}",
+                          timeout=60)
+    assert admin.status_code == 400 and "exceeds the limit" in admin.json()["error"]["message"]
+    chunked = requests.post(created.uri + "/", data=iter([b"x" * 1_048_576] * 40), timeout=60)  # 40 MiB, no length
+    assert chunked.status_code == 413
