@@ -17,6 +17,7 @@ from .framework import CheckFailed, CheckSkipped, Plan, step
 
 STEP = step(9)
 DEPLOY = "cloudrun.py:deploy"
+SERVE = "service.py:predict"
 DEPLOYED = "deploy() creates the service with the chapter's flags and waits until it is ready"
 
 
@@ -70,8 +71,9 @@ def updates(run):
                           f"{second['revision'].rsplit('/', 1)[-1]}")
 
 
-@STEP.check("the deployed service answers a flower with its species", points=2, todos=(DEPLOY,), needs=DEPLOYED,
-            hint="Look at the container's answer: docker/cloudrun/main.py serves POST /predict.")
+@STEP.check("the deployed service answers a flower with its species", points=2, todos=(DEPLOY, SERVE),
+            needs=DEPLOYED, hint="exercises/service.py predict() answers POST /predict: build the answer with "
+                                 "serving.answer() and return it as a JSONResponse with the three headers.")
 def answers(run):
     settings = grading(run)
     try:

@@ -78,16 +78,16 @@ def explained(settings: Settings, doing: str) -> Iterator[None]:
 
 
 def stage(settings: Settings, code_dir: Path) -> Path:
-    """The Cloud Run build context: docker/cloudrun's Dockerfile, main.py and requirements, ``code_dir``'s
-    ``app.py`` (step 2: the model and ``predict``), the given serving code and the model."""
+    """The Cloud Run build context: docker/cloudrun's Dockerfile and requirements, ``code_dir``'s ``service.py``
+    (step 9's FastAPI app) and ``app.py`` (step 2: the model and ``predict``), the given serving code and the model."""
     model = settings.model_dir / "model.joblib"
     if not model.exists():
         raise LabError(f"{model} does not exist yet: train the model first (step 1)")
-    files = {name: CLOUDRUN_DIR / name for name in ("Dockerfile", "main.py", "requirements.txt")}
+    files = {name: CLOUDRUN_DIR / name for name in ("Dockerfile", "requirements.txt")}
     return images.fill_context(settings.cloud_run_context, {
         **files, **images.SERVING_FILES, ".dockerignore": images.CONTEXT_FILES[".dockerignore"],
         "requirements-model.txt": images.CONTEXT_FILES["requirements.txt"],
-        "app.py": code_dir / "app.py", "model.joblib": model})
+        "app.py": code_dir / "app.py", "service.py": code_dir / "service.py", "model.joblib": model})
 
 
 def build(settings: Settings, context: Path) -> str:

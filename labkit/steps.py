@@ -35,7 +35,7 @@ STEPS = (
     Step(6, "Expose it with API Gateway", "06_api_gateway.ipynb", ("gateway.py:ensure_api", "gateway.py:allow_invoke")),
     Step(7, "Measure cold vs warm latency", "07_measure_latency.ipynb", ("latency.py:measure", "latency.py:summarize")),
     Step(8, "Clean up", "08_cleanup.ipynb", ("cleanup.py:delete",)),
-    Step(9, "Deploy to Google Cloud Run", "09_cloud_run.ipynb", ("cloudrun.py:deploy",)),
+    Step(9, "Deploy to Google Cloud Run", "09_cloud_run.ipynb", ("service.py:predict", "cloudrun.py:deploy")),
 )
 
 

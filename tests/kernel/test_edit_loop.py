@@ -63,7 +63,7 @@ def test_open_todo_then_written_then_rerun_in_the_same_kernel(submission, tmp_pa
     env = {"LAB_CODE": str(submission), "LAB_BUILD_DIR": str(tmp_path / "build"), "LAB_NAME": NAME}
     written: set[str] = set()
     try:
-        for step in steps.STEPS:
+        for step in steps.STEPS[:steps.CLEANUP + 1]:  # the Lambda path; step 9's checks test Cloud Run
             if step.todos:
                 open_then_written(step, submission, env, written)
     finally:

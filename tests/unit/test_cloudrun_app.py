@@ -1,4 +1,4 @@
-"""The Cloud Run container's app (docker/cloudrun/main.py) answers as the Lambda handler does.
+"""The Cloud Run container's app (lab_solution/service.py) answers as the Lambda handler does.
 
 Every request is sent both ways, as an HTTP request to the FastAPI app and as an API Gateway
 event to lab_solution/app.py's handler, and the two answers must match.
@@ -20,14 +20,13 @@ from labkit.config import REPO_ROOT, SETOSA
 
 @pytest.fixture(scope="module")
 def service(model_dir):
-    """main.py imported as the container imports it: ``app`` and ``labkit`` beside it, the model in its folder."""
+    """service.py imported as the container imports it: ``app`` and ``labkit`` beside it, the model in its folder."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("LAMBDA_TASK_ROOT", str(model_dir))
         patch.syspath_prepend(str(REPO_ROOT / "lab_solution"))
-        patch.syspath_prepend(str(REPO_ROOT / "docker" / "cloudrun"))
-        main = importlib.import_module("main")
+        main = importlib.import_module("service")
         yield main
-        for name in ("main", "app"):
+        for name in ("service", "app"):
             sys.modules.pop(name, None)
 
 

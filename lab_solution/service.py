@@ -1,4 +1,4 @@
-"""Step 9: the Iris model as a Cloud Run service: FastAPI, served by uvicorn on ``$PORT``.
+"""Step 9: the Iris model as a Cloud Run service: FastAPI, served by uvicorn on ``$PORT`` (``service:service``).
 
 Cloud Run starts the container, sends HTTP to the port in ``PORT`` (8080 by default) and
 lets one instance serve up to 80 requests at once, where Lambda gives each request its
@@ -53,7 +53,7 @@ async def predict(request: Request) -> JSONResponse:
     # Cloud Run names each request in X-Cloud-Trace-Context (TRACE_ID/SPAN_ID;o=1), as Lambda does with its request id.
     request_id = request.headers.get("x-cloud-trace-context", "").split("/")[0] or uuid.uuid4().hex
     raw = await read_body(request)
-    # BEGIN SOLUTION: status, body = serving.answer(...) with the features from serving.parse_features(serving.parse_json(raw)), handler.predict, handler.VERSION, cold and request_id; return a JSONResponse with X-Cold-Start ("true"/"false"), X-Request-Id and X-Instance-Id.
+    # BEGIN SOLUTION: status, body = serving.answer(...) with a function reading the features (serving.parse_features of serving.parse_json(raw)), handler.predict, handler.VERSION, cold and request_id; return a JSONResponse of body with that status and the headers X-Cold-Start ("true"/"false"), X-Request-Id and X-Instance-Id.
     status, body = serving.answer(lambda: serving.parse_features(serving.parse_json(raw)), handler.predict,
                                   version=handler.VERSION, cold=cold, request_id=request_id)
     return JSONResponse(body, status_code=status,
