@@ -74,7 +74,8 @@ class Report:
         verdict += f", {skipped} skipped" if skipped else ""
         lines.append(f"Total: {self.earned}/{self.possible} points, {verdict}")
         if not self.sandboxed:
-            lines.append("Not sandboxed: without Docker the code ran in a process with resource limits, not a container")
+            outside = ", ".join(str(n) for n, how in sorted(self.isolation.items()) if how != "docker")
+            lines.append(f"Not sandboxed: step(s) {outside} ran the code in a process with resource limits, not a container")
         return "\n".join(lines)
 
     def to_json(self) -> str:
