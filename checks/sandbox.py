@@ -154,12 +154,12 @@ def _run_process(scratch: Path, submission: Path, message: bytes, timeout: float
 
 
 def _limit(uid: int | None, timeout: float, home: Path, network: bool, confined: bool) -> None:
-    """In the child, before Python starts: resource limits, confinement, then drop to the untrusted user."""
-    limits = {resource.RLIMIT_AS: MEMORY_BYTES, resource.RLIMIT_CPU: int(timeout) + 5,
-              resource.RLIMIT_FSIZE: MAX_FILE_BYTES, resource.RLIMIT_NOFILE: 256, resource.RLIMIT_CORE: 0}
-    for limit, value in limits.items():
-        with contextlib.suppress(ValueError, OSError):  # macOS refuses some (RLIMIT_AS): the others still hold
-            resource.setrlimit(limit, (value, value))
+    """In the child, before Python starts: confinement, the untrusted user, then resource limits.
+
+    The limits come last: this child is still a copy of the grader, whose address space and open
+    files (a long test session's, a notebook kernel's) may already exceed them, and confining needs
+    to allocate and to read /proc. They bind the submission's interpreter after exec.
+    """
     if confined and not confine.confine(home, network, drop=uid is None):
         raise OSError("could not confine the sandbox process")
     if uid is not None:  # RLIMIT_NPROC counts the processes of the real user id; root ignores it
@@ -167,6 +167,11 @@ def _limit(uid: int | None, timeout: float, home: Path, network: bool, confined:
         os.setgroups([])
         os.setgid(uid)
         os.setuid(uid)
+    limits = {resource.RLIMIT_CPU: int(timeout) + 5, resource.RLIMIT_FSIZE: MAX_FILE_BYTES,
+              resource.RLIMIT_NOFILE: 256, resource.RLIMIT_CORE: 0, resource.RLIMIT_AS: MEMORY_BYTES}
+    for limit, value in limits.items():
+        with contextlib.suppress(ValueError, OSError):  # macOS refuses some (RLIMIT_AS): the others still hold
+            resource.setrlimit(limit, (value, value))
 
 
 def send(child: subprocess.Popen, message: bytes) -> None:

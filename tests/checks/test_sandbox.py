@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import mmap
+import os
 import random
 import time
 
@@ -10,12 +12,12 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import mutation
-from checks import cases, container, sandbox
+from checks import Context, cases, container, run_steps, sandbox
 from checks.framework import todo_id, todo_label
 from checks.report import Report, Result
 from checks.runner import reported_todos
 from lab_solution import train
-from labkit import serving
+from labkit import config, serving
 
 
 def accepted(*lines: bytes, nonce: str = "n") -> sandbox.Outcome:
@@ -110,3 +112,18 @@ def test_in_a_container_a_hostile_submission_cannot_even_stop_the_grader(name, t
     assert graded.returncode == 0 and graded.report["earned"] == graded.report["possible"], graded.stdout[-2000:]
     assert graded.report["isolation"] == {"1": "docker"} and not mutation.sleepers()
     assert not (mutation.REPO / "checks" / "step9_backdoor.py").exists()
+
+
+def test_a_grader_with_many_open_files_and_a_large_address_space_still_confines_its_child():
+    # given a grader process like a long test session or a notebook kernel: over 256 open files, gigabytes mapped
+    files = [os.open("/dev/null", os.O_RDONLY) for _ in range(300)]
+    mapped = mmap.mmap(-1, 3 * 1024**3)
+    try:
+        # when it grades in the process sandbox (the limits bind the child only after it is confined)
+        report = run_steps([1], Context(config.load({}, code="lab_solution")), isolation="process")
+    finally:
+        mapped.close()
+        for fd in files:
+            os.close(fd)
+    # then the child ran and was graded
+    assert report.earned == report.possible > 0
