@@ -114,13 +114,16 @@ def test_in_a_container_a_hostile_submission_cannot_even_stop_the_grader(name, t
     assert not (mutation.REPO / "checks" / "step9_backdoor.py").exists()
 
 
-def test_a_grader_with_many_open_files_and_a_large_address_space_still_confines_its_child():
-    # given a grader process like a long test session or a notebook kernel: over 256 open files, gigabytes mapped
+def test_a_grader_with_many_open_files_and_a_large_address_space_still_confines_its_child(tmp_path):
+    # given a trained model, and a grader process like a long test session or a notebook kernel:
+    # over 256 open files, gigabytes mapped
+    settings = config.load({}, code="lab_solution", build_dir=tmp_path)
+    train.train(settings.model_dir)
     files = [os.open("/dev/null", os.O_RDONLY) for _ in range(300)]
     mapped = mmap.mmap(-1, 3 * 1024**3)
     try:
         # when it grades in the process sandbox (the limits bind the child only after it is confined)
-        report = run_steps([1], Context(config.load({}, code="lab_solution")), isolation="process")
+        report = run_steps([1], Context(settings), isolation="process")
     finally:
         mapped.close()
         for fd in files:
