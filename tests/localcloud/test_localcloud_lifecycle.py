@@ -14,20 +14,12 @@ from pathlib import Path
 import pytest
 import requests
 from botocore.exceptions import BotoCoreError
+from polling import wait_for
 
 from localcloud import process
 
 pytestmark = pytest.mark.integration
 SLOW_FILES = 2000  # an image with this many files takes seconds to unpack: long enough to stop the stand-in meanwhile
-
-
-def wait_for(condition, timeout: float = 60, what: str = "the condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if found := condition():
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"{what} did not happen within {timeout} s")
 
 
 def slow_folder(folder: Path, answer: str) -> Path:

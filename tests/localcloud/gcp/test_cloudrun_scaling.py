@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 from cloudrun_support import IDLE_TIMEOUT_S, counters, service
+from polling import wait_for
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(300)]
 
@@ -15,15 +16,6 @@ pytestmark = [pytest.mark.docker, pytest.mark.timeout(300)]
 def burst(url: str, n: int, timeout: float = 60) -> list[requests.Response]:
     with ThreadPoolExecutor(n) as pool:
         return list(pool.map(lambda _: requests.get(url, timeout=timeout), range(n)))
-
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"{what} within {timeout} s")
 
 
 def test_one_instance_serves_up_to_its_concurrency_at_once(deploy, probe_image, cloud):
