@@ -10,8 +10,9 @@ unexpectedly fails with a one-line message, never a traceback.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
+
+from labkit.todo import STUB
 
 from . import container, sandbox
 from .context import Context
@@ -19,7 +20,6 @@ from .framework import Check, CheckFailed, CheckSkipped, Run, Step, all_steps, t
 from .report import Report, Result
 
 ISOLATIONS = ("auto", "docker", "process")
-STUB = re.compile(r"""(?:TodoOpen|Unfinished)\(["'](?P<where>exercises/[^"']+)["']""")
 
 
 def choose_isolation(requested: str = "auto") -> str:

@@ -7,7 +7,11 @@ notebook cell, the grader and the handler's 500 all name the same file and funct
 
 from __future__ import annotations
 
+import re
+
 PREFIX = "TODO still open: "
+# A stub in a source file, as scripts/make_exercises.py writes it; ``where`` is "exercises/FILE NAME()".
+STUB = re.compile(r"""(?:TodoOpen|Unfinished)\(["'](?P<where>exercises/[^"']+)["']""")
 
 
 class TodoOpen(NotImplementedError):

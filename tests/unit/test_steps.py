@@ -9,6 +9,7 @@ import pytest
 
 from labkit import config, steps
 from labkit.steps import StepNotReady
+from labkit.todo import STUB
 
 ROOT = config.REPO_ROOT
 spec = importlib.util.spec_from_file_location("make_exercises", ROOT / "scripts" / "make_exercises.py")
@@ -17,7 +18,6 @@ spec.loader.exec_module(make_exercises)
 
 
 SOLUTION_FILES = sorted([*(ROOT / "lab_solution").glob("*.py"), ROOT / "lab_solution" / "Dockerfile"])
-STUB = re.compile(r'(?:TodoOpen|Unfinished)\("exercises/(\S+) (\w+)')
 
 
 def open_todos() -> list[str]:
@@ -25,7 +25,8 @@ def open_todos() -> list[str]:
     found = []
     for path in SOLUTION_FILES:
         exercise = make_exercises.strip_solutions(path.read_text(), path.name)
-        found += ["Dockerfile"] if path.name == "Dockerfile" else [f"{f}:{n}" for f, n in STUB.findall(exercise)]
+        stubs = [where.removeprefix("exercises/").split()[:2] for where in STUB.findall(exercise)]
+        found += ["Dockerfile"] if path.name == "Dockerfile" else [f"{f}:{n.removesuffix('()')}" for f, n in stubs]
     return found
 
 
