@@ -6,6 +6,7 @@ function's output framed by ``START`` / ``END`` / ``REPORT``, with the true init
 (the RIE's ``INIT REPORT(durationMs: ...)``) as ``Init Duration`` on cold starts.
 :class:`LogParser` rebuilds that from one environment's output, line by line;
 :class:`LogSink` ships finished invocations to CloudWatch Logs in the background.
+Log timestamps come from an injected wall clock (``now_ms``), so tests can pin them.
 """
 
 from __future__ import annotations
@@ -27,16 +28,22 @@ TAIL_BYTES = 4096  # LogType=Tail returns "the last 4 KB of the execution log"
 BATCH_WINDOW_S = 0.05
 
 
-def iso_now() -> str:
-    now = time.time()
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z"
+def epoch_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def iso_time(ms: int) -> str:
+    """``ms`` since the epoch as Lambda's log timestamp, e.g. ``2026-01-01T00:00:00.000Z``."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms / 1000)) + f".{ms % 1000:03d}Z"
+
 
 
 class Invocation:
     """The log of one invocation; final once the RIE reported it and the caller saw the answer."""
 
     def __init__(self, request_id: str, memory: int, cold: bool, version: str,
-                 max_memory: Callable[[], int | None], on_final: Callable[[Invocation], None]):
+                 max_memory: Callable[[], int | None], on_final: Callable[[Invocation], None],
+                 now_ms: Callable[[], int] = epoch_ms):
         self.request_id = request_id
         self.memory = memory
         self.cold = cold
@@ -56,9 +63,10 @@ class Invocation:
         self._lock = threading.Lock()
         self._max_memory = max_memory
         self._on_final = on_final
+        self.now_ms = now_ms
 
     def add(self, text: str) -> None:
-        stamp = int(time.time() * 1000)
+        stamp = self.now_ms()
         (self.init_lines if self.in_init else self.lines).append((stamp, text))
 
     def reported(self, duration_ms: float) -> None:
@@ -99,7 +107,7 @@ class Invocation:
 
     def events(self) -> list[tuple[int, str]]:
         """The invocation's lines in AWS's order: init output, START, output, END, REPORT, extras."""
-        now = int(time.time() * 1000)
+        now = self.now_ms()
         start = self.start_line or (now, f"START RequestId: {self.request_id} Version: {self.version}")
         ordered = [*self.init_lines, start, *self.lines]
         ordered += [(now, f"END RequestId: {self.request_id}"), (now, self.report_line())]
@@ -118,10 +126,10 @@ class Invocation:
 class LogParser:
     """Feeds one environment's output lines to the invocations it served, in order."""
 
-    def __init__(self, orphan: Callable[[str], None]):
+    def __init__(self, orphan: Callable[[str], None], now_ms: Callable[[], int] = epoch_ms):
         self.pending: deque[Invocation] = deque()
         self.current: Invocation | None = None
-        self.orphan = orphan
+        self.orphan, self.now_ms = orphan, now_ms
 
     def expect(self, invocation: Invocation) -> None:
         self.pending.append(invocation)
@@ -138,7 +146,7 @@ class LogParser:
                 # Adopt the RIE's request id: it is the one the handler sees as context.aws_request_id,
                 # and on AWS the REPORT line, the logs and x-amzn-RequestId all carry that same id.
                 self.current.request_id = start.group(1)
-                self.current.start_line = (int(time.time() * 1000), line)
+                self.current.start_line = (self.now_ms(), line)
                 self.current.started.set()
             return
         current = self.current

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from localcloud.engine import EngineError
 from localcloud.aws.awslambda.environment import Environment, EnvironmentGone, Ports
 from localcloud.aws.awslambda.functions import FunctionSpec, ImageError, ImageStore
-from localcloud.aws.awslambda.lambdalog import Invocation, LogParser, LogSink, iso_now
+from localcloud.aws.awslambda.lambdalog import Invocation, LogParser, LogSink, epoch_ms, iso_time
 from localcloud.aws.awslambda.answers import classify
 from localcloud.aws.awslambda.concurrency import Throttled
 from localcloud.aws.awslambda.pools import Pools
@@ -51,8 +51,9 @@ class Runtime:
 
     def __init__(self, images: ImageStore, sink: LogSink, rie: Callable[[str], Path], *, home: Path, instance: str,
                  extra_env: dict[str, str], idle_timeout: float, max_concurrency: int,
-                 resolve: Callable[[tuple, str], FunctionSpec | None], clock: Callable[[], float] = time.monotonic):
-        self.images, self.sink, self.rie = images, sink, rie
+                 resolve: Callable[[tuple, str], FunctionSpec | None], clock: Callable[[], float] = time.monotonic,
+                 now_ms: Callable[[], int] = epoch_ms):
+        self.images, self.sink, self.rie, self.now_ms = images, sink, rie, now_ms
         ports = Ports()
         self.pools = Pools(new_environment=lambda spec, provisioned: Environment(
             spec, ports=ports, home=home, instance=instance, extra_env=extra_env, provisioned=provisioned, clock=clock),
@@ -112,11 +113,12 @@ class Runtime:
                 self.pools.release(env, retire=True)
                 return self._failure(spec, request_id, True, "Runtime.InvalidEntrypoint", str(error))
         invocation = Invocation(request_id, spec.memory, cold=not env.initialized, version=spec.version,
-                                max_memory=env.max_memory_mb, on_final=lambda done: self._finalized(env, done))
+                                max_memory=env.max_memory_mb, on_final=lambda done: self._finalized(env, done),
+                                now_ms=self.now_ms)
         env.parser.expect(invocation)
         started = time.perf_counter()
         env.send(payload, {"Content-Type": "application/json",
-                           "X-Amzn-Trace-Id": headers.get("X-Amzn-Trace-Id") or trace_id()})
+                           "X-Amzn-Trace-Id": headers.get("X-Amzn-Trace-Id") or trace_id(self.now_ms())})
         if answer_within is not None and not env.answered_within(answer_within):
             threading.Thread(target=self._finish_late, args=(env, invocation, started), daemon=True).start()
             return Result(request_id, "unavailable", b"", spec.version, cold, invocation)
@@ -134,7 +136,7 @@ class Runtime:
 
     def _classify(self, env: Environment, inv: Invocation, status: int, body: bytes, started: float) -> Result:
         inv.started.wait(1.0)  # the log reader may trail the answer by a moment; START carries the request id
-        verdict = classify(status, body, inv.request_id, iso_now())
+        verdict = classify(status, body, inv.request_id, iso_time(self.now_ms()))
         if verdict.counter:
             self.pools.count(env.spec.key, verdict.counter)
         duration = None if verdict.expect_report else (time.perf_counter() - started) * 1000
@@ -174,19 +176,20 @@ class Runtime:
     def _start(self, env: Environment, spec: FunctionSpec) -> None:
         plan = self.images.plan(spec)
         rie = self.rie(spec.architecture)
-        env.start(plan, rie, LogParser(orphan=lambda line: self._orphan(env, line)))
+        env.start(plan, rie, LogParser(orphan=lambda line: self._orphan(env, line), now_ms=self.now_ms))
 
     def _orphan(self, env: Environment, line: str) -> None:
         spec = env.spec
         self.sink.ship((spec.account, spec.region, f"/aws/lambda/{spec.name}", env.log_stream),
-                       [(int(time.time() * 1000), line)])
+                       [(self.now_ms(), line)])
 
     def _warm_up(self, env: Environment, spec: FunctionSpec) -> None:
         """Initialise a provisioned environment. The RIE runs init only on an invoke, so one warm-up
         invoke is sent; its output is discarded (AWS runs the init phase alone)."""
         try:
             self._start(env, spec)
-            warm_up = Invocation("warm-up", spec.memory, True, spec.version, env.max_memory_mb, lambda done: None)
+            warm_up = Invocation("warm-up", spec.memory, True, spec.version, env.max_memory_mb, lambda done: None,
+                                 now_ms=self.now_ms)
             env.parser.expect(warm_up)
             env.send(WARM_UP_EVENT, {"Content-Type": "application/json"})
             status, _ = env.receive()
@@ -196,5 +199,5 @@ class Runtime:
             self.pools.release(env, retire=True)
 
 
-def trace_id() -> str:
-    return f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]}"
+def trace_id(now_ms: int) -> str:
+    return f"Root=1-{now_ms // 1000:08x}-{uuid.uuid4().hex[:24]}"
