@@ -58,9 +58,11 @@ def test_the_sandbox_is_lambdas(lab):
 def test_report_says_nothing_of_memory_it_could_not_measure():
     unmeasured = Invocation("id", 256, cold=False, version="$LATEST", max_memory=lambda: None, on_final=lambda _: None)
     measured = Invocation("id", 256, cold=False, version="$LATEST", max_memory=lambda: 71, on_final=lambda _: None)
-    unmeasured.duration_ms = measured.duration_ms = 1.5
-    assert "Max Memory Used" not in unmeasured.report_line()
-    assert "Max Memory Used: 71 MB" in measured.report_line()
+    for invocation in (unmeasured, measured):
+        invocation.reported(1.5)
+        invocation.answered(expect_report=True)
+    assert "Max Memory Used" not in unmeasured.final()[-1][1]
+    assert "Max Memory Used: 71 MB" in measured.final()[-1][1]
 
 
 @pytest.mark.parametrize(("status", "body", "expected", "retire"), [

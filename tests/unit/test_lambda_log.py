@@ -46,7 +46,7 @@ def test_a_cold_invoke_is_framed_as_aws_frames_it_with_the_clocks_timestamps():
 
     assert finals == [invocation] and orphans == []
     assert invocation.request_id == "rie-id-1"  # the id the handler saw, not the one the caller picked
-    texts = [text for _, text in invocation.final]
+    texts = [text for _, text in invocation.final()]
     assert texts[:4] == ["loading model", "START RequestId: rie-id-1 Version: $LATEST", "predicting",
                          "END RequestId: rie-id-1"]
     report = texts[4]
@@ -54,7 +54,7 @@ def test_a_cold_invoke_is_framed_as_aws_frames_it_with_the_clocks_timestamps():
     assert "Billed Duration: 816 ms" in report and "Max Memory Used: 80 MB" in report
     assert "(rapid)" not in "".join(texts)
 
-    stamps = [stamp for stamp, _ in invocation.final]
+    stamps = [stamp for stamp, _ in invocation.final()]
     assert stamps == sorted(stamps)  # PutLogEvents order, although init output was printed after START
     assert stamps[0] == 1_000_020 and stamps[-1] == clock.ms  # "loading model" was the third line read
 
@@ -78,3 +78,16 @@ def test_output_nobody_is_waiting_for_is_an_orphan_not_lost():
 
 def test_iso_time_is_lambdas_timestamp_format():
     assert iso_time(1_767_225_600_123) == "2026-01-01T00:00:00.123Z"
+
+
+def test_memory_is_read_once_by_whoever_renders_the_log_not_by_the_answer():
+    reads: list[int] = []
+    invocation = Invocation("id", 128, cold=False, version="$LATEST", max_memory=lambda: reads.append(1) or 60,
+                            on_final=lambda _: None, now_ms=FakeClock(0))
+    invocation.reported(2.0)
+    invocation.answered(expect_report=True)
+    assert invocation.done.is_set() and reads == []  # the caller's answer did not wait on /proc or a cgroup
+    assert "Max Memory Used: 60 MB" in invocation.final()[-1][1]
+    invocation.final()
+    invocation.tail()
+    assert reads == [1]

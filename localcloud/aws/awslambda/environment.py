@@ -85,6 +85,7 @@ class Environment:
         self.container: str | None = None
         self._conn: http.client.HTTPConnection | None = None
         self._peak_mb: int | None = None
+        self._peak_file: Path | None = None  # found once per environment, read on every REPORT
         self.cidfile = home / "run" / f"{self.id}.cid"
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -179,18 +180,28 @@ class Environment:
 
     def _measure_peak(self) -> int | None:
         try:
-            if self.container:
-                cid = self.cidfile.read_text().strip()
-                for path in (f"/sys/fs/cgroup/memory/docker/{cid}/memory.max_usage_in_bytes",
-                             f"/sys/fs/cgroup/system.slice/docker-{cid}.scope/memory.peak"):
-                    if os.path.exists(path):
-                        return -(-int(Path(path).read_text()) // 2**20)
+            self._peak_file = self._peak_file or self._find_peak_file()
+            if self._peak_file is None:
                 return None
-            tasks = Path(f"/proc/{self.process.pid}/task")
-            children = [pid for task in tasks.iterdir() for pid in (task / "children").read_text().split()]
-            for line in Path(f"/proc/{children[0]}/status").read_text().splitlines():
+            text = self._peak_file.read_text()
+            if self._peak_file.name != "status":  # a cgroup's peak, in bytes
+                return -(-int(text) // 2**20)
+            for line in text.splitlines():
                 if line.startswith("VmHWM:"):
                     return -(-int(line.split()[1]) // 1024)
-        except (OSError, IndexError, ValueError):
-            return None
+        except (OSError, ValueError):
+            self._peak_file = None  # the runtime was replaced or is gone: look again next time
         return None
+
+    def _find_peak_file(self) -> Path | None:
+        """Where the function's peak memory is read: the container's cgroup, or the runtime process's status."""
+        if self.container:
+            cid = self.cidfile.read_text().strip()
+            for path in (f"/sys/fs/cgroup/memory/docker/{cid}/memory.max_usage_in_bytes",
+                         f"/sys/fs/cgroup/system.slice/docker-{cid}.scope/memory.peak"):
+                if os.path.exists(path):
+                    return Path(path)
+            return None
+        tasks = Path(f"/proc/{self.process.pid}/task")
+        children = [pid for task in tasks.iterdir() for pid in (task / "children").read_text().split()]
+        return Path(f"/proc/{children[0]}/status") if children else None

@@ -54,8 +54,10 @@ class Invocation:
         self.start_line: tuple[int, str] | None = None
         self.init_ms: float | None = None
         self.duration_ms: float | None = None
+        self.memory_used_mb: int | None = None
         self.extra: list[str] = []
-        self.final: list[tuple[int, str]] | None = None
+        self.ended_ms: int | None = None
+        self._final: list[tuple[int, str]] | None = None
         self.in_init = True  # output between START and the RIE's INVOKE START comes from the init phase
         self.done = threading.Event()
         self._reported = False
@@ -88,15 +90,24 @@ class Invocation:
             self._reported |= reported
             if not (self._answered and self._reported) or self.done.is_set():
                 return
-        self.final = self.events()  # REPORT measured once, for both the tail and CloudWatch
+        self.ended_ms = self.now_ms()
         self.done.set()
         self._on_final(self)
+
+    def final(self) -> list[tuple[int, str]]:
+        """The finished log, rendered once for both the tail and CloudWatch. Memory is read here, by whoever
+        needs the log first (usually the log sink's thread), not on the path that answers the caller."""
+        with self._lock:
+            if self._final is None:
+                self.memory_used_mb = self._max_memory()
+                self._final = self.events()
+            return self._final
 
     def report_line(self) -> str:
         duration = self.duration_ms or 0.0
         init = self.init_ms if self.cold and self.init_ms is not None else 0.0
         billed = math.ceil(duration + init)  # container images bill the init phase too
-        used = self._max_memory()
+        used = self.memory_used_mb
         line = (f"REPORT RequestId: {self.request_id}\tDuration: {duration:.2f} ms\tBilled Duration: {billed} ms\t"
                 f"Memory Size: {self.memory} MB\t")
         if used is not None:  # unmeasured: say nothing rather than something false
@@ -107,7 +118,7 @@ class Invocation:
 
     def events(self) -> list[tuple[int, str]]:
         """The invocation's lines in AWS's order: init output, START, output, END, REPORT, extras."""
-        now = self.now_ms()
+        now = self.ended_ms or self.now_ms()
         start = self.start_line or (now, f"START RequestId: {self.request_id} Version: {self.version}")
         ordered = [*self.init_lines, start, *self.lines]
         ordered += [(now, f"END RequestId: {self.request_id}"), (now, self.report_line())]
@@ -119,7 +130,7 @@ class Invocation:
         return [(stamp, text) for stamp, (_, text) in zip(stamps, ordered)]
 
     def tail(self) -> str:
-        text = "".join(line + "\n" for _, line in self.final or self.events())
+        text = "".join(line + "\n" for _, line in (self.final() if self.done.is_set() else self.events()))
         return text.encode()[-TAIL_BYTES:].decode("utf-8", "ignore")
 
 
@@ -184,8 +195,8 @@ class LogSink:
         self.thread = threading.Thread(target=self._run, name="log-sink", daemon=True)
         self.thread.start()
 
-    def ship(self, destination: tuple, events: list[tuple[int, str]]) -> None:
-        """``destination`` is (account, region, group, stream)."""
+    def ship(self, destination: tuple, events: Callable[[], list[tuple[int, str]]]) -> None:
+        """``destination`` is (account, region, group, stream); ``events`` is called on the sink's thread."""
         self.idle.clear()
         self.queue.put((destination, events))
 
@@ -202,7 +213,7 @@ class LogSink:
             while item is not None:
                 destination, events = item
                 batches.setdefault(destination, []).extend(
-                    {"timestamp": stamp, "message": text} for stamp, text in events)
+                    {"timestamp": stamp, "message": text} for stamp, text in events())
                 try:
                     item = self.queue.get_nowait()
                 except queue.Empty:

@@ -179,9 +179,8 @@ class Runtime:
         env.start(plan, rie, LogParser(orphan=lambda line: self._orphan(env, line), now_ms=self.now_ms))
 
     def _orphan(self, env: Environment, line: str) -> None:
-        spec = env.spec
-        self.sink.ship((spec.account, spec.region, f"/aws/lambda/{spec.name}", env.log_stream),
-                       [(self.now_ms(), line)])
+        spec, event = env.spec, [(self.now_ms(), line)]
+        self.sink.ship((spec.account, spec.region, f"/aws/lambda/{spec.name}", env.log_stream), lambda: event)
 
     def _warm_up(self, env: Environment, spec: FunctionSpec) -> None:
         """Initialise a provisioned environment. The RIE runs init only on an invoke, so one warm-up
