@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 
-from labkit import cloudrun, images
+from labkit import cloudrun, steps
 from labkit.config import SETOSA
 
 from .framework import CheckFailed, CheckSkipped, Plan, step
@@ -30,8 +30,8 @@ def plan(ctx) -> Plan:
 
 
 def grading(run):
-    if not images.uses_docker(run.settings):
-        raise CheckSkipped("Cloud Run runs containers: it needs a Docker engine")
+    if reason := steps.unrunnable(steps.STEPS[9], run.settings):
+        raise CheckSkipped(reason)
     return run.settings.with_overrides(name=run.plan.secret["name"])
 
 

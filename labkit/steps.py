@@ -19,6 +19,7 @@ class Step:
     title: str
     notebook: str
     todos: tuple[str, ...]  # "FILE:NAME" in exercises/, as TODO markers name them
+    needs_docker: bool = False  # runs containers, so host mode (no Docker engine) cannot run it
 
     @property
     def where(self) -> str:
@@ -35,11 +36,13 @@ STEPS = (
     Step(6, "Expose it with API Gateway", "06_api_gateway.ipynb", ("gateway.py:ensure_api", "gateway.py:allow_invoke")),
     Step(7, "Measure cold vs warm latency", "07_measure_latency.ipynb", ("latency.py:measure", "latency.py:summarize")),
     Step(8, "Clean up", "08_cleanup.ipynb", ("cleanup.py:delete",)),
-    Step(9, "Deploy to Google Cloud Run", "09_cloud_run.ipynb", ("service.py:predict", "cloudrun.py:deploy")),
+    Step(9, "Deploy to Google Cloud Run", "09_cloud_run.ipynb", ("service.py:predict", "cloudrun.py:deploy"),
+         needs_docker=True),
 )
 
 
 CLEANUP = 8
+DOCKER_HINT = "start one with scripts/ensure-docker.sh (or Docker Desktop); steps 1-8 run without it"
 
 
 class StepNotReady(LabError):
@@ -56,13 +59,23 @@ def start(number: int) -> Settings:
         StepNotReady: one line naming the unfinished step and its notebook.
     """
     settings = config.load()
+    if problem := unrunnable(STEPS[number], settings):
+        raise StepNotReady(problem)
     if number == CLEANUP:  # cleanup deletes whatever exists, so it needs nothing
         return settings
     for earlier, missing in _PREREQUISITES:
-        if earlier < number and (problem := missing(settings)):
+        rebuilt = number > CLEANUP and earlier > 1  # past cleanup a step deploys again from the trained model
+        if earlier < number and not rebuilt and (problem := missing(settings)):
             step = STEPS[earlier]
             raise StepNotReady(f"finish step {earlier} ({step.title}) first, in {step.where}: {problem}")
     return settings
+
+
+def unrunnable(step: Step, settings: Settings) -> str | None:
+    """Why ``step`` cannot run on this machine at all (not a missing earlier step), or None."""
+    if step.needs_docker and not images.uses_docker(settings):
+        return f"step {step.number} ({step.title}) runs containers and needs a Docker engine: {DOCKER_HINT}"
+    return None
 
 
 def _no_model(settings: Settings) -> str | None:

@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from checks import Context, Report, all_steps, run_steps
 from checks.runner import choose_isolation
-from labkit import config, kernels
+from labkit import config, kernels, steps
 from labkit.errors import LabError, run_cli
 
 NOTEBOOKS = config.REPO_ROOT / "notebooks"
@@ -65,11 +65,14 @@ def main(argv: list[str] | None = None) -> int:
     results, titles, isolation, failures = [], {}, {}, []
     for notebook in notebooks:
         destination = notebook if args.refresh_notebooks else settings.build_dir / "notebooks" / notebook.name
-        failure = execute(notebook, destination)
-        print(f"  {notebook.name}: {'FAILED at ' + failure if failure else 'ran'}")
-        if failure:
-            failures.append(notebook.name)
         number = step_of(notebook)
+        if number is not None and (reason := steps.unrunnable(steps.STEPS[number], settings)):
+            print(f"  {notebook.name}: skipped: {reason}")  # its checks say so too, as skipped, not failed
+        elif failure := execute(notebook, destination):
+            print(f"  {notebook.name}: FAILED at {failure}")
+            failures.append(notebook.name)
+        else:
+            print(f"  {notebook.name}: ran")
         if number is not None:
             report = run_steps([number], Context(settings), isolation=choose_isolation())
             results += report.results

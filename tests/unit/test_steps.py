@@ -61,3 +61,22 @@ def test_the_first_step_and_cleanup_need_nothing(tmp_path, monkeypatch):
     monkeypatch.setenv("LAB_BUILD_DIR", str(tmp_path))
     assert steps.start(1).build_dir == tmp_path
     assert steps.start(steps.CLEANUP).build_dir == tmp_path
+
+
+def test_without_docker_step_9_stops_at_once_naming_the_engine(tmp_path, monkeypatch):
+    monkeypatch.setenv("LAB_BUILD_DIR", str(tmp_path))
+    monkeypatch.setenv("LAB_DOCKER", "off")
+    with pytest.raises(StepNotReady) as stopped:
+        steps.start(9)
+    assert "needs a Docker engine" in str(stopped.value) and "scripts/ensure-docker.sh" in str(stopped.value)
+    assert steps.unrunnable(steps.STEPS[5], config.load()) is None  # the Lambda path runs in host mode
+
+
+def test_past_cleanup_a_step_needs_only_the_trained_model(tmp_path, monkeypatch, docker_engine):
+    monkeypatch.setenv("LAB_BUILD_DIR", str(tmp_path))
+    with pytest.raises(StepNotReady, match=r"finish step 1 \(Train the model\)"):
+        steps.start(9)
+    settings = config.load()
+    settings.model_dir.mkdir(parents=True)
+    (settings.model_dir / "model.joblib").write_bytes(b"")
+    assert steps.start(9).build_dir == tmp_path  # no image, function or API needed: step 9 deploys them again
