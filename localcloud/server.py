@@ -158,7 +158,7 @@ class Server:
             Route("execute-api", re.compile(r"^/_aws/execute-api/(?P<api>[^/]+)(?:/(?P<rest>.*))?$"),
                   Gateway(self.catalog, self.runtime, self.port, lock, table)),
             Route("registry", re.compile(r"^/v2(?:/.*)?$"), RegistryProxy(self.registry, Repositories(ecr), self._changed),
-                  browser_checked=False, unsigned_only=True),
+                  unsigned_only=True),
             Route("host-images", re.compile(r"^/_localcloud/host-images$"),
                   HostImages(self.registry, ecr, self.edge_host, self.home, lock, table, self._changed), ("POST",)),
         ):
@@ -193,7 +193,7 @@ class Server:
 
     def status(self) -> dict:
         return {"service": "localcloud", "mode": self.mode, "endpoint": self.edge_url, "instance": self.instance,
-                "pid": os.getpid(), "home": str(self.home), "registry": self.registry.url,
+                "pid": os.getpid(), "home": str(self.home), "registry": self.registry.shown,
                 "components": {name: "healthy" if ok else "unhealthy" for name, ok in self.health().items()},
                 "functions": self.runtime.pools.status(), "cloud_run": self.cloudrun.status()}
 

@@ -72,6 +72,10 @@ class InvalidParameter(AwsError):
     status, code = 400, "InvalidParameterException"
 
 
+class Validation(AwsError):
+    status, code = 400, "ValidationException"
+
+
 class InvalidRequestContent(AwsError):
     status, code = 400, "InvalidRequestContentException"
 

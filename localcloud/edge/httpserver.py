@@ -4,12 +4,16 @@ Werkzeug's development server closes every connection after one response; boto3,
 requests and the docker daemon all reuse connections, and a new TCP connection plus a
 new thread per call would cost more than the edge's whole latency budget. This server
 keeps connections open, streams request bodies (Content-Length or chunked, as docker
-push sends) and responses, and turns Nagle off.
+push sends) and responses, and turns Nagle off. Framing is RFC 9112's: a Content-Length that
+is not digits, or duplicated with different values, or a Transfer-Encoding that does not end
+in chunked, answers 400 and closes; chunked wins over Content-Length. An absolute-form target's
+authority replaces Host (section 3.2.2), so the edge's Host guard judges it.
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 import socket
 import sys
 import traceback
@@ -23,6 +27,26 @@ QUIET_PATHS = ("/2015-03-31/functions/", "/_aws/execute-api/", "/_localcloud/")
 IDLE_CONNECTION_S = 120
 DISCARD_CAP = 16 * 1024 * 1024  # what is read and dropped of a refused body, so the client sees the answer
 DISCARD_IDLE_S = 1.0  # ... as long as it keeps sending
+DIGITS = re.compile(r"[0-9]+")
+
+
+class BadFraming(ValueError):
+    """A request whose body cannot be delimited without guessing (RFC 9112 section 6.3)."""
+
+
+def body_length(headers) -> int | None:
+    """The body's framing: None for chunked, else its Content-Length (0 without one); BadFraming otherwise."""
+    codings = [c.strip().lower() for value in headers.get_all("Transfer-Encoding") or [] for c in value.split(",")]
+    if codings:
+        if codings[-1] != "chunked":
+            raise BadFraming(f"Transfer-Encoding {', '.join(codings)!r} does not end in chunked")
+        return None
+    lengths = {v.strip() for value in headers.get_all("Content-Length") or [] for v in value.split(",")}
+    if not lengths:
+        return 0
+    if len(lengths) > 1 or not DIGITS.fullmatch(next(iter(lengths))):
+        raise BadFraming(f"invalid Content-Length {sorted(lengths)}")
+    return int(lengths.pop())
 
 
 class LimitedInput:
@@ -80,11 +104,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def environ(self) -> dict:
         path, _, query = self.path.partition("?")
-        if path.startswith(("http://", "https://")):
-            path = "/" + path.split("/", 3)[-1]
-        chunked = "chunked" in self.headers.get("Transfer-Encoding", "").lower()
-        length = self.headers.get("Content-Length", "")
-        body = DechunkedInput(self.rfile) if chunked else LimitedInput(self.rfile, int(length or 0))
+        authority = None
+        if path.lower().startswith(("http://", "https://")):
+            authority, _, rest = path.split("://", 1)[1].partition("/")
+            path = "/" + rest
+        length = body_length(self.headers)
+        chunked = length is None
+        body = DechunkedInput(self.rfile) if chunked else LimitedInput(self.rfile, length)
         environ = {
             "REQUEST_METHOD": self.command, "SCRIPT_NAME": "", "PATH_INFO": unquote_to_bytes(path).decode("latin-1"),
             "QUERY_STRING": query, "SERVER_NAME": "127.0.0.1", "SERVER_PORT": str(self.server.server_address[1]),
@@ -97,15 +123,24 @@ class Handler(BaseHTTPRequestHandler):
             if "_" in name:  # WSGI cannot tell X_Foo from X-Foo; drop the ambiguous one, as werkzeug does
                 continue
             key = name.upper().replace("-", "_")
-            if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            if key == "CONTENT_TYPE":
                 environ[key] = value
-            else:
+            elif key != "CONTENT_LENGTH":
                 key = "HTTP_" + key
                 environ[key] = f"{environ[key]},{value}" if key in environ else value
+        if not chunked and self.headers.get("Content-Length") is not None:
+            environ["CONTENT_LENGTH"] = str(length)
+        if authority is not None:
+            environ["HTTP_HOST"] = authority  # even when empty: the guard refuses what is not this stand-in
         return environ
 
     def run_wsgi(self) -> None:
-        environ = self.environ()
+        try:
+            environ = self.environ()
+        except BadFraming as error:
+            self.close_connection = True
+            self.send_error(400, "Bad Request", str(error))
+            return
         sent: dict = {}
 
         def start_response(status: str, headers: list, exc_info=None):

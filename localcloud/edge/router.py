@@ -16,8 +16,9 @@ anything else                                   the AWS control plane (moto, wit
 ==============================================  =============================================
 
 Before any route, :class:`Guard` refuses what a web page in the student's browser could
-send: a ``Host`` that is not a loopback name with the edge's port (DNS rebinding), and,
-outside the registry, a cross-site ``Origin`` or ``Sec-Fetch-Site``.
+send: a ``Host`` that is not a loopback name with the edge's port (DNS rebinding), and a
+cross-site ``Origin`` or ``Sec-Fetch-Site``, on every path: the docker daemon never sends
+either, so the registry is checked too.
 """
 
 from __future__ import annotations
@@ -42,7 +43,6 @@ class Route:
     pattern: re.Pattern
     app: App
     methods: tuple[str, ...] = ()
-    browser_checked: bool = True  # False only for the registry: the docker daemon, never a browser
     unsigned_only: bool = False   # the registry's /v2 shares its prefix with API Gateway v2's signed API
 
     def matches(self, environ: dict) -> re.Match | None:
@@ -61,12 +61,10 @@ class Guard:
         self.hosts = {f"{name}:{port}" for name in LOOPBACK_NAMES}
         self.origins = {f"http://{host}" for host in self.hosts}
 
-    def refusal(self, environ: dict, browser_checked: bool) -> str | None:
+    def refusal(self, environ: dict) -> str | None:
         host = environ.get("HTTP_HOST", "").strip().lower()
         if host not in self.hosts:
             return f"Host {host!r} does not name this stand-in (http://127.0.0.1:{self.port})"
-        if not browser_checked:
-            return None
         origin = environ.get("HTTP_ORIGIN")
         if origin is not None and origin.strip().lower() not in self.origins:
             return f"cross-site requests are refused (Origin {origin!r})"
@@ -92,15 +90,15 @@ class Edge:
 
     def __call__(self, environ: dict, start_response: wsgi.StartResponse):
         try:
-            app, match, browser_checked = self.control, None, True
-            for route in self.routes:
-                if found := route.matches(environ):
-                    app, match, browser_checked = route.app, found, route.browser_checked
-                    break
-            refusal = self.guard.refusal(environ, browser_checked)
+            refusal = self.guard.refusal(environ)
             if refusal:
                 return wsgi.respond_json(start_response, 403, {"message": f"Forbidden: {refusal}"},
                                          [("x-amzn-ErrorType", "AccessDeniedException"), ("Connection", "close")])
+            app, match = self.control, None
+            for route in self.routes:
+                if found := route.matches(environ):
+                    app, match = route.app, found
+                    break
             if match is None and environ.get("PATH_INFO", "").startswith("/_localcloud/"):
                 return wsgi.respond_json(start_response, 404, {"message": "Not Found"})
             environ[wsgi.MATCH] = match.groupdict() if match else {}

@@ -49,6 +49,8 @@ class Container:
                 "K_REVISION": self.spec.revision, "K_CONFIGURATION": self.spec.service, "HOST": "127.0.0.1"}
 
     def run_args(self) -> list[str]:
+        if self.spec.memory_bytes <= 0 or self.spec.cpus <= 0:  # docker's "no limit"; resources.py refuses these
+            raise ValueError(f"refusing unlimited resources for {self.spec.revision}")
         args = ["run", "--detach", "--name", self.name, "--network", "host", "--read-only",
                 "--tmpfs", "/tmp", "--user", USER, "--memory", str(self.spec.memory_bytes),
                 "--cpus", f"{self.spec.cpus:g}", "--label", f"{engine.LABEL_HOME}={self.home}",

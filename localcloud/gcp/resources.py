@@ -23,6 +23,8 @@ DEFAULT_MAX_INSTANCES = 100
 DEFAULT_LIMITS = {"cpu": "1000m", "memory": "512Mi"}
 DEFAULT_PORT = 8080
 SERVICE_ID = re.compile(r"^[a-z](?:[a-z0-9-]{0,47}[a-z0-9])?$")
+MEMORY_RANGE = (128 * 1024**2, 32 * 1024**3)  # Cloud Run's: 128Mi to 32Gi
+WHOLE_CPUS = (1, 2, 4, 6, 8)  # or a fraction from 0.08 up to 1
 MEMORY_UNITS = {"": 1, "k": 1000, "M": 1000**2, "G": 1000**3, "Ki": 1024, "Mi": 1024**2, "Gi": 1024**3}
 
 
@@ -46,7 +48,11 @@ def memory_bytes(quantity: str) -> int:
     if not match:
         raise GoogleError(400, f"Invalid value specified for memory. For the specified value, '{quantity}', "
                                "the format must be a number followed by a unit such as Mi or Gi.")
-    return int(match.group(1)) * MEMORY_UNITS[match.group(2) or ""]
+    value = int(match.group(1)) * MEMORY_UNITS[match.group(2) or ""]
+    if not MEMORY_RANGE[0] <= value <= MEMORY_RANGE[1]:  # "0" would be `docker run --memory 0`: no limit
+        raise GoogleError(400, f"Invalid value specified for memory. For the specified value, '{quantity}', "
+                               "memory must be between 128Mi and 32Gi inclusive.")
+    return value
 
 
 def cpus(quantity: str) -> float:
@@ -54,7 +60,11 @@ def cpus(quantity: str) -> float:
     match = re.fullmatch(r"(\d+(?:\.\d+)?)(m?)", quantity or "")
     if not match:
         raise GoogleError(400, f"Invalid value specified for cpu: '{quantity}'.")
-    return float(match.group(1)) / (1000 if match.group(2) else 1)
+    value = float(match.group(1)) / (1000 if match.group(2) else 1)
+    if not (0.08 <= value < 1 or value in WHOLE_CPUS):  # "0" would be `docker run --cpus 0`: no limit
+        raise GoogleError(400, f"Invalid value specified for cpu. For the specified value, '{quantity}', cpu must "
+                               "be at least 0.08 and less than 1, or one of 1, 2, 4, 6, 8.")
+    return value
 
 
 @dataclass(frozen=True)

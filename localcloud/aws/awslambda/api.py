@@ -1,5 +1,6 @@
 """Lambda control plane fixes around moto: image checks, function states, provisioned concurrency.
 
+* ``CreateFunction`` / ``UpdateFunctionConfiguration`` refuse what Lambda's limits refuse (:mod:`.params`).
 * ``CreateFunction`` / ``UpdateFunctionCode`` refuse images that were never pushed or whose
   manifest Lambda does not accept, with AWS's ``InvalidParameterValueException`` texts.
 * A new image function is ``Pending`` and an update ``InProgress`` until the image is
@@ -23,6 +24,7 @@ from localcloud.aws.control import Call, Hook
 from localcloud.aws.wire import Answer, AwsError, ResourceConflict
 from localcloud.engine import EngineError
 from localcloud.aws.awslambda.functions import IMAGE_URI, ImageError, ImageStore, repoint
+from localcloud.aws.awslambda.params import check_configuration
 from localcloud.aws.awslambda.provisioned import ProvisionedConcurrency
 from localcloud.aws.awslambda.runtime import Runtime
 from localcloud.aws.sidetable import Code, FunctionRecord, SideTable, key_of
@@ -47,6 +49,7 @@ class LambdaHook(Hook):
     def before(self, call: Call) -> Answer | None:
         try:
             if call.method == "POST" and call.path.rstrip("/") == FUNCTIONS:
+                check_configuration(call.json)
                 if call.json.get("PackageType") == "Image":
                     call.scratch["image"] = self.catalog.check_image(call.json.get("Code", {}).get("ImageUri", ""))
             elif call.method == "PUT" and (match := CODE.match(call.path)):
@@ -54,6 +57,7 @@ class LambdaHook(Hook):
                 if call.json.get("ImageUri"):
                     call.scratch["image"] = self.catalog.check_image(call.json["ImageUri"])
             elif call.method == "PUT" and (match := CONFIGURATION.match(call.path)):
+                check_configuration(call.json)
                 self._refuse_if_busy(call, match["name"])
             elif match := PROVISIONED.match(call.path):
                 return self.provisioned.handle(call, match["name"])

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from localcloud import engine
+from localcloud.aws.awslambda.params import MEMORY_MB, TIMEOUT_S, within
 from localcloud.aws.ecr import images, layers
 from localcloud.aws.ecr.registry import Registry
 from localcloud.aws.sidetable import Code, SideTable
@@ -103,7 +104,7 @@ class FunctionSpec:
         return cls(
             account=fn.account_id, region=fn.region, name=fn.function_name, arn=fn.function_arn,
             version=str(fn.version), image_uri=code.image_uri, repository=repository,
-            digest=code.digest, memory=int(fn.memory_size), timeout=int(fn.timeout),
+            digest=code.digest, memory=within(int(fn.memory_size), MEMORY_MB), timeout=within(int(fn.timeout), TIMEOUT_S),
             environment=tuple(sorted((fn.environment_vars or {}).items())), architecture=fn.architectures[0],
             command=tuple(image_config.cmd or ()), entrypoint=tuple(image_config.entry_point or ()),
             workdir=image_config.working_directory, reserved=None if reserved is None else int(reserved),
@@ -190,7 +191,7 @@ class ImageStore:
         target = self.cache / spec.digest.replace(":", "-")
         try:
             task_root = images.extract_task_root(self.registry, spec.repository, manifest, target)
-        except (layers.UnsafeEntry, tarfile.TarError, EOFError) as error:
+        except (layers.UnsafeEntry, layers.TooLarge, tarfile.TarError, EOFError) as error:
             raise ImageError(f"image {spec.image_uri} cannot run in host mode: {error}") from None
         if not any(task_root.iterdir()):
             raise ImageError(f"image {spec.image_uri} has no files in /var/task to run in host mode")

@@ -96,7 +96,8 @@ class HostImages:
             with tarfile.open(fileobj=ChunkStream(wsgi.body_chunks(environ, MAX_UPLOAD)), mode="r|*") as tar:
                 unpacker.apply(tar)
         except (wsgi.TooLarge, layers.TooLarge):
-            raise RequestEntityTooLarge(f"the folder is over {MAX_UPLOAD} bytes (Lambda's unzipped package quota)") from None
+            raise RequestEntityTooLarge(f"the folder is over {MAX_UPLOAD} bytes (Lambda's unzipped package quota, "
+                                        f"hardlinks counted as copies) or {layers.MAX_ENTRIES} entries") from None
         except layers.UnsafeEntry as error:
             raise InvalidParameter(f"refused tar entry {error}") from None
         except (tarfile.TarError, EOFError, OSError) as error:

@@ -25,6 +25,8 @@ CONFIG_TYPES = ("application/vnd.docker.container.image.v1+json", "application/v
 LAYER_TYPES = ("application/vnd.docker.image.rootfs.diff.tar.gzip", "application/vnd.oci.image.layer.v1.tar+gzip",
                "application/vnd.oci.image.layer.v1.tar")
 TASK_ROOT = "var/task"
+MAX_IMAGE_BYTES = 10 * 1024**3  # Lambda: 10 GB uncompressed container image
+DISK_RESERVE = 1024**3  # an extraction leaves at least this much of the disk free
 
 
 @dataclass
@@ -122,11 +124,13 @@ def pack_code_dir(code_dir: Path, command: list[str], architecture: str, layer_p
     return config, manifest
 
 
-def extract_task_root(registry: Registry, repository: str, manifest: dict, destination: Path) -> Path:
+def extract_task_root(registry: Registry, repository: str, manifest: dict, destination: Path,
+                      cap: int = MAX_IMAGE_BYTES) -> Path:
     """Unpack the image's /var/task into ``destination`` (once per digest) and return that folder.
 
     Layers apply in order with their whiteouts, through :class:`layers.Unpacker`: nothing outside
-    ``destination`` is written or deleted, whatever links the layers plant.
+    ``destination`` is written or deleted, whatever links the layers plant. At most ``cap`` bytes
+    (Lambda's 10 GB uncompressed image, and never all the free disk) and ``layers.MAX_ENTRIES`` entries.
     """
     task_root = destination / TASK_ROOT
     marker = destination / ".complete"
@@ -134,19 +138,27 @@ def extract_task_root(registry: Registry, repository: str, manifest: dict, desti
         return task_root
     partial = destination.with_name(destination.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
-    unpacker = layers.Unpacker(partial, select=lambda name: name == TASK_ROOT or name.startswith(TASK_ROOT + "/"))
+    partial.mkdir(parents=True)
+    cap = min(cap, max(shutil.disk_usage(partial).free - DISK_RESERVE, 0))
+    unpacker = layers.Unpacker(partial, select=lambda name: name == TASK_ROOT or name.startswith(TASK_ROOT + "/"),
+                               cap=cap)
     (partial / TASK_ROOT).mkdir(parents=True)
-    for layer in manifest.get("layers", []):
-        response = registry.blob(repository, layer["digest"])
-        try:
-            mode = "r|gz" if layer.get("mediaType", "").endswith("gzip") else "r|"
-            with tarfile.open(fileobj=response, mode=mode) as tar:
-                unpacker.apply(tar)
-        except layers.UnsafeEntry as error:
-            shutil.rmtree(partial, ignore_errors=True)
-            raise layers.UnsafeEntry(f"layer {layer['digest'][:19]} cannot be unpacked safely: {error}") from None
-        finally:
-            response.release_conn()
+    try:
+        for layer in manifest.get("layers", []):
+            response = registry.blob(repository, layer["digest"])
+            try:
+                mode = "r|gz" if layer.get("mediaType", "").endswith("gzip") else "r|"
+                with tarfile.open(fileobj=response, mode=mode) as tar:
+                    unpacker.apply(tar)
+            except layers.UnsafeEntry as error:
+                raise layers.UnsafeEntry(f"layer {layer['digest'][:19]} cannot be unpacked safely: {error}") from None
+            except layers.TooLarge as error:
+                raise layers.TooLarge(f"its /var/task is too large to unpack: {error}") from None
+            finally:
+                response.release_conn()
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
     shutil.rmtree(destination, ignore_errors=True)
     partial.rename(destination)
     marker.touch()

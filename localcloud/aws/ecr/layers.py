@@ -5,6 +5,9 @@ Every entry passes the standard library's ``tarfile.data_filter`` (no absolute p
 resolved on disk, following the links earlier entries or layers planted, and must stay
 inside the root. Nothing is written through an existing link: it is replaced. Whiteouts
 (the OCI image layer spec's ``.wh.NAME`` and ``.wh..wh..opq``) delete only inside the root.
+After each stream every link in the tree must still resolve inside the root (links that pass
+one by one can escape together: ``l -> x/x/../..``, then ``x -> .``). The files' logical size
+(hardlinks included) and the number of entries are capped.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 
 WHITEOUT = ".wh."
 OPAQUE = ".wh..wh..opq"
+MAX_ENTRIES = 100_000
 
 
 class UnsafeEntry(ValueError):
@@ -24,7 +28,7 @@ class UnsafeEntry(ValueError):
 
 
 class TooLarge(ValueError):
-    """The files of a tar stream add up to more than the cap."""
+    """The files of a tar stream add up to more than the cap, or it has too many entries."""
 
 
 def inside(root: Path, relative: str) -> Path:
@@ -46,11 +50,12 @@ def remove(path: Path) -> None:
 class Unpacker:
     """Applies tar streams, in order, to one folder (layer by layer, as an image's file system is built)."""
 
-    def __init__(self, root: Path, select: Callable[[str], bool] = lambda name: True, cap: int | None = None):
+    def __init__(self, root: Path, select: Callable[[str], bool] = lambda name: True, cap: int | None = None,
+                 max_entries: int = MAX_ENTRIES):
         root.mkdir(parents=True, exist_ok=True)
         self.root = Path(os.path.realpath(root))
-        self.select, self.cap = select, cap
-        self.size = 0
+        self.select, self.cap, self.max_entries = select, cap, max_entries
+        self.size = self.entries = 0
 
     def apply(self, tar: tarfile.TarFile) -> None:
         """Unpack one stream; an opaque whiteout hides what earlier streams left, not this stream's entries."""
@@ -59,8 +64,20 @@ class Unpacker:
             name = os.path.normpath(member.name.removeprefix("./")) if member.name not in ("", ".", "./") else "."
             if name == "." or not self.select(name):
                 continue
+            self.entries += 1
+            if self.entries > self.max_entries:
+                raise TooLarge(f"more than {self.max_entries} entries")
             self._entry(tar, member.replace(name=name, deep=False), written)
             written.add(name)
+        self.check_links()
+
+    def check_links(self) -> None:
+        """UnsafeEntry for any link in the tree that resolves outside the root (the links of all entries together)."""
+        for folder, dirs, files in os.walk(self.root):
+            for name in dirs + files:
+                path = Path(folder) / name
+                if path.is_symlink():
+                    inside(self.root, os.path.relpath(path, self.root))
 
     def _entry(self, tar: tarfile.TarFile, member: tarfile.TarInfo, written: set[str]) -> None:
         folder, base = os.path.split(member.name)
@@ -92,6 +109,7 @@ class Unpacker:
             source = inside(self.root, member.linkname)
             if not source.is_file():
                 raise UnsafeEntry(f"{member.name!r} links to {member.linkname!r}, which is not a file")
+            self._count(source.stat().st_size)  # a copy: it takes the space again
             shutil.copy2(source, target)
         elif member.isfile():
             self._count(member.size)

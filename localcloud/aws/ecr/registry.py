@@ -1,9 +1,11 @@
-"""The Docker registry behind the edge: a real distribution registry on a loopback port.
+"""The Docker registry behind the edge: a real distribution registry on a unix socket.
 
-It runs the ``docker-registry`` binary (Debian's distribution 2.8), or, when that is not
-installed but a Docker engine is, the ``registry:2`` image. Its storage lives under
-LOCALCLOUD_HOME, so pushed images survive a restart. ``http.host`` is the edge's URL, so
-the upload ``Location`` headers it returns lead clients back through the edge.
+It runs the ``docker-registry`` binary (Debian's distribution 2.8) listening on
+``LOCALCLOUD_HOME/run/registry.sock`` (``http.net: unix``) in a folder only this user may
+open, so nothing reaches it but the edge (:mod:`.unixhttp`). When the binary is not installed
+but a Docker engine is, the ``registry:2`` image runs instead, on a loopback port. Its storage
+lives under LOCALCLOUD_HOME, so pushed images survive a restart. ``http.host`` is the edge's
+URL, so the upload ``Location`` headers it returns lead clients back through the edge.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ import secrets
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
 import urllib3
 
 from localcloud import children, engine, settings
+from localcloud.aws.ecr.unixhttp import UnixHttp
 
 MANIFEST_TYPES = (
     "application/vnd.docker.distribution.manifest.v2+json",
@@ -35,6 +39,17 @@ class RegistryUnavailable(RuntimeError):
     """No registry can be started on this machine; the message says what to install."""
 
 
+def socket_path(home: Path) -> Path:
+    """Where the registry listens: ``home/run/registry.sock``, the folder private to this user (mode 0700);
+    a private temporary folder when that path is too long for a unix socket (108 bytes)."""
+    folder = home / "run"
+    if len(str(folder / "registry.sock")) > 100:
+        folder = Path(tempfile.mkdtemp(prefix="localcloud-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    return folder / "registry.sock"
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -49,11 +64,17 @@ class Registry:
         self.edge_url = edge_url
         self.instance = instance
         self.storage = home / "registry"
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
         self.container: str | None = None
-        self.http = urllib3.PoolManager(maxsize=16, retries=False, timeout=urllib3.Timeout(connect=5, read=600))
+        pool = {"maxsize": 16, "retries": False, "timeout": urllib3.Timeout(connect=5, read=600)}
+        if settings.registry_binary():
+            self.socket = socket_path(home)
+            self.url, self.shown = "http://localhost", f"unix:{self.socket}"
+            self.http = UnixHttp(str(self.socket), **pool)
+        else:  # the registry:2 container: a loopback port (see the README's security model)
+            self.socket, self.port = None, free_port()
+            self.url = self.shown = f"http://127.0.0.1:{self.port}"
+            self.http = urllib3.PoolManager(**pool)
 
     # -- lifecycle -------------------------------------------------------------------
     def collect_garbage(self) -> str:
@@ -65,7 +86,7 @@ class Registry:
         binary = settings.registry_binary()
         if not binary or not self.storage.is_dir():
             return "no registry binary: blobs are not collected"
-        config = self._write_config(self.storage, f"127.0.0.1:{self.port}")
+        config = self._write_config(self.storage, str(self.socket), "unix")
         done = subprocess.run([binary, "garbage-collect", str(config)], capture_output=True, text=True, timeout=300)
         lines = [line for line in (done.stdout + done.stderr).splitlines() if "blob eligible for deletion" in line]
         return f"registry garbage collection: {len(lines)} unreferenced blob(s) deleted (exit {done.returncode})"
@@ -76,7 +97,9 @@ class Registry:
         binary = settings.registry_binary()
         log_path = self.home / "logs" / "registry.log"
         if binary:
-            config = self._write_config(self.storage, f"127.0.0.1:{self.port}")
+            self.socket.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self.socket.unlink(missing_ok=True)  # left by a registry that was killed
+            config = self._write_config(self.storage, str(self.socket), "unix")
             with log_path.open("ab") as log:
                 self.process = children.spawn([binary, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT,
                                               stdin=subprocess.DEVNULL, start_new_session=True)
@@ -93,14 +116,16 @@ class Registry:
             if time.monotonic() > deadline:
                 raise RegistryUnavailable(f"the registry did not answer within {timeout:.0f} s; see {log_path}")
             time.sleep(0.05)
+        if self.socket:
+            self.socket.chmod(0o600)
 
-    def _write_config(self, root: Path | str, addr: str) -> Path:
+    def _write_config(self, root: Path | str, addr: str, net: str = "tcp") -> Path:
         config = self.home / "registry.yml"
         config.write_text(
             "version: 0.1\n"
             "log: {level: warn, accesslog: {disabled: true}}\n"
             f"storage: {{filesystem: {{rootdirectory: {root}}}, delete: {{enabled: true}}}}\n"
-            f"http: {{addr: '{addr}', host: '{self.edge_url}', secret: {secrets.token_hex(16)}}}\n")
+            f"http: {{net: {net}, addr: '{addr}', host: '{self.edge_url}', secret: {secrets.token_hex(16)}}}\n")
         return config
 
     def _start_container(self) -> None:
@@ -138,6 +163,8 @@ class Registry:
             except subprocess.TimeoutExpired:
                 self.process.kill()
             children.forget(self.home, "registry")
+        if self.socket and self.home not in self.socket.parents:
+            shutil.rmtree(self.socket.parent, ignore_errors=True)  # the temporary folder of a long home's socket
         if self.container:
             engine.remove([self.container])
             self.container = None

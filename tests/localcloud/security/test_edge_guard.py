@@ -66,8 +66,20 @@ def test_the_stand_ins_own_origin_passes_and_no_cors_headers_are_sent(lab):
 
 
 def test_the_registry_takes_the_docker_daemon_but_not_a_foreign_host(lab):
-    assert requests.get(f"{lab.endpoint}/v2/", headers={"Origin": "http://evil.example"}).status_code == 200
+    assert requests.get(f"{lab.endpoint}/v2/").status_code == 200  # the daemon sends neither Origin nor Sec-Fetch-*
     assert requests.get(f"{lab.endpoint}/v2/", headers={"Host": "evil.example"}).status_code == 403
+
+
+@pytest.mark.parametrize("headers", [{"Origin": "http://evil.example"}, {"Origin": "null"},
+                                     {"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"}])
+def test_the_registry_refuses_cross_site_browser_requests(lab, headers):
+    before = sorted((lab.cloud.home / "registry").rglob("_uploads"))
+    answers = [requests.get(f"{lab.endpoint}/v2/", headers=headers),
+               requests.get(f"{lab.endpoint}/v2/lc-tests/tags/list", headers=headers),
+               requests.head(f"{lab.endpoint}/v2/gcr.io/p/i/manifests/latest", headers=headers),
+               requests.post(f"{lab.endpoint}/v2/gcr.io/p/i/blobs/uploads/", headers=headers)]
+    assert [answer.status_code for answer in answers] == [403] * len(answers)
+    assert sorted((lab.cloud.home / "registry").rglob("_uploads")) == before
 
 
 @pytest.mark.parametrize("lab", ["docker"], indirect=True)
