@@ -53,6 +53,7 @@ class Plan:
     timeout: float = 60.0
     network: bool = False
     secret: dict = field(default_factory=dict)  # the grader's expectations; never sent
+    after: Callable | None = None  # the grader's own look afterwards (and its tidying up): run -> facts, always run
 
 
 @dataclass

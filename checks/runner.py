@@ -58,13 +58,18 @@ def observe(step: Step, ctx: Context, isolation: str, step_timeout: float | None
         return run
     try:
         run.plan = step.planner(ctx)
-    except CheckFailed as failure:
+    except CheckFailed as failure:  # e.g. nothing deployed yet: an open TODO in the source says why, if there is one
         run.problem = str(failure)
+        run.records["stubs"] = stubs(ctx, step.todos)
         return run
     plan = run.plan
     how = "process" if plan.network or plan.probe == "code" else isolation
-    outcome = sandbox.run_probe(plan.probe, plan.request, plan.files, timeout=step_timeout or plan.timeout,
-                                network=plan.network, isolation=how, environ=ctx.child_environment())
+    try:
+        outcome = sandbox.run_probe(plan.probe, plan.request, plan.files, timeout=step_timeout or plan.timeout,
+                                    network=plan.network, isolation=how, environ=ctx.child_environment())
+    finally:
+        if plan.after is not None:  # e.g. step 8's decoys: looked at, then removed, whatever the probe did
+            run.facts.update(plan.after(run) or {})
     run.records, run.problem, run.isolation = outcome.records, outcome.problem, outcome.isolation
     run.tampered = outcome.tampered
     if step.unobserved and not run.tampered:

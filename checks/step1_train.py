@@ -169,9 +169,11 @@ def metadata_matches(run):
         problems.append("split(seed, test_size) with the metadata's seed and test_size fails")
     else:
         accuracy = float(np.mean(np.array(own["predicted"]) == np.array(own["y_test"])))
-        if not isinstance(meta.get("accuracy"), (int, float)) or not math.isclose(meta["accuracy"], accuracy,
-                                                                                     abs_tol=1e-9):
-            problems.append(f"accuracy says {meta.get('accuracy')}; the model scores {accuracy:.4f} on its test part")
+        said = meta.get("accuracy")
+        if not isinstance(said, (int, float)) or isinstance(said, bool) or not (
+                math.isclose(said, accuracy, abs_tol=1e-9) or said == round(accuracy, 4)):  # exact, or to 4 places
+            problems.append(f"accuracy says {said}; the model scores {accuracy!r} on its test part "
+                            "(write it exactly, or rounded to 4 decimals)")
         counts = {"n_train": own["n_train"], "n_test": len(own["y_test"])}
         problems += [f"{k} says {meta.get(k)}; the split has {v}" for k, v in counts.items() if meta.get(k) != v]
         if saved["n_samples_seen"] and saved["n_samples_seen"][0] != own["n_train"]:

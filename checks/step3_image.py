@@ -40,7 +40,7 @@ def instructions(run) -> list[tuple[str, str]]:
 
 @STEP.observe
 def plan(ctx) -> Plan:
-    return Plan("code", {"calls": ["build_command"], "tag": "lab-grade/check:build-command"},
+    return Plan("code", {"calls": ["build_command", "build_command_other_arch"], "tag": "lab-grade/check:build-command"},
                 ctx.submission_files(), timeout=60, network=True)
 
 
@@ -52,15 +52,29 @@ def from_base(run):
         raise CheckFailed(f"the first instruction is {' '.join(first)}")
 
 
+PIP_INSTALL = re.compile(r"\bpip3?(?:\.\d+)?\s+install\b|\bpython[\d.]*\s+-m\s+pip\s+install\b")
+
+FROM_REQUIREMENTS = re.compile(r"(?:-r|--requirement)(?:\s+|=)\S*requirements\.txt\b")
+
+
+def copies_code(arguments: str) -> bool:
+    """A COPY/ADD whose sources include app.py or the whole context (``.``, ``./``, ``*``)."""
+    sources = [a for a in arguments.split() if not a.startswith("--")][:-1]
+    return "app.py" in arguments or any(src.rstrip("/") in ("", ".", "*") for src in sources)
+
+
 @STEP.check("the Dockerfile installs dependencies before it copies the code", points=1, todos=(DOCKERFILE,),
-            hint="Dockerfile: COPY requirements.txt and RUN pip install first, code later, so that code edits reuse "
+            hint="Dockerfile: COPY requirements.txt and RUN pip install -r requirements.txt first, code later, so that code edits reuse "
                  "the cached dependency layer.")
 def cache_friendly(run):
     steps = instructions(run)
-    install = next((i for i, (k, a) in enumerate(steps) if k == "RUN" and "pip install" in a), None)
-    code = next((i for i, (k, a) in enumerate(steps) if k in ("COPY", "ADD") and "app.py" in a), None)
+    install = next((i for i, (k, a) in enumerate(steps) if k == "RUN" and PIP_INSTALL.search(a)), None)
+    code = next((i for i, (k, a) in enumerate(steps) if k in ("COPY", "ADD") and copies_code(a)), None)
     if install is None or code is None or install > code:
         raise CheckFailed("expected RUN pip install … before COPY app.py …")
+    if not any(k == "RUN" and PIP_INSTALL.search(a) and FROM_REQUIREMENTS.search(a) for k, a in steps):
+        raise CheckFailed("pip install does not install from requirements.txt (-r requirements.txt): "
+                          "the image must get the pinned versions that trained the model")
 
 
 @STEP.check("build_command() builds for the function's architecture, tagged, without attestations", points=1,
@@ -70,16 +84,27 @@ def command_shape(run):
     args = run.value("build_command")
     if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
         raise CheckFailed(f"build_command() returned {json.dumps(args)[:100]}, not a list of strings")
-    text = " ".join(args)
     problems = [] if args[:1] == ["build"] or args[:2] == ["buildx", "build"] else ["it does not start with build"]
-    if f"--platform {run.settings.platform}" not in text and f"--platform={run.settings.platform}" not in text:
+    if not has_option(args, ("--platform",), run.settings.platform):
         problems.append(f"no --platform {run.settings.platform}")
-    if f"--tag {run.plan.request['tag']}" not in text and f"-t {run.plan.request['tag']}" not in text:
+    other = run.records.get("build_command_other_arch")
+    other_args = other.get("value") if isinstance(other, dict) else None
+    other_platform = "linux/amd64" if run.settings.platform == "linux/arm64" else "linux/arm64"
+    if isinstance(other_args, list) and not has_option(other_args, ("--platform",), other_platform):
+        problems.append(f"with LAB_ARCH={'arm64' if other_platform == 'linux/arm64' else 'x86_64'} it does not build "
+                        f"for {other_platform} (use settings.platform)")
+    if not has_option(args, ("--tag", "-t"), run.plan.request["tag"]):
         problems.append("the tag it was given is not its --tag")
     if args[:1] == ["buildx"] and not {"--provenance=false", "--load"} <= set(args):
         problems.append("buildx needs --provenance=false and --load")
     if problems:
         raise CheckFailed(f"{args}: " + "; ".join(problems))
+
+
+def has_option(args: list[str], names: tuple[str, ...], value: str) -> bool:
+    """``--name value`` or ``--name=value`` among the arguments."""
+    return any((a in names and args[i + 1:i + 2] == [value]) or a in {f"{n}={value}" for n in names}
+               for i, a in enumerate(args))
 
 
 @STEP.check("the submission's Dockerfile builds", points=3, todos=(DOCKERFILE,),

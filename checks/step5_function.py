@@ -7,11 +7,21 @@ import json
 from .context import SETOSA
 
 from . import cloud
-from .framework import CheckFailed, step
+from .framework import CheckFailed, Plan, step
 
 BASIC_EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"  # AWS's own
 ROLE, DEPLOY = "function.py:ensure_role", "function.py:deploy"
 STEP = step(5)
+STEP.unobserved = (ROLE,)  # the probe only redeploys: an open ensure_role() is found in the source
+
+
+@STEP.observe
+def plan(ctx) -> Plan:
+    """deploy() runs once more only on a function the student made, with the image and role it runs now."""
+    function = cloud.function(ctx)
+    request = {"calls": ["deploy_again"], "image_uri": function["Code"].get("ImageUri", ""),
+               "role_arn": function["Configuration"]["Role"]}
+    return Plan("code", request, ctx.submission_files(), timeout=120, network=True)
 
 
 @STEP.check("the function is a container-image function, Active and up to date", points=2, todos=(DEPLOY,),
@@ -34,7 +44,8 @@ def runs_digest(run):
 
 @STEP.check("its role trusts only Lambda and may only write logs", points=2, todos=(ROLE, DEPLOY),
             needs="the function is a container-image function, Active and up to date",
-            hint="Trust lambda.amazonaws.com only; attach AWSLambdaBasicExecutionRole and nothing else.")
+            hint="Trust lambda.amazonaws.com only; attach AWSLambdaBasicExecutionRole and nothing else; "
+                 "create the role with the lab's tags (Tags=[{'Key': 'lab', 'Value': 'serverless-iris'}]).")
 def least_privilege(run):
     role_name = cloud.function(run)["Configuration"]["Role"].rsplit("/", 1)[-1]
     iam = run.client("iam")
@@ -43,7 +54,11 @@ def least_privilege(run):
     principals = [s.get("Principal", {}).get("Service") for s in trust.get("Statement", [])]
     attached = [p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"]]
     inline = iam.list_role_policies(RoleName=role_name)["PolicyNames"]
+    tags = {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=role_name)["Tags"]}
+    untagged = {k: v for k, v in run.settings.tags.items() if tags.get(k) != v}
     problems = ([f"trusted principals are {principals}"] if principals != ["lambda.amazonaws.com"] else []) + \
+        ([f"the role lacks the tag{'s' if len(untagged) > 1 else ''} {untagged} (cleanup finds it by them)"]
+         if untagged else []) + \
         ([f"attached policies are {attached}"] if attached != [BASIC_EXECUTION_POLICY] else []) + \
         ([f"inline policies {inline}"] if inline else [])
     if problems:
@@ -72,3 +87,12 @@ def answers(run):
     body = json.loads(payload.get("body", "{}")) if isinstance(payload, dict) else {}
     if body.get("prediction") != "setosa":
         raise CheckFailed(f"a setosa got {str(payload)[:120]}")
+
+
+@STEP.check("deploy() can run twice", points=1, todos=(DEPLOY,), needs="the function is a container-image function, Active and up to date",
+            hint="get_function first; when the function exists, update its code and configuration instead of creating it.")
+def redeploys(run):
+    again = run.value("deploy_again")
+    arn = cloud.function(run)["Configuration"]["FunctionArn"]
+    if not isinstance(again, dict) or again.get("FunctionArn") != arn:
+        raise CheckFailed(f"a second deploy() returned {str(again)[:120]}, not the function's configuration")

@@ -7,10 +7,19 @@ import requests
 from .context import SETOSA
 
 from . import cloud
-from .framework import CheckFailed, step
+from .framework import CheckFailed, Plan, step
 
 API, ALLOW = "gateway.py:ensure_api", "gateway.py:allow_invoke"
 STEP = step(6)
+
+
+@STEP.observe
+def plan(ctx) -> Plan:
+    """ensure_api() runs once more only for an API the student made, as a rerun of notebook 06 would."""
+    cloud.api(ctx)
+    function_arn = cloud.function(ctx)["Configuration"]["FunctionArn"]
+    return Plan("code", {"calls": ["ensure_api_again"], "function_arn": function_arn}, ctx.submission_files(),
+                timeout=120, network=True)
 
 
 @STEP.check("POST /predict is routed to an AWS_PROXY integration of the function", points=2, todos=(API,),
@@ -60,3 +69,22 @@ def public_url(run):
     bad = requests.post(url, data="{not json")
     if not 400 <= bad.status_code < 500:
         raise CheckFailed(f"invalid JSON got {bad.status_code} {bad.text[:100]}")
+
+
+@STEP.check("ensure_api() can run twice", points=1, todos=(API, ALLOW),
+            hint="Find the API by name first (apis.find_api) and reuse it, its integration, route and stage; "
+                 "create only what is missing.")
+def idempotent(run):
+    api_id = run.value("ensure_api_again")
+    apis = [a for page in run.client("apigatewayv2").get_paginator("get_apis").paginate() for a in page["Items"]
+            if a["Name"] == run.settings.api_name]
+    if len(apis) != 1:
+        raise CheckFailed(f"after a second ensure_api() there are {len(apis)} HTTP APIs named {run.settings.api_name}")
+    if api_id != apis[0]["ApiId"]:
+        raise CheckFailed(f"the second call returned API {api_id!r}, not {apis[0]['ApiId']!r}")
+    routes = run.client("apigatewayv2").get_routes(ApiId=api_id)["Items"]
+    if [r["RouteKey"] for r in routes].count("POST /predict") != 1:
+        raise CheckFailed(f"the routes are now {[r['RouteKey'] for r in routes]}")
+    sources = [s.get("Condition", {}).get("ArnLike", {}).get("AWS:SourceArn", "") for s in cloud.invoke_statements(run)]
+    if not sources or any(f":{api_id}/" not in source for source in sources):
+        raise CheckFailed(f"the invoke permission now allows {sources or 'no API'}")

@@ -17,6 +17,7 @@ STEP = step(7)
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MAX_REPORT_BYTES = 5_000_000
 LATENCY, SUMMARIZE = "latency.py:measure", "latency.py:summarize"
+REQUESTS_PER_ROUND = 10  # notebook 07's measure(..., requests_per_round=10), also measure()'s default
 
 
 def _report_file(run, name: str):
@@ -34,10 +35,15 @@ def _samples(run) -> list[SimpleNamespace]:
         with _report_file(run, "samples.csv").open() as handle:
             return [SimpleNamespace(round=int(r["round"]), position=int(r["position"]),
                                     latency_ms=float(r["latency_ms"]), status=int(r["status"]),
-                                    cold_start={"True": True, "False": False}.get(r["cold_start"]))
+                                    cold_start={"True": True, "False": False}.get(r["cold_start"]),
+                                    duration_ms=_optional(r.get("duration_ms")), init_ms=_optional(r.get("init_ms")))
                     for r in csv.DictReader(handle)]
     except (ValueError, KeyError, TypeError) as error:
         raise CheckFailed(f"samples.csv cannot be read: {error}") from None
+
+
+def _optional(value: str | None) -> float | None:
+    return float(value) if value else None  # csv writes None as an empty field
 
 
 def _summary(run) -> dict:
@@ -57,6 +63,22 @@ def percentiles(values: list[float]) -> dict:
             "p95": round(float(np.percentile(values, 95)), 2), "max": round(max(values), 2)}
 
 
+def expected_summary(samples: list[SimpleNamespace]) -> dict:
+    """The grader's own summary of the samples: every key of summarize()'s contract."""
+    cold = [s for s in samples if s.position == 1]
+    warm = [s for s in samples if s.position > 1]
+    summary = {"requests": len(samples), "rounds": len({s.round for s in samples}),
+               "statuses": sorted({s.status for s in samples}),
+               "cold_latency_ms": percentiles([s.latency_ms for s in cold]),
+               "warm_latency_ms": percentiles([s.latency_ms for s in warm]),
+               "init_duration_ms": percentiles([s.init_ms for s in cold if s.init_ms is not None]),
+               "warm_duration_ms": percentiles([s.duration_ms for s in warm if s.duration_ms is not None]),
+               "handler_saw_cold": [s.cold_start for s in samples]}
+    cold_p50, warm_p50 = summary["cold_latency_ms"]["p50"], summary["warm_latency_ms"]["p50"]
+    summary["cold_to_warm_p50"] = round(cold_p50 / warm_p50, 1) if cold_p50 and warm_p50 else None
+    return summary
+
+
 @STEP.check("the report exists: at least 10 requests, all answered 200", points=2, todos=(LATENCY,),
             hint="Run the measurement (notebook 07 or `python -m <code>.latency`); it writes build/latency/.")
 def report_exists(run):
@@ -66,6 +88,15 @@ def report_exists(run):
     statuses = sorted({s.status for s in samples})
     if statuses != [200]:
         raise CheckFailed(f"statuses {statuses}")
+    rounds: dict[int, list[int]] = {}
+    for s in samples:
+        rounds.setdefault(s.round, []).append(s.position)
+    wrong = {n: len(positions) for n, positions in rounds.items()
+             if sorted(positions) != list(range(1, REQUESTS_PER_ROUND + 1))}
+    if wrong:
+        raise CheckFailed(f"each round must hold positions 1..{REQUESTS_PER_ROUND} (requests_per_round="
+                          f"{REQUESTS_PER_ROUND}); requests per round: " +
+                          ", ".join(f"round {n}: {count}" for n, count in sorted(wrong.items())[:4]))
 
 
 @STEP.check("the first request of each round was cold, the others warm", points=2, todos=(LATENCY,),
@@ -84,12 +115,12 @@ def cold_then_warm(run):
             hint="Compute the summary from the samples you wrote (positions 1 = cold, the rest warm); never type numbers in.")
 def summary_consistent(run):
     samples, summary = _samples(run), _summary(run)
-    expected = {"requests": len(samples),
-                "cold_latency_ms": percentiles([s.latency_ms for s in samples if s.position == 1]),
-                "warm_latency_ms": percentiles([s.latency_ms for s in samples if s.position > 1])}
-    for key in ("requests", "cold_latency_ms", "warm_latency_ms"):
-        if summary.get(key) != expected[key]:
-            raise CheckFailed(f"summary.json {key} is {summary.get(key)}; the samples give {expected[key]}")
+    expected = expected_summary(samples)
+    for key, value in expected.items():
+        if key not in summary:
+            raise CheckFailed(f"summary.json has no {key!r}; summarize()'s docstring lists every key")
+        if summary[key] != value:
+            raise CheckFailed(f"summary.json {key} is {str(summary[key])[:150]}; the samples give {str(value)[:150]}")
     cold, warm = expected["cold_latency_ms"]["p50"], expected["warm_latency_ms"]["p50"]
     if not cold > warm:
         raise CheckFailed(f"cold p50 {cold} ms is not above warm p50 {warm} ms")

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from .framework import CheckFailed, Plan, step
+import contextlib
+import json
+import secrets
+
+from .framework import CheckFailed, CheckSkipped, Plan, step
 
 STEP = step(8)
 DELETE = "cleanup.py:delete"
@@ -12,8 +16,92 @@ DELETE = "cleanup.py:delete"
 def plan(ctx) -> Plan:
     """The grader looks first (what is left), then the student's cleanup runs a second time."""
     left = tagged_leftovers(ctx)
-    return Plan("code", {"calls": ["clean_up_again"]}, ctx.submission_files(), timeout=300, network=True,
-                secret={"left": left})
+    decoys, bystanders, problem = make_decoys(ctx)
+    request = {"calls": ["clean_up_again", "delete_decoys"], "decoys": [[kind, name] for kind, name, _ in decoys]}
+
+    def after(run) -> dict:
+        return {"decoys": look_and_remove(run, decoys, bystanders, problem)}
+
+    return Plan("code", request, ctx.submission_files(), timeout=300, network=True, secret={"left": left},
+                after=after)
+
+
+# Decoys: resources of the lab's kinds, tagged like the lab's but under names of the grader's own, handed to
+# the student's delete() one by one; bystanders: the same kinds, untagged, that no delete() may touch.
+API, LOG_GROUP, ROLE, REPOSITORY = "HTTP API", "CloudWatch log group", "IAM role", "ECR repository"  # labkit.teardown's
+TRUST = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+
+
+def make_decoys(ctx) -> tuple[list, list, str]:
+    """(decoys, bystanders, problem): each a (kind, name the student's delete() gets, label) triple."""
+    token = secrets.token_hex(4)
+    made: dict[str, list] = {"decoy": [], "bystander": []}
+    try:
+        for role in made:
+            tags = dict(ctx.settings.tags) if role == "decoy" else {"grader": "bystander"}
+            name = f"grader-{role}-{token}"
+            made[role].append((REPOSITORY, name, name))
+            ctx.client("ecr").create_repository(repositoryName=name, tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+            made[role].append((LOG_GROUP, f"/aws/lambda/{name}", f"/aws/lambda/{name}"))
+            ctx.client("logs").create_log_group(logGroupName=f"/aws/lambda/{name}", tags=tags)
+            made[role].append((ROLE, name, name))
+            ctx.client("iam").create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST),
+                                          Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+            api_id = ctx.client("apigatewayv2").create_api(Name=name, ProtocolType="HTTP", Tags=tags)["ApiId"]
+            made[role].append((API, api_id, name))
+    except Exception as error:  # noqa: BLE001 - e.g. an account that may not create roles: the check is skipped
+        return made["decoy"], made["bystander"], f"the grader could not create its decoys ({type(error).__name__})"
+    return made["decoy"], made["bystander"], ""
+
+
+def exists(run, kind: str, name: str) -> bool:
+    if kind == REPOSITORY:
+        ecr = run.client("ecr")
+        try:
+            return bool(ecr.describe_repositories(repositoryNames=[name])["repositories"])
+        except ecr.exceptions.RepositoryNotFoundException:
+            return False
+    if kind == LOG_GROUP:
+        groups = run.client("logs").describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+        return any(g["logGroupName"] == name for g in groups)
+    if kind == ROLE:
+        iam = run.client("iam")
+        try:
+            return bool(iam.get_role(RoleName=name))
+        except iam.exceptions.NoSuchEntityException:
+            return False
+    apigw = run.client("apigatewayv2")
+    try:
+        return bool(apigw.get_api(ApiId=name))
+    except apigw.exceptions.NotFoundException:
+        return False
+
+
+def remove(run, kind: str, name: str) -> None:
+    with contextlib.suppress(Exception):
+        if kind == REPOSITORY:
+            run.client("ecr").delete_repository(repositoryName=name, force=True)
+        elif kind == LOG_GROUP:
+            run.client("logs").delete_log_group(logGroupName=name)
+        elif kind == ROLE:
+            run.client("iam").delete_role(RoleName=name)
+        else:
+            run.client("apigatewayv2").delete_api(ApiId=name)
+
+
+def look_and_remove(run, decoys: list, bystanders: list, problem: str) -> dict:
+    """What the student's delete() left of the decoys and took of the bystanders; then neither is left."""
+    try:
+        if problem:
+            return {"problem": problem}
+        return {"kept": [f"{kind} {label}" for kind, name, label in decoys if exists(run, kind, name)],
+                "taken": [f"{kind} {label}" for kind, name, label in bystanders if not exists(run, kind, name)]}
+    except Exception as error:  # noqa: BLE001
+        return {"problem": f"the grader could not look at its decoys ({type(error).__name__})"}
+    finally:
+        for kind, name, _ in [*decoys, *bystanders]:
+            remove(run, kind, name)
 
 
 def tagged_leftovers(run) -> list[str]:
@@ -65,7 +153,11 @@ def cloud_run_leftovers(run, has_tag) -> list[str]:
 def nothing_left(run):
     left = run.plan.secret["left"]  # looked up before the second cleanup ran
     if left:
-        raise CheckFailed("still there: " + ", ".join(left))
+        api = f"HTTP API {run.settings.api_name}"
+        again = (f"; {left.count(api)} HTTP APIs named {run.settings.api_name}: if step 6's ensure_api() created a "
+                 "new API on each run instead of finding the existing one, fix it there (cleanup deletes the one "
+                 "it finds)") if api in left else ""
+        raise CheckFailed("still there: " + ", ".join(left) + again)
 
 
 @STEP.check("cleaning up a second time is harmless", points=1, todos=(DELETE,), needs="nothing tagged lab=serverless-iris remains",
@@ -74,3 +166,18 @@ def idempotent(run):
     again = run.value("clean_up_again")
     if again["planned"] or again["left"]:
         raise CheckFailed(f"a second run planned {again['planned'][:5]}")
+
+
+@STEP.check("delete() removes exactly the resource it is given, and nothing else", points=2, todos=(DELETE,),
+            hint="Delete by resource.name with the call of resource.kind; never list and delete everything of a kind.")
+def exactly_that(run):
+    deleted = run.value("delete_decoys")
+    decoys = run.facts.get("decoys", {})
+    if decoys.get("problem"):
+        raise CheckSkipped(decoys["problem"])
+    failed = [d for d in deleted if isinstance(d, dict) and "error" in d]
+    problems = ([f"it failed on {failed[0]['resource']}: {failed[0]['error']}"] if failed else []) + \
+        ([f"it left {', '.join(decoys['kept'])}"] if decoys.get("kept") else []) + \
+        ([f"it also deleted {', '.join(decoys['taken'])}, which it was not given"] if decoys.get("taken") else [])
+    if problems:
+        raise CheckFailed("given the grader's own resources: " + "; ".join(problems))

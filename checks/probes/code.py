@@ -21,6 +21,14 @@ def build_command(request: dict) -> dict:
     return call(lambda: [str(a) for a in image.build_command(settings(), request["tag"])])
 
 
+def build_command_other_arch(request: dict) -> dict:
+    """build_command() for the other architecture: the platform must follow the settings."""
+    image = import_module("image")
+    current = settings()
+    other = current.with_overrides(architecture="x86_64" if current.architecture == "arm64" else "arm64")
+    return call(lambda: [str(a) for a in image.build_command(other, request["tag"])])
+
+
 def ensure_repository_twice(request: dict) -> dict:
     registry = import_module("registry")
     first = call(lambda: registry.ensure_repository(settings())["repositoryArn"])
@@ -38,6 +46,36 @@ def clean_up_again(request: dict) -> dict:
     return call(run)
 
 
+def deploy_again(request: dict) -> dict:
+    """Step 5: the student's deploy() once more, with the image and role the function runs now (the update path)."""
+    function = import_module("function")
+
+    def run():
+        configuration = function.deploy(settings(), request["image_uri"], request["role_arn"])
+        return {"FunctionArn": str(configuration.get("FunctionArn")) if isinstance(configuration, dict) else None}
+
+    return call(run)
+
+
+def ensure_api_again(request: dict) -> dict:
+    """Step 6: the student's ensure_api() once more, for the function it already fronts."""
+    gateway = import_module("gateway")
+    return call(lambda: str(getattr(gateway.ensure_api(settings(), request["function_arn"]), "api_id", "")))
+
+
+def delete_decoys(request: dict) -> dict:
+    """Step 8: the student's delete() of each of the grader's decoys, one by one."""
+    from labkit.teardown import Resource
+
+    cleanup = import_module("cleanup")
+    done = []
+    for kind, name in request["decoys"]:
+        outcome = call(cleanup.delete, settings(), Resource(kind, name))
+        done.append({"resource": f"{kind} {name}", **({"error": outcome["error"], "todo": outcome["todo"]}
+                                                      if "error" in outcome else {})})
+    return {"value": done}
+
+
 def cloud_run_deploy_twice(request: dict) -> dict:
     """Step 9: the student's deploy() of the grader's own service, create then update."""
     cloudrun = import_module("cloudrun")
@@ -51,8 +89,10 @@ def cloud_run_deploy_twice(request: dict) -> dict:
     return call(run)
 
 
-CALLS = {"build_command": build_command, "ensure_repository_twice": ensure_repository_twice,
-         "clean_up_again": clean_up_again, "cloud_run_deploy_twice": cloud_run_deploy_twice}
+CALLS = {"build_command": build_command, "build_command_other_arch": build_command_other_arch,
+         "ensure_repository_twice": ensure_repository_twice,
+         "clean_up_again": clean_up_again, "delete_decoys": delete_decoys, "deploy_again": deploy_again,
+         "ensure_api_again": ensure_api_again, "cloud_run_deploy_twice": cloud_run_deploy_twice}
 
 
 def run(request: dict) -> None:

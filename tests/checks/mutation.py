@@ -55,8 +55,13 @@ class Graded:
 
 
 def mutants() -> list[Mutant]:
+    return mutants_in(MUTANTS)
+
+
+def mutants_in(folder: Path) -> list[Mutant]:
+    """The patches of one folder: ``mutants/`` (steps 1-3, graded offline) or ``cloud_mutants/`` (steps 4-8)."""
     found = []
-    for patch in sorted(MUTANTS.glob("*.patch")):
+    for patch in sorted(folder.glob("*.patch")):
         header = {}
         loses, may = set(), set()
         for line in patch.read_text().splitlines():

@@ -86,3 +86,15 @@ def test_a_usage_mistake_is_one_line_and_leaves_no_old_report(tmp_path):
                           capture_output=True, text=True, timeout=60, cwd=config.REPO_ROOT)
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
     assert not out.exists()
+
+
+EQUIVALENTS = sorted((config.REPO_ROOT / "tests" / "checks" / "equivalents").glob("*.patch"))
+
+
+@pytest.mark.parametrize("patch", EQUIVALENTS, ids=[p.stem for p in EQUIVALENTS])
+def test_an_equivalent_spelling_of_the_reference_keeps_full_marks(settings, tmp_path, patch):
+    import mutation
+
+    [equivalent] = [m for m in mutation.mutants_in(patch.parent) if m.patch == patch]
+    failed, possible, _ = mutation.grade_in_process(equivalent, tmp_path, settings.model_dir)
+    assert possible > 0 and failed == set(), f"{equivalent.what}: failed {sorted(failed)}"

@@ -1,0 +1,123 @@
+"""Steps 5, 6 and 8 graded against a private host-mode stand-in, with one-mistake submissions of cloud_mutants/.
+
+The mutation suite (test_mutants.py) grades steps 1-3 offline; these mistakes need a cloud.
+Each patch has the mutation suite's header, plus ``# deploy: 6`` (the lab is first deployed
+through step 6 with the mutant's own code, as its notebooks would) or ``# deploy: none``.
+Every deployment gets its own LAB_NAME and is cleaned up afterwards, so one stand-in serves all.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+import mutation
+from checks import Context, run_steps
+from labkit import aws, config, images, lambdas
+from labkit.loader import import_from_folder
+from localcloud import process
+
+CLOUD_MUTANTS = mutation.mutants_in(Path(__file__).resolve().parent / "cloud_mutants")
+
+
+@pytest.fixture(scope="module")
+def cloud():
+    with process.running(mode="host") as instance:
+        yield instance
+
+
+def settings_for(cloud, code: Path | str, build: Path, name: str = "serverless-iris") -> config.Settings:
+    return config.load({"LAB_TARGET": "local", "LAB_ENDPOINT_URL": cloud.endpoint, "LAB_DOCKER": "off",
+                        "LAB_NAME": name}, code=str(code), build_dir=build)
+
+
+def deploy(settings: config.Settings, code: Path) -> None:
+    """Notebooks 01 and 03-06 with the submission's own code: train, stage, push, deploy, expose."""
+    def module(name):
+        return import_from_folder(code, name)
+
+    module("train").train(settings.model_dir)
+    images.stage(settings, code)
+    pushed = module("registry").publish(settings)
+    lambdas.ensure_log_group(settings)
+    function = module("function")
+    configuration = function.deploy(settings, pushed.uri, function.ensure_role(settings))
+    module("gateway").ensure_api(settings, configuration["FunctionArn"])
+
+
+def clean_up(settings: config.Settings) -> None:
+    from lab_solution import cleanup
+
+    for _ in range(3):  # a second API (a mistake's) is found only once the first is gone
+        if not cleanup.clean_up(settings)[0]:
+            return
+    iam = aws.client(settings, "iam")  # an untagged role (a mistake's) is not the lab's to find
+    for role in iam.list_roles()["Roles"]:
+        if role["RoleName"] == settings.role_name:
+            for policy in iam.list_attached_role_policies(RoleName=role["RoleName"])["AttachedPolicies"]:
+                iam.detach_role_policy(RoleName=role["RoleName"], PolicyArn=policy["PolicyArn"])
+            iam.delete_role(RoleName=role["RoleName"])
+
+
+def grader_resources(settings: config.Settings) -> list[str]:
+    return [*(r["repositoryName"] for r in aws.client(settings, "ecr").describe_repositories()["repositories"]),
+            *(g["logGroupName"] for g in aws.client(settings, "logs").describe_log_groups()["logGroups"]),
+            *(a["Name"] for a in aws.client(settings, "apigatewayv2").get_apis()["Items"]),
+            *(r["RoleName"] for r in aws.client(settings, "iam").list_roles()["Roles"])]
+
+
+def test_the_reference_keeps_full_marks_on_steps_5_and_6_and_a_rerun_creates_nothing(cloud, tmp_path):
+    settings = settings_for(cloud, "lab_solution", tmp_path / "build", "iris-reference")
+    deploy(settings, mutation.SOLUTION)
+    try:
+        report = run_steps([5, 6], Context(settings))
+        assert report.passed and report.earned == report.possible, report.summary()
+        apis = [a for a in aws.client(settings, "apigatewayv2").get_apis()["Items"] if a["Name"] == settings.api_name]
+        assert len(apis) == 1
+    finally:
+        clean_up(settings)
+
+
+def test_step_8_gives_the_reference_full_marks_and_leaves_no_decoy(cloud, tmp_path):
+    settings = settings_for(cloud, "lab_solution", tmp_path / "build")
+    report = run_steps([8], Context(settings))
+    assert report.passed and report.earned == report.possible, report.summary()
+    assert not [r for r in grader_resources(settings) if "grader-" in r]
+
+
+def test_step_8_gives_the_untouched_exercise_nothing_and_leaves_no_decoy(cloud, tmp_path):
+    settings = settings_for(cloud, "exercises", tmp_path / "build")
+    report = run_steps([8], Context(settings))
+    assert report.earned == 0, report.summary()
+    assert not [r for r in grader_resources(settings) if "grader-" in r]
+
+
+def test_step_8_blames_ensure_api_for_a_second_api(cloud, tmp_path):
+    # given two tagged APIs of the lab's name, as an ensure_api() that never looks first leaves
+    settings = settings_for(cloud, "lab_solution", tmp_path / "build")
+    apigw = aws.client(settings, "apigatewayv2")
+    for _ in range(2):
+        apigw.create_api(Name=settings.api_name, ProtocolType="HTTP", Tags=dict(settings.tags))
+    try:
+        report = run_steps([8], Context(settings))
+        [left] = [r for r in report.results if r.name == "nothing tagged lab=serverless-iris remains"]
+        assert not left.passed and "ensure_api()" in left.message and "2 HTTP APIs" in left.message, left.message
+    finally:
+        clean_up(settings)
+
+
+@pytest.mark.parametrize("wrong", CLOUD_MUTANTS, ids=[m.name for m in CLOUD_MUTANTS])
+def test_a_cloud_mistake_loses_the_points_it_should(cloud, tmp_path, wrong):
+    code = mutation.submission(wrong, tmp_path)
+    deployed = re.search(r"^# deploy: (\w+)$", wrong.patch.read_text(), re.M)[1]
+    settings = settings_for(cloud, code, tmp_path / "build", "serverless-iris" if deployed == "none" else "iris-" + wrong.name[:20].replace("_", "-"))
+    try:
+        if deployed != "none":
+            deploy(settings, code)
+        report = run_steps(wrong.steps, Context(settings), isolation="process")
+        failed = {r.name for r in report.results if not r.passed and not r.skipped}
+        assert wrong.loses <= failed <= wrong.loses | wrong.may_lose, report.summary()
+    finally:
+        clean_up(settings)
