@@ -1,10 +1,13 @@
-"""Step 8: nothing carrying the lab tag is left, and cleaning up again is harmless."""
+"""Step 8: nothing carrying the lab tag is left, cleaning up again is harmless, and delete() removes only what it is given."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import secrets
+
+from labkit.lambdas import TRUST_POLICY
+from labkit.teardown import API, LOG_GROUP, REPOSITORY, ROLE
 
 from .framework import CheckFailed, CheckSkipped, Plan, step
 
@@ -28,9 +31,6 @@ def plan(ctx) -> Plan:
 
 # Decoys: resources of the lab's kinds, tagged like the lab's but under names of the grader's own, handed to
 # the student's delete() one by one; bystanders: the same kinds, untagged, that no delete() may touch.
-API, LOG_GROUP, ROLE, REPOSITORY = "HTTP API", "CloudWatch log group", "IAM role", "ECR repository"  # labkit.teardown's
-TRUST = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
 
 
 def make_decoys(ctx) -> tuple[list, list, str]:
@@ -46,7 +46,7 @@ def make_decoys(ctx) -> tuple[list, list, str]:
             made[role].append((LOG_GROUP, f"/aws/lambda/{name}", f"/aws/lambda/{name}"))
             ctx.client("logs").create_log_group(logGroupName=f"/aws/lambda/{name}", tags=tags)
             made[role].append((ROLE, name, name))
-            ctx.client("iam").create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST),
+            ctx.client("iam").create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST_POLICY),
                                           Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
             api_id = ctx.client("apigatewayv2").create_api(Name=name, ProtocolType="HTTP", Tags=tags)["ApiId"]
             made[role].append((API, api_id, name))
