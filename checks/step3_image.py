@@ -12,6 +12,8 @@ import re
 import tempfile
 from pathlib import Path
 
+from labkit.config import ARCHITECTURES
+
 from . import container
 from .context import REPO_ROOT, SETOSA
 from .events import load_event
@@ -40,8 +42,9 @@ def instructions(run) -> list[tuple[str, str]]:
 
 @STEP.observe
 def plan(ctx) -> Plan:
-    return Plan("code", {"calls": ["build_command", "build_command_other_arch"], "tag": "lab-grade/check:build-command"},
-                ctx.submission_files(), timeout=60, network=True)
+    other = next(a for a in ARCHITECTURES if a != ctx.settings.architecture)  # build_command() must follow it too
+    return Plan("code", {"calls": ["build_command", "build_command_other_arch"], "tag": "lab-grade/check:build-command",
+                         "other_architecture": other}, ctx.submission_files(), timeout=60, network=True)
 
 
 @STEP.check("the Dockerfile starts from AWS's Lambda Python 3.11 base image", points=1, todos=(DOCKERFILE,),
@@ -89,10 +92,9 @@ def command_shape(run):
         problems.append(f"no --platform {run.settings.platform}")
     other = run.records.get("build_command_other_arch")
     other_args = other.get("value") if isinstance(other, dict) else None
-    other_platform = "linux/amd64" if run.settings.platform == "linux/arm64" else "linux/arm64"
-    if isinstance(other_args, list) and not has_option(other_args, ("--platform",), other_platform):
-        problems.append(f"with LAB_ARCH={'arm64' if other_platform == 'linux/arm64' else 'x86_64'} it does not build "
-                        f"for {other_platform} (use settings.platform)")
+    other = run.settings.with_overrides(architecture=run.plan.request["other_architecture"])
+    if isinstance(other_args, list) and not has_option(other_args, ("--platform",), other.platform):
+        problems.append(f"with LAB_ARCH={other.architecture} it does not build for {other.platform} (use settings.platform)")
     if not has_option(args, ("--tag", "-t"), run.plan.request["tag"]):
         problems.append("the tag it was given is not its --tag")
     if args[:1] == ["buildx"] and not {"--provenance=false", "--load"} <= set(args):

@@ -24,8 +24,7 @@ def build_command(request: dict) -> dict:
 def build_command_other_arch(request: dict) -> dict:
     """build_command() for the other architecture: the platform must follow the settings."""
     image = import_module("image")
-    current = settings()
-    other = current.with_overrides(architecture="x86_64" if current.architecture == "arm64" else "arm64")
+    other = settings().with_overrides(architecture=request["other_architecture"])
     return call(lambda: [str(a) for a in image.build_command(other, request["tag"])])
 
 

@@ -18,6 +18,7 @@ import pytest
 import requests
 
 from localcloud import process
+from polling import wait_for
 
 FUNCTIONS = Path(__file__).resolve().parent / "functions"
 BASE_IMAGE = "public.ecr.aws/lambda/python:3.11"
@@ -109,6 +110,13 @@ class Lab:
             assert configuration["State"] != "Failed", configuration.get("StateReason")
             time.sleep(0.1)
         raise AssertionError(f"{name} did not become Active")
+
+    def settled(self, name: str, timeout: float = 30) -> dict:
+        """The function's configuration once it has left ``Pending`` (Active or Failed)."""
+        def left_pending():
+            configuration = self.lam.get_function(FunctionName=name)["Configuration"]
+            return configuration if configuration["State"] != "Pending" else None
+        return wait_for(left_pending, timeout, f"{name} leaving Pending")
 
     def invoke(self, name: str, event: object = None, **kwargs) -> tuple[object, dict]:
         answer = self.lam.invoke(FunctionName=name, Payload=json.dumps(event or {}), **kwargs)

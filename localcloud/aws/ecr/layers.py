@@ -48,7 +48,7 @@ def remove(path: Path) -> None:
 
 
 class Unpacker:
-    """Applies tar streams, in order, to one folder (layer by layer, as an image's file system is built)."""
+    """Applies tar streams, in order, to one new, empty folder (layer by layer, as an image's file system is built)."""
 
     def __init__(self, root: Path, select: Callable[[str], bool] = lambda name: True, cap: int | None = None,
                  max_entries: int = MAX_ENTRIES):
@@ -56,6 +56,7 @@ class Unpacker:
         self.root = Path(os.path.realpath(root))
         self.select, self.cap, self.max_entries = select, cap, max_entries
         self.size = self.entries = 0
+        self.links: set[Path] = set()  # every symlink this unpacker made (the root starts empty)
 
     def apply(self, tar: tarfile.TarFile) -> None:
         """Unpack one stream; an opaque whiteout hides what earlier streams left, not this stream's entries."""
@@ -73,11 +74,9 @@ class Unpacker:
 
     def check_links(self) -> None:
         """UnsafeEntry for any link in the tree that resolves outside the root (the links of all entries together)."""
-        for folder, dirs, files in os.walk(self.root):
-            for name in dirs + files:
-                path = Path(folder) / name
-                if path.is_symlink():
-                    inside(self.root, os.path.relpath(path, self.root))
+        self.links = {link for link in self.links if link.is_symlink()}  # whiteouts and later entries remove some
+        for link in self.links:
+            inside(self.root, os.path.relpath(link, self.root))
 
     def _entry(self, tar: tarfile.TarFile, member: tarfile.TarInfo, written: set[str]) -> None:
         folder, base = os.path.split(member.name)
@@ -105,6 +104,7 @@ class Unpacker:
         remove(target)
         if member.issym():
             os.symlink(member.linkname, target)
+            self.links.add(target)
         elif member.islnk():
             source = inside(self.root, member.linkname)
             if not source.is_file():

@@ -7,7 +7,6 @@ import io
 import json
 import os
 import tarfile
-import time
 import uuid
 
 import pytest
@@ -110,10 +109,7 @@ def test_an_image_whose_links_escape_together_leaves_the_function_failed(lab, vi
     uri = push_image(lab, "lc-tests", f"chain-{uuid.uuid4().hex[:8]}", [tar_of(*CHAIN)])
     name = f"chain-{uuid.uuid4().hex[:6]}"
     lab.lam.create_function(FunctionName=name, PackageType="Image", Role=lab.role, Code={"ImageUri": uri})
-    deadline = time.monotonic() + 30
-    while (state := lab.lam.get_function(FunctionName=name)["Configuration"])["State"] == "Pending":
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    state = lab.settled(name)
     assert state["State"] == "Failed" and "resolves outside" in state["StateReason"], json.dumps(state)
     assert not [path for path in (lab.cloud.home / "images").rglob("*") if path.is_symlink()
                 and not os.path.realpath(path).startswith(str(lab.cloud.home))]
