@@ -22,6 +22,8 @@ variable               meaning                                    default
 ``GOOGLE_CLOUD_PROJECT``  the Google Cloud project (step 9)       ``serverless-iris-local``
                        (required with ``gcp``)
 ``LAB_GCP_REGION``     Cloud Run and Artifact Registry region     ``asia-south1``
+``LAB_LANG``           the language of the notebooks' prose and   ``bn``
+                       the grader's messages: ``bn`` or ``en``
 =====================  =========================================  =========================
 
 On ``aws`` the credentials are boto3's own (``AWS_PROFILE``, ``aws configure``, SSO);
@@ -46,6 +48,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 TARGETS = ("local", "aws", "gcp")
 CODE_PACKAGES = ("exercises", "lab_solution")
 ARCHITECTURES = ("x86_64", "arm64")
+LANGUAGES = ("bn", "en")  # Bengali first: the chapter's language
 LAB_TAG = {"lab": "serverless-iris"}
 LOCAL_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
 # The request every step sends to test a deployment: a real setosa from the Iris data (cm).
@@ -72,6 +75,7 @@ class Settings:
     docker: str = "auto"
     gcp_project: str = "serverless-iris-local"
     gcp_region: str = "asia-south1"
+    lang: str = "bn"
     tags: Mapping[str, str] = field(default_factory=lambda: dict(LAB_TAG))
 
     # Resource names, all derived from ``name`` so one prefix finds them all.
@@ -161,6 +165,7 @@ def load(environ: Mapping[str, str] | None = None, **overrides) -> Settings:
         timeout_s=_integer(env, "LAB_TIMEOUT_S", 30),
         build_dir=Path(env.get("LAB_BUILD_DIR", REPO_ROOT / "build")).expanduser().resolve(),
         docker=env.get("LAB_DOCKER", "auto").strip().lower(),
+        lang=env.get("LAB_LANG", "bn").strip().lower() or "bn",
     )
     return settings.with_overrides(**overrides)
 
@@ -219,6 +224,8 @@ def _validated(settings: Settings) -> Settings:
         )
     if settings.docker not in ("auto", "off"):
         raise ConfigError(f"LAB_DOCKER={settings.docker!r} is not one of: auto, off")
+    if settings.lang not in LANGUAGES:
+        raise ConfigError(f"LAB_LANG={settings.lang!r} is not one of: {', '.join(LANGUAGES)}")
     if settings.architecture not in ARCHITECTURES:
         raise ConfigError(f"LAB_ARCH={settings.architecture!r} is not one of: {', '.join(ARCHITECTURES)}")
     if not 128 <= settings.memory_mb <= 10240:

@@ -15,7 +15,7 @@ from . import aws, config, dockercli, localtarget
 from .config import Settings
 from .errors import LabError, run_cli
 
-PACKAGES = ("scikit-learn", "joblib", "boto3", "requests", "moto", "jupyterlab", "nbval")
+PACKAGES = ("scikit-learn", "joblib", "boto3", "requests", "moto", "jupyterlab")
 
 
 @dataclass(frozen=True)

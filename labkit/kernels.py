@@ -1,9 +1,10 @@
-"""Running notebooks in a Jupyter kernel of this very Python, as ``make lab`` and the kernel tests do."""
+"""Running notebooks in a Jupyter kernel of this very Python, as ``make lab`` and the tests do."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import subprocess
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -13,6 +14,8 @@ import nbformat
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+from tqdm import tqdm
 
 KERNEL = "this-interpreter"
 
@@ -40,3 +43,24 @@ def kernel(nb: nbformat.NotebookNode, cwd: Path, env: Mapping[str, str] | None =
     # The kernel's own chatter goes nowhere; what cells print is kept in their outputs.
     with client.setup_kernel(stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})}):
         yield client
+
+
+def execute(notebook: Path, destination: Path, env: Mapping[str, str] | None = None) -> str | None:
+    """Execute ``notebook`` cell by cell with a progress bar, write the executed copy to ``destination``.
+
+    Returns:
+        None when every cell ran, else ``"cell N: <the error's last line>"`` (the copy then ends there).
+    """
+    nb = nbformat.read(notebook, as_version=4)
+    failure = None
+    with kernel(nb, notebook.parent, env=env) as client:
+        for index, cell in enumerate(tqdm(nb.cells, desc=notebook.stem, unit="cell", leave=False)):
+            try:
+                client.execute_cell(cell, index)
+            except CellExecutionError as error:
+                last_line = re.sub(r"\x1b\[[0-9;]*m", "", str(error).strip().splitlines()[-1])  # no colour codes
+                failure = f"cell {index}: {last_line}"
+                break
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, destination)
+    return failure

@@ -2,10 +2,9 @@
 
     python scripts/run_lab.py                      # what `make lab` runs
     python scripts/run_lab.py --only 01 02         # some notebooks
-    python scripts/run_lab.py --refresh-notebooks  # maintainers: rewrite the committed outputs
 
-Executed copies go to build/notebooks/ (the committed notebooks stay untouched unless
---refresh-notebooks). The kernel is this interpreter, so the lab runs in the virtual
+Executed copies go to build/notebooks/; the committed notebooks, which carry no outputs,
+stay untouched. The kernel is this interpreter, so the lab runs in the virtual
 environment whatever other Jupyter kernels the machine has. Steps 1-7 are graded
 before the cleanup notebook runs, step 8 after it; one report closes the run.
 """
@@ -16,10 +15,6 @@ import argparse
 import json
 import re
 from pathlib import Path
-
-import nbformat
-from nbclient.exceptions import CellExecutionError
-from tqdm import tqdm
 
 from checks import Context, Report, all_steps, run_steps
 from checks.runner import choose_isolation
@@ -35,27 +30,9 @@ def step_of(notebook: Path) -> int | None:
     return number if number in all_steps() else None
 
 
-def execute(notebook: Path, destination: Path) -> str | None:
-    """Execute a notebook cell by cell with progress; return the failing cell's error, if any."""
-    nb = nbformat.read(notebook, as_version=4)
-    failure = None
-    with kernels.kernel(nb, NOTEBOOKS) as client:
-        for index, cell in enumerate(tqdm(nb.cells, desc=notebook.stem, unit="cell", leave=False)):
-            try:
-                client.execute_cell(cell, index)
-            except CellExecutionError as error:
-                last_line = re.sub(r"\x1b\[[0-9;]*m", "", str(error).strip().splitlines()[-1])  # no colour codes
-                failure = f"cell {index}: {last_line}"
-                break
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, destination)
-    return failure
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="+", metavar="NN", help="notebook numbers to run, e.g. 01 02")
-    parser.add_argument("--refresh-notebooks", action="store_true", help="write outputs into notebooks/ itself")
     args = parser.parse_args(argv)
     settings = config.load()
     notebooks = sorted(p for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb") if not args.only or p.name[:2] in args.only)
@@ -64,11 +41,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Running {len(notebooks)} notebook(s) with code from {settings.code!r} on target {settings.target!r}")
     results, titles, isolation, failures = [], {}, {}, []
     for notebook in notebooks:
-        destination = notebook if args.refresh_notebooks else settings.build_dir / "notebooks" / notebook.name
+        destination = settings.build_dir / "notebooks" / notebook.name
         number = step_of(notebook)
         if number is not None and (reason := steps.unrunnable(steps.STEPS[number], settings)):
             print(f"  {notebook.name}: skipped: {reason}")  # its checks say so too, as skipped, not failed
-        elif failure := execute(notebook, destination):
+        elif failure := kernels.execute(notebook, destination):
             print(f"  {notebook.name}: FAILED at {failure}")
             failures.append(notebook.name)
         else:

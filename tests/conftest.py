@@ -1,4 +1,4 @@
-"""Shared fixtures: the reference model and handler, and the Docker engine and base image.
+"""Shared fixtures: the reference model and handler, and the Docker engine and base images.
 
 Tests that need Docker skip, with the reason shown, when no engine answers; with
 ``LAB_REQUIRE_DOCKER=1`` (CI) the skip becomes a failure, so nothing silently goes untested.
@@ -59,3 +59,12 @@ def lambda_base(docker_engine) -> str:
         if build.returncode != 0:
             pytest.fail(f"docker/lambda-base/build.sh failed: {(build.stderr or build.stdout).strip()[-2000:]}", pytrace=False)
     return BASE_IMAGE
+
+
+@pytest.fixture(scope="session")
+def cloudrun_base(docker_engine) -> str:
+    """Cloud Run's slim Python base (``python:3.11-slim``), its offline replica built by docker/cloudrun/build-base.sh."""
+    build = subprocess.run([str(REPO / "docker/cloudrun/build-base.sh")], capture_output=True, text=True, timeout=900)
+    if build.returncode != 0:
+        pytest.fail(f"docker/cloudrun/build-base.sh failed: {(build.stderr or build.stdout).strip()[-2000:]}", pytrace=False)
+    return "python:3.11-slim"

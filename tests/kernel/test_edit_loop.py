@@ -1,31 +1,42 @@
-"""A student's loop, in one Jupyter kernel per notebook: TODOs open, then written one at a time, cells re-run.
+"""A student's loop without Docker, in one Jupyter kernel per notebook: TODOs open, then written one at a time.
 
-For every step with TODOs, in notebook order, on a submission folder two levels down that
-starts as an untouched copy of ``exercises/``: the notebook runs with the step's TODOs open
-(a cell names the open TODO, the inline grade fails, the step scores 0); then the student
-writes one TODO at a time (``filling.fill``) and re-runs the same cells in the same kernel,
-and after each the grader passes exactly the checks whose declared TODOs are written (the
-failure attribution of steps 3-8; ``tests/checks/test_attribution.py`` covers 1-2 offline).
-At the end of each step: no cell fails, and the inline grade passes.
+For every step of the Lambda path with TODOs, in notebook order, on a submission folder two
+levels down that starts as an untouched copy of ``exercises/``, against a private host-mode
+stand-in (no Docker engine: the lab's host mode): the notebook runs with the step's TODOs
+open (a cell names the open TODO, the inline grade fails, the step scores 0); then the
+student writes one TODO at a time (``filling.fill``) and re-runs the same cells in the same
+kernel, and after each the grader passes exactly the checks whose declared TODOs are written
+(the failure attribution of steps 3-8; ``tests/checks/test_attribution.py`` covers 1-2
+offline). At the end of each step: no cell fails, and the inline grade passes. Once step 7's
+TODOs are written, its experiments run once too (host mode's branch of each); across steps
+1-7 only the checks that need a real image are skipped. The docker-mode run of every
+notebook with the reference code is ``tests/notebooks/test_notebooks.py``.
 """
 
 from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 
 import filling
 import nbformat
 import pytest
 
 from checks import Context, all_steps, run_steps
-from labkit import config, kernels, steps
+from labkit import aws, config, kernels, steps
 from labkit.config import REPO_ROOT
+from localcloud import process
 
-# Step 7's experiments (provisioned concurrency, the ONNX and NumPy images, the import profile) have no TODO
-# and take minutes; nbval runs them. Here they would only repeat themselves.
+# Step 7's experiments (provisioned concurrency, the ONNX and NumPy images, the import profile) have no TODO:
+# they run once, after the step's TODOs are written, not after every edit.
 EXPERIMENTS = ("provisioned", "onnx_variant", "numpy_variant", "init_profile")
+# Without Docker, the checks that inspect a real image are skipped (and only those).
+IMAGE_CHECKS = [
+    "the submission's Dockerfile builds",
+    "the image holds app.py, labkit/, model.joblib and the scikit-learn that trained it, and runs app.handler",
+    "the image fits the size budget",
+    "under the Runtime Interface Emulator the image answers right and refuses bad input",
+]
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 NAME = "edit-loop"
 
@@ -59,31 +70,43 @@ def submission(tmp_path):
 
 
 def test_open_todo_then_written_then_rerun_in_the_same_kernel(submission, tmp_path):
-    # resources and images of their own, so the reference run of the notebooks is not disturbed
-    env = {"LAB_CODE": str(submission), "LAB_BUILD_DIR": str(tmp_path / "build"), "LAB_NAME": NAME}
     written: set[str] = set()
-    try:
-        for step in steps.STEPS[:steps.CLEANUP + 1]:  # the Lambda path; step 9's checks test Cloud Run
+    skipped: list[str] = []
+    with process.running(mode="host") as cloud:
+        env = {"LAB_TARGET": "local", "LAB_CODE": str(submission), "LAB_BUILD_DIR": str(tmp_path / "build"),
+               "LAB_NAME": NAME, "LAB_ENDPOINT_URL": cloud.endpoint, "LAB_DOCKER": "off"}
+        for step in steps.STEPS[:steps.CLEANUP + 1]:  # the Lambda path; step 9 runs containers
             if step.todos:
-                open_then_written(step, submission, env, written)
-    finally:
-        subprocess.run(["docker", "image", "rm", "--force", f"{NAME}:latest", f"127.0.0.1:4566/{NAME}:latest"],
-                       capture_output=True, timeout=60)
+                skipped += open_then_written(step, submission, env, written)
+    assert skipped == IMAGE_CHECKS
 
 
-def graded(step: steps.Step, env: dict, written: set[str]) -> int:
-    """Grade the step on disk; every check must pass exactly when the TODOs it declares are written."""
+def graded(step: steps.Step, env: dict, written: set[str]) -> tuple[int, list[str]]:
+    """Grade the step on disk; every check must pass exactly when the TODOs it declares are written.
+
+    Returns the step's score and the names of the checks that were skipped.
+    """
     report = run_steps([step.number], Context(config.load(env)), isolation="process")
     declared = {c.name: set(c.todos) for c in all_steps()[step.number].checks}
     for result in (r for r in report.results if not r.skipped):
         assert result.passed == (declared[result.name] <= written), (
             f"step {step.number} with {sorted(written)} written: {result.mark} {result.name}: {result.message}")
-    return report.earned
+    return report.earned, [r.name for r in report.results if r.skipped]
 
 
-def open_then_written(step: steps.Step, submission, env, written: set[str]) -> None:
+def provisioned_leftovers(settings: config.Settings) -> dict[str, list]:
+    awslambda, name = aws.client(settings, "lambda"), settings.function_name
+    return {"aliases": awslambda.list_aliases(FunctionName=name)["Aliases"],
+            "versions": [v["Version"] for v in awslambda.list_versions_by_function(FunctionName=name)["Versions"]],
+            "configs": awslambda.list_provisioned_concurrency_configs(FunctionName=name)["ProvisionedConcurrencyConfigs"]}
+
+
+def open_then_written(step: steps.Step, submission, env, written: set[str]) -> list[str]:
+    """The step's loop in one kernel; returns the checks skipped once every TODO is written."""
     nb = nbformat.read(REPO_ROOT / step.where, as_version=4)
-    cells = [c for c in nb.cells if c.cell_type == "code" and not any(e in c.source for e in EXPERIMENTS)]
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    cells = [c for c in code if not any(e in c.source for e in EXPERIMENTS)]
+    experiments = [c for c in code if c not in cells]
     files = sorted({todo.split(":")[0] for todo in step.todos})
     with kernels.kernel(nb, REPO_ROOT / "notebooks", env=env, timeout=600) as client:
         client.allow_errors = True  # a student's open TODO is an error in a cell, and the notebook goes on
@@ -91,12 +114,17 @@ def open_then_written(step: steps.Step, submission, env, written: set[str]) -> N
         assert any(f"TODO still open: exercises/{name}" in out for out in before for name in files), (
             f"step {step.number}: no cell named an open TODO of {files}")
         assert "all checks passed" not in before[-1], f"step {step.number} passed with its TODOs open"
-        earned = [graded(step, env, written)]
+        earned = [graded(step, env, written)[0]]
         for todo in step.todos:  # the student writes one more TODO, saves, and re-runs the cells
             written.add(todo)
             filling.fill(submission, written)
             after = run_all(client, cells)
-            earned.append(graded(step, env, written))
+            score, skipped = graded(step, env, written)
+            earned.append(score)
         assert earned[0] == 0 and earned == sorted(earned), f"step {step.number}: scores {earned}"
-    assert not errors(cells), f"step {step.number} still fails after the TODOs were written: {errors(cells)}"
+        run_all(client, experiments)
+    assert not errors(code), f"step {step.number} still fails after the TODOs were written: {errors(code)}"
     assert "all checks passed" in after[-1], f"step {step.number}: {after[-1][-1500:]}"
+    if experiments:  # provisioned concurrency removed what it added
+        assert provisioned_leftovers(config.load(env)) == {"aliases": [], "versions": ["$LATEST"], "configs": []}
+    return skipped

@@ -22,19 +22,11 @@ from google.cloud import run_v2
 from cloudrun_support import IDLE_TIMEOUT_S, PARENT, PROJECT, REGION, public, run
 from localcloud import process
 
-REPO = Path(__file__).resolve().parents[3]
 PROBE = Path(__file__).resolve().parent / "probe"
-SLIM = "python:3.11-slim"
 
 
 @pytest.fixture(scope="session")
-def slim_base(docker_engine) -> str:
-    run(str(REPO / "docker/cloudrun/build-base.sh"), timeout=900)
-    return SLIM
-
-
-@pytest.fixture(scope="session")
-def cloud(slim_base):
+def cloud(cloudrun_base):
     """A stand-in in docker mode whose idle instances retire after IDLE_TIMEOUT_S."""
     with process.running(mode="docker", run_idle_timeout=IDLE_TIMEOUT_S) as instance:
         yield instance
