@@ -1,0 +1,70 @@
+"""Every module and file the code's docstrings and the READMEs name exists: a name there is a link.
+
+Dotted names (``localcloud.aws.awslambda.pools``, ``:mod:`labkit.config```, ``checks.grade``)
+must import, the rest of the name being attributes; paths (``labkit/serving.py``,
+``docker/lambda-base/``) must exist in the repository. A name with a blank in capitals
+(``checks/stepN_*.py``) is a pattern, and a dotted name followed by ``=`` a label.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import re
+from pathlib import Path
+
+import pytest
+
+from labkit.config import REPO_ROOT
+
+PACKAGES = ("labkit", "checks", "localcloud", "lab_solution", "exercises", "lambda_rie", "scripts", "tests")
+DOTTED = re.compile(rf"(?<![\w./-])((?:{'|'.join(PACKAGES[:6])})(?:\.[A-Za-z_]\w*)+)")
+PATH = re.compile(rf"(?<![\w./-])((?:{'|'.join(PACKAGES)}|docker|notebooks|docs|azure)/[\w./-]*[\w/])")
+SOURCES = sorted(p for pattern in ("labkit/**/*.py", "checks/**/*.py", "localcloud/**/*.py", "lab_solution/*.py",
+                                   "lambda_rie*", "scripts/*.py") for p in REPO_ROOT.glob(pattern) if p.is_file())
+DOCUMENTS = sorted(REPO_ROOT.glob("*.md")) + sorted(REPO_ROOT.glob("*/README.md")) + sorted(REPO_ROOT.glob("docs/*.md"))
+
+
+def docstrings(path: Path) -> str:
+    """The module's, classes' and functions' docstrings, and its comments."""
+    source = path.read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    nodes = [tree] + [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)]
+    comments = [line.split("#", 1)[1] for line in source.splitlines() if "#" in line]
+    return "\n".join([ast.get_docstring(n) or "" for n in nodes] + comments)
+
+
+def resolves(name: str) -> bool:
+    parts = name.rstrip(".").split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            found = importlib.import_module(".".join(parts[:cut]))
+        except ModuleNotFoundError:
+            continue
+        for attribute in parts[cut:]:
+            if not hasattr(found, attribute):
+                return False
+            found = getattr(found, attribute)
+        return True
+    return False
+
+
+def placeholder(path: str) -> bool:
+    """``checks/stepN_*.py``, ``exercises/FILE``: a pattern for many files, not a name (capitals mark the blank)."""
+    return "*" in path or any(c.isupper() for c in re.sub(r"Dockerfile|README|Makefile", "", path))
+
+
+def named(text: str) -> tuple[set[str], set[str]]:
+    dotted = {m[1].rstrip(".") for m in DOTTED.finditer(text)
+              if not m[1].endswith((".py", ".md", ".txt", ".json", ".yaml")) and not text[m.end():].startswith("=")}
+    paths = {m for m in PATH.findall(text) if not placeholder(m)}
+    return dotted, paths
+
+
+@pytest.mark.parametrize("path", SOURCES + DOCUMENTS, ids=lambda p: str(p.relative_to(REPO_ROOT)))
+def test_every_name_resolves(path):
+    text = docstrings(path) if path.suffix == ".py" else path.read_text(encoding="utf-8")
+    dotted, paths = named(text)
+    broken = sorted(n for n in dotted if not resolves(n))
+    broken += sorted(p for p in paths if not (REPO_ROOT / p).exists() and not (REPO_ROOT / p.rstrip(".")).exists())
+    assert not broken, f"{path.relative_to(REPO_ROOT)} names what does not exist: {broken}"
