@@ -1,6 +1,6 @@
 """Step 3: the submission's own Dockerfile has Lambda's shape, builds, holds the right things and answers.
 
-The grader builds the submission's Dockerfile itself (:mod:`checks.container`), into an
+The grader builds the submission's Dockerfile itself (:mod:`checks.sandbox.container`), into an
 image tagged for that submission's content; ``build_command()`` is judged from what it
 returns, never run.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from labkit.config import ARCHITECTURES
 
-from . import container
+from .sandbox import container
 from .context import REPO_ROOT, SETOSA
 from .events import load_event
 from .framework import CheckFailed, CheckSkipped, Plan, step

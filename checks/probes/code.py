@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from . import call, emit, import_module
+from .harness import call, emit, import_module
 
 
 def settings():

@@ -12,18 +12,19 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import mutation
-from checks import Context, cases, container, run_steps, sandbox
+from checks import Context, cases, run_steps
 from checks.framework import todo_id, todo_label
 from checks.report import Report, Result
 from checks.runner import reported_todos
+from checks.sandbox import channel, container
 from lab_solution import train
 from labkit import config, serving
 
 
-def accepted(*lines: bytes, nonce: str = "n") -> sandbox.Outcome:
-    outcome = sandbox.Outcome(nonce=nonce)
+def accepted(*lines: bytes, nonce: str = "n") -> channel.Outcome:
+    outcome = channel.Outcome(nonce=nonce)
     for line in lines:
-        sandbox._accept(outcome, line)
+        channel.accept(outcome, line)
     return outcome
 
 
