@@ -63,7 +63,7 @@ def observe(step: Step, ctx: Context, isolation: str, step_timeout: float | None
         run.records["stubs"] = stubs(ctx, step.todos)
         return run
     plan = run.plan
-    how = "process" if plan.network or plan.probe == "code" else isolation
+    how = isolation if plan.in_container else "process"
     try:
         outcome = spawn.run_probe(plan.probe, plan.request, plan.files, timeout=step_timeout or plan.timeout,
                                     network=plan.network, isolation=how, environ=ctx.child_environment())

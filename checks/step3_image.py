@@ -43,8 +43,9 @@ def instructions(run) -> list[tuple[str, str]]:
 @STEP.observe
 def plan(ctx) -> Plan:
     other = next(a for a in ARCHITECTURES if a != ctx.settings.architecture)  # build_command() must follow it too
-    return Plan("code", {"calls": ["build_command", "build_command_other_arch"], "tag": "lab-grade/check:build-command",
-                         "other_architecture": other}, ctx.submission_files(), timeout=60, network=True)
+    return Plan("calls", {"calls": ["build_command", "build_command_other_arch"], "tag": "lab-grade/check:build-command",
+                          "other_architecture": other}, ctx.submission_files(), timeout=60, network=True,
+                lab_environment=True)
 
 
 @STEP.check("the Dockerfile starts from AWS's Lambda Python 3.11 base image", points=1, todos=(DOCKERFILE,),

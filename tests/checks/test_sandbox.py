@@ -13,10 +13,10 @@ from hypothesis import given, settings, strategies as st
 
 import mutation
 from checks import Context, cases, run_steps
-from checks.framework import todo_id, todo_label
+from checks.framework import Plan, Step, todo_id, todo_label
 from checks.report import Report, Result
-from checks.runner import reported_todos
-from checks.sandbox import channel, container
+from checks.runner import observe, reported_todos
+from checks.sandbox import channel, container, spawn
 from lab_solution import train
 from labkit import config, serving
 
@@ -40,6 +40,22 @@ def test_the_probes_records_and_its_last_record_are_accepted():
 def test_a_forged_record_taints_the_whole_step(forged):
     outcome = accepted(b'{"key": "import", "value": 1}', forged)
     assert outcome.tampered and not outcome.finished and "grading channel" in outcome.problem
+
+
+@pytest.mark.parametrize("needs, sandbox", [({}, "docker"), ({"network": True}, "process"),
+                                           ({"lab_environment": True}, "process")],
+                         ids=["nothing", "the network", "the lab's settings and packages"])
+def test_the_sandbox_follows_what_the_step_declares_its_code_needs(monkeypatch, needs, sandbox):
+    # given a step whose plan declares what its code needs, graded with containers
+    chosen = []
+    monkeypatch.setattr(spawn, "run_probe", lambda *args, isolation, **kwargs: chosen.append(isolation) or
+                        channel.Outcome(finished=True, isolation=isolation))
+    step = Step(0, "a step", "00_setup.ipynb")
+    step.observe(lambda ctx: Plan("calls", {}, {}, **needs))
+    # when it is observed
+    run = observe(step, Context(config.load({})), "docker", None)
+    # then the container runs it only when it needs neither the network nor the lab's environment
+    assert chosen == [sandbox] and run.isolation == sandbox
 
 
 def test_todo_lines_map_to_the_ids_checks_declare():

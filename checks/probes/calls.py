@@ -1,4 +1,4 @@
-"""Steps 3-8 in the child: call the student's deploy functions the grader names, report what they returned."""
+"""Steps 3-9 in the child: call the student's functions the grader names, and report what they returned."""
 
 from __future__ import annotations
 
