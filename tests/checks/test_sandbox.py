@@ -11,6 +11,7 @@ import time
 import pytest
 from hypothesis import given, settings, strategies as st
 
+import import_graph
 import mutation
 from checks import Context, cases, run_steps
 from checks.framework import Plan, Step, todo_id, todo_label
@@ -26,6 +27,15 @@ def accepted(*lines: bytes, nonce: str = "n") -> channel.Outcome:
     for line in lines:
         channel.accept(outcome, line)
     return outcome
+
+
+def test_the_child_and_the_grader_side_of_the_sandbox_share_only_the_protocol():
+    edges = import_graph.graph()
+    child = {m for m in edges if m.startswith("checks.probes")}
+    grader_side = {m for m in edges if m.startswith("checks.sandbox.")} - {"checks.sandbox.protocol"}
+    assert {i for m in child for i in edges[m] if i.startswith("checks")} - child == {"checks.sandbox.protocol"}
+    assert not {i for m in grader_side for i in edges[m]} & child
+    assert not {i for i in edges["checks.sandbox.protocol"] | edges["checks.sandbox"] if i.startswith("checks")}
 
 
 def test_the_probes_records_and_its_last_record_are_accepted():
