@@ -47,7 +47,7 @@ def todo_label(todo: str) -> str:
 class Plan:
     """What to run in the sandbox for one step, what that code needs there, and what the grader keeps to itself.
 
-    The sandbox is chosen from the needs declared here (:attr:`in_container`), never from the probe.
+    The sandbox is chosen from the needs declared here (:attr:`Plan.in_container`), never from the probe.
     """
 
     probe: str  # the probe that runs in the child: "train", "app" or "calls" (checks.probes)
