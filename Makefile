@@ -39,7 +39,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 docker: venv  ## a Docker engine, the Lambda and Cloud Run base images and the grader's sandbox image (host mode when there is no engine)
 	@status=0; scripts/ensure-docker.sh || status=$$?; \
 	if [ $$status -eq 0 ]; then docker/lambda-base/build.sh && docker/cloudrun/build-base.sh && \
-		$(PY) -c "from checks import container; container.ensure_sandbox_image() or exit('the grader sandbox image did not build')"; \
+		$(PY) -c "from checks.sandbox import container; container.ensure_sandbox_image() or exit('the grader sandbox image did not build')"; \
 	elif [ $$status -ne 3 ]; then exit $$status; fi
 
 cloud-up: venv  ## start the local AWS stand-in on 127.0.0.1:4566

@@ -5,16 +5,29 @@ submission and its checks. The student's code runs only in a sandbox (a containe
 freshly spawned, resource-limited process: :mod:`checks.sandbox`); the checks decide
 from its plain observations, here, so a student's mistake ends as a failed check with a
 hint, never as a crashed or fooled grader.
+
+The names below are imported on first use: the sandboxed child imports :mod:`checks.probes`,
+and so this package, and loads none of the grader's own modules.
 """
 
 from __future__ import annotations
 
-from .context import Context
-from .framework import CheckFailed, CheckSkipped, all_steps
-from .report import Report
-from .runner import choose_isolation, run_steps
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .report import Report
 
 __all__ = ["CheckFailed", "CheckSkipped", "Context", "Report", "all_steps", "grade", "run_steps"]
+_HOMES = {"CheckFailed": "framework", "CheckSkipped": "framework", "all_steps": "framework", "Context": "context",
+          "Report": "report", "run_steps": "runner", "choose_isolation": "runner"}
+
+
+def __getattr__(name: str):
+    """``checks.Context`` and the rest of the grader's API, from the module that defines each."""
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
 
 
 def grade(*steps: int, code: str | None = None, sandbox: str = "auto") -> Report:
@@ -29,7 +42,9 @@ def grade(*steps: int, code: str | None = None, sandbox: str = "auto") -> Report
         code: ``exercises``, ``lab_solution`` or a folder; default: ``LAB_CODE``.
         sandbox: ``auto`` (a container when Docker answers), ``docker`` or ``process``.
     """
-    from .context import config
+    from .context import Context, config
+    from .framework import all_steps
+    from .runner import choose_isolation, run_steps
 
     settings = config.load(code=code)
     return run_steps(steps or sorted(all_steps()), Context(settings), isolation=choose_isolation(sandbox))

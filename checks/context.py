@@ -6,7 +6,7 @@ the sandbox copies, read-only, for the child to import.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from labkit import config
@@ -44,15 +44,11 @@ class Context:
         return files
 
     def child_environment(self) -> dict[str, str]:
-        """The lab settings as the environment a child reads them from (config.load)."""
-        s = self.settings
-        env = {"LAB_TARGET": s.target, "LAB_CODE": str(self.folder), "AWS_REGION": s.region, "LAB_NAME": s.name,
-               "LAB_ARCH": s.architecture, "LAB_MEMORY_MB": str(s.memory_mb), "LAB_TIMEOUT_S": str(s.timeout_s),
-               "LAB_BUILD_DIR": str(s.build_dir), "LAB_DOCKER": s.docker,
-               "GOOGLE_CLOUD_PROJECT": s.gcp_project, "LAB_GCP_REGION": s.gcp_region}
-        if s.endpoint_url:
-            env["LAB_ENDPOINT_URL"] = s.endpoint_url
-        return env
+        """The lab settings as the environment a child reads them from (``config.load()``).
+
+        The code is named by its folder: the child cannot import the packages ``exercises`` and ``lab_solution``.
+        """
+        return replace(self.settings, code=str(self.folder)).environment()
 
     def client(self, service: str):
         """A boto3 client for the run's target (the local stand-in or AWS), for the grader's own queries."""

@@ -45,15 +45,27 @@ def todo_label(todo: str) -> str:
 
 @dataclass(frozen=True)
 class Plan:
-    """What to run in the sandbox for one step, and what the grader keeps to itself."""
+    """What to run in the sandbox for one step, what that code needs there, and what the grader keeps to itself.
 
-    probe: str  # a name in checks.probes
+    The sandbox is chosen from the needs declared here (:attr:`Plan.in_container`), never from the probe.
+    """
+
+    probe: str  # the probe that runs in the child: "train", "app" or "calls" (checks.probes)
     request: dict  # plain data sent to the child
     files: dict[str, Path | bytes]  # copied (or written) read-only into the child's submission folder
     timeout: float = 60.0
-    network: bool = False
+    network: bool = False  # the code under test needs the host's network (it calls the cloud)
+    lab_environment: bool = False  # it needs the lab's settings and packages (boto3, labkit's Docker and cloud helpers)
     secret: dict = field(default_factory=dict)  # the grader's expectations; never sent
     after: Callable | None = None  # the grader's own look afterwards (and its tidying up): run -> facts, always run
+
+    @property
+    def in_container(self) -> bool:
+        """Whether the sandbox container can run it: it has no network, no lab settings and only the image's packages.
+
+        Code that needs either runs in the process sandbox, with the grader's interpreter and the settings.
+        """
+        return not (self.network or self.lab_environment)
 
 
 @dataclass

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 
 from labkit.todo import STUB
 
-from . import container, sandbox
+from .sandbox import container, spawn
 from .context import Context
 from .framework import Check, CheckFailed, CheckSkipped, Run, Step, all_steps, todo_id, todo_label
 from .report import Report, Result
@@ -63,10 +63,10 @@ def observe(step: Step, ctx: Context, isolation: str, step_timeout: float | None
         run.records["stubs"] = stubs(ctx, step.todos)
         return run
     plan = run.plan
-    how = "process" if plan.network or plan.probe == "code" else isolation
+    how = isolation if plan.in_container else "process"
     try:
-        outcome = sandbox.run_probe(plan.probe, plan.request, plan.files, timeout=step_timeout or plan.timeout,
-                                    network=plan.network, isolation=how, environ=ctx.child_environment())
+        outcome = spawn.run_probe(plan.probe, plan.request, plan.files, timeout=step_timeout or plan.timeout,
+                                  network=plan.network, isolation=how, environ=ctx.child_environment())
     finally:
         if plan.after is not None:  # e.g. step 8's decoys: looked at, then removed, whatever the probe did
             run.facts.update(plan.after(run) or {})

@@ -1,6 +1,6 @@
 """Step 3: the submission's own Dockerfile has Lambda's shape, builds, holds the right things and answers.
 
-The grader builds the submission's Dockerfile itself (:mod:`checks.container`), into an
+The grader builds the submission's Dockerfile itself (:mod:`checks.sandbox.container`), into an
 image tagged for that submission's content; ``build_command()`` is judged from what it
 returns, never run.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from labkit.config import ARCHITECTURES
 
-from . import container
+from .sandbox import container
 from .context import REPO_ROOT, SETOSA
 from .events import load_event
 from .framework import CheckFailed, CheckSkipped, Plan, step
@@ -43,8 +43,9 @@ def instructions(run) -> list[tuple[str, str]]:
 @STEP.observe
 def plan(ctx) -> Plan:
     other = next(a for a in ARCHITECTURES if a != ctx.settings.architecture)  # build_command() must follow it too
-    return Plan("code", {"calls": ["build_command", "build_command_other_arch"], "tag": "lab-grade/check:build-command",
-                         "other_architecture": other}, ctx.submission_files(), timeout=60, network=True)
+    return Plan("calls", {"calls": ["build_command", "build_command_other_arch"], "tag": "lab-grade/check:build-command",
+                          "other_architecture": other}, ctx.submission_files(), timeout=60, network=True,
+                lab_environment=True)
 
 
 @STEP.check("the Dockerfile starts from AWS's Lambda Python 3.11 base image", points=1, todos=(DOCKERFILE,),

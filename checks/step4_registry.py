@@ -18,7 +18,8 @@ STEP.unobserved = (PUSH,)  # the grader never pushes: an image it finds must be 
 def plan(ctx) -> Plan:
     """ensure_repository() runs twice only on a repository the student made: grading must not create it."""
     cloud.repository(ctx)
-    return Plan("code", {"calls": ["ensure_repository_twice"]}, ctx.submission_files(), timeout=120, network=True)
+    return Plan("calls", {"calls": ["ensure_repository_twice"]}, ctx.submission_files(), timeout=120, network=True,
+                lab_environment=True)
 
 
 @STEP.check("the ECR repository exists and carries the lab tag", points=1, todos=(ENSURE,),

@@ -21,7 +21,7 @@ def plan(ctx) -> Plan:
     function = cloud.function(ctx)
     request = {"calls": ["deploy_again"], "image_uri": function["Code"].get("ImageUri", ""),
                "role_arn": function["Configuration"]["Role"]}
-    return Plan("code", request, ctx.submission_files(), timeout=120, network=True)
+    return Plan("calls", request, ctx.submission_files(), timeout=120, network=True, lab_environment=True)
 
 
 @STEP.check("the function is a container-image function, Active and up to date", points=2, todos=(DEPLOY,),

@@ -18,8 +18,8 @@ def plan(ctx) -> Plan:
     """ensure_api() runs once more only for an API the student made, as a rerun of notebook 06 would."""
     cloud.api(ctx)
     function_arn = cloud.function(ctx)["Configuration"]["FunctionArn"]
-    return Plan("code", {"calls": ["ensure_api_again"], "function_arn": function_arn}, ctx.submission_files(),
-                timeout=120, network=True)
+    return Plan("calls", {"calls": ["ensure_api_again"], "function_arn": function_arn}, ctx.submission_files(),
+                timeout=120, network=True, lab_environment=True)
 
 
 @STEP.check("POST /predict is routed to an AWS_PROXY integration of the function", points=2, todos=(API,),

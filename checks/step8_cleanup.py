@@ -25,8 +25,8 @@ def plan(ctx) -> Plan:
     def after(run) -> dict:
         return {"decoys": look_and_remove(run, decoys, bystanders, problem)}
 
-    return Plan("code", request, ctx.submission_files(), timeout=300, network=True, secret={"left": left},
-                after=after)
+    return Plan("calls", request, ctx.submission_files(), timeout=300, network=True, lab_environment=True,
+                secret={"left": left}, after=after)
 
 
 # Decoys: resources of the lab's kinds, tagged like the lab's but under names of the grader's own, handed to

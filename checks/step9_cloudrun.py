@@ -24,9 +24,9 @@ DEPLOYED = "deploy() creates the service with the chapter's flags and waits unti
 @STEP.observe
 def plan(ctx) -> Plan:
     name = f"{ctx.settings.name}-grading"
-    return Plan("code", {"calls": ["cloud_run_deploy_twice"], "name": name,
+    return Plan("calls", {"calls": ["cloud_run_deploy_twice"], "name": name,
                          "image": f"{ctx.settings.cloud_run_image}:latest"},
-                ctx.submission_files(), timeout=300, network=True, secret={"name": name})
+                ctx.submission_files(), timeout=300, network=True, lab_environment=True, secret={"name": name})
 
 
 def grading(run):

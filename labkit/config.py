@@ -2,6 +2,9 @@
 
 Every other module receives a :class:`Settings` and never looks at ``os.environ``.
 Lookup order for each value: explicit override > environment variable > default.
+:meth:`Settings.environment` renders settings back as these variables, for a child process
+that must see the same ones: a new setting is a field of :class:`Settings`, read in :func:`load`
+and rendered there, all in this module (its unit test fails until both are done).
 
 =====================  =========================================  =========================
 variable               meaning                                    default
@@ -129,6 +132,20 @@ class Settings:
     def platform(self) -> str:
         """The Docker platform that matches the function's architecture."""
         return "linux/arm64" if self.architecture == "arm64" else "linux/amd64"
+
+    def environment(self) -> dict[str, str]:
+        """The settings as the environment :func:`load` reads them from: ``load(s.environment()) == s``.
+
+        For a process that must see the same settings (the grader's sandbox). ``tags`` are the
+        lab's own, never read from the environment, so they are not rendered.
+        """
+        env = {"LAB_TARGET": self.target, "LAB_CODE": self.code, "AWS_REGION": self.region, "LAB_NAME": self.name,
+               "LAB_ARCH": self.architecture, "LAB_MEMORY_MB": str(self.memory_mb),
+               "LAB_TIMEOUT_S": str(self.timeout_s), "LAB_BUILD_DIR": str(self.build_dir), "LAB_DOCKER": self.docker,
+               "GOOGLE_CLOUD_PROJECT": self.gcp_project, "LAB_GCP_REGION": self.gcp_region, "LAB_LANG": self.lang}
+        if self.endpoint_url:  # local only: load() ignores it for the other targets
+            env["LAB_ENDPOINT_URL"] = self.endpoint_url
+        return env
 
     def with_overrides(self, **overrides) -> Settings:
         """A copy with some values replaced (explicit arguments win over the environment)."""

@@ -1,134 +1,35 @@
 """The child side of the sandbox: run a step's probe over the submission and report what happened.
 
-Runs only in the interpreter :mod:`checks.sandbox` spawns. It reads one JSON request on
-stdin, keeps its original stdout as the grading channel, points fds 1 and 2 at the log,
-imports the submission (a read-only copy in ``$LAB_SUBMISSION``) as the package
-``submission`` and sends one JSON line per observation. It decides nothing: every
-verdict is the grader's.
+Runs only in the interpreter :mod:`checks.sandbox.spawn` starts, whose program is
+:data:`checks.sandbox.protocol.BOOT`. It reads one request on stdin, keeps its original stdout
+as the grading channel, points fds 1 and 2 at the log, imports the submission (a read-only copy
+in ``$LAB_SUBMISSION``) as the package ``submission`` and sends one record per observation
+(:mod:`checks.probes.harness`). It decides nothing: every verdict is the grader's.
+
+Of the grader's side this package imports only :mod:`checks.sandbox.protocol`.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.abc
-import importlib.machinery
-import importlib.util
-import json
-import math
 import os
-import signal
 import sys
-from pathlib import Path
 
-from labkit.todo import open_todo
-
-PACKAGE = "submission"
-FORBIDDEN = ("lab_solution", "exercises", "localcloud")  # the answer, and the stand-in's insides
-CALL_SECONDS = 20  # one call of student code; the whole probe has the step's budget
-_channel: int | None = None
-
-
-class _Blocked(importlib.abc.MetaPathFinder):
-    """Submissions stand alone with labkit: importing the reference solution fails."""
-
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in FORBIDDEN:
-            raise ImportError(f"{name} is not available to a submission; use labkit")
-        return None
-
-
-class CallTimeout(BaseException):
-    """One call of student code ran longer than :data:`CALL_SECONDS`."""
-
-
-def emit(key: str, value: object) -> None:
-    """Send one observation to the grader."""
-    os.write(_channel, (json.dumps({"key": key, "value": plain(value)}, allow_nan=False) + "\n").encode())
-
-
-def plain(value: object, depth: int = 0) -> object:
-    """JSON-safe data: what the student's code returned, never an object of theirs."""
-    if value is None or isinstance(value, (bool, int, str)):
-        return value[:20_000] if isinstance(value, str) else value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else {"float": repr(value)}
-    if depth < 6 and isinstance(value, dict):
-        return {str(k)[:200]: plain(v, depth + 1) for k, v in list(value.items())[:200]}
-    if depth < 6 and isinstance(value, (list, tuple)):
-        return [plain(v, depth + 1) for v in list(value)[:2000]]
-    return {"type": type(value).__name__, "repr": _safe_repr(value)}
-
-
-def _safe_repr(value: object) -> str:
-    try:
-        return repr(value)[:200]
-    except BaseException:  # noqa: BLE001 - a hostile __repr__
-        return "?"
-
-
-def describe(error: BaseException) -> dict:
-    """An exception as data: its type, first line, and the ``TODO still open`` line if it is one."""
-    try:
-        text = str(error).strip().splitlines()[0][:300] if str(error).strip() else ""
-    except BaseException:  # noqa: BLE001
-        text = ""
-    return {"error": f"{type(error).__name__}: {text}".rstrip(": "), "todo": open_todo(error)}
-
-
-def call(function, *args, **kwargs) -> dict:
-    """Run student code with a time limit; ``{"value": ...}`` or ``{"error": ..., "todo": ...}``."""
-    previous = signal.signal(signal.SIGALRM, _alarm)
-    signal.setitimer(signal.ITIMER_REAL, CALL_SECONDS)
-    try:
-        return {"value": function(*args, **kwargs)}
-    except CallTimeout:
-        return {"error": f"did not return within {CALL_SECONDS} s", "todo": None}
-    except BaseException as error:  # noqa: BLE001 - SystemExit and friends become data too
-        return describe(error)
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
-def _alarm(signum, frame):
-    raise CallTimeout()
-
-
-def submission_path() -> Path:
-    return Path(os.environ["LAB_SUBMISSION"])
-
-
-def import_module(module: str, alias: str | None = None):
-    """Import ``module`` of the submission (as ``submission.<module>``, or a fresh ``alias``)."""
-    folder = submission_path()
-    if PACKAGE not in sys.modules:
-        spec = importlib.machinery.ModuleSpec(PACKAGE, None, is_package=True)
-        spec.submodule_search_locations = [str(folder)]  # never its __init__.py: nothing runs before we call
-        sys.modules[PACKAGE] = importlib.util.module_from_spec(spec)
-    if alias is None:
-        return importlib.import_module(f"{PACKAGE}.{module}")
-    spec = importlib.util.spec_from_file_location(f"{PACKAGE}.{alias}", folder / f"{module}.py")
-    loaded = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = loaded
-    spec.loader.exec_module(loaded)
-    return loaded
+from ..sandbox import protocol
+from . import harness
 
 
 def main() -> None:
-    """Entry point of the child (see :data:`checks.sandbox.BOOT`)."""
-    global _channel
-    request = json.loads(sys.stdin.buffer.read(4_000_000) or b"{}")
-    finish = _finisher(request.pop("nonce"))
+    """Entry point of the child (see :data:`checks.sandbox.protocol.BOOT`)."""
+    probe, request, nonce = protocol.read_request(sys.stdin.buffer.read(protocol.MAX_REQUEST_BYTES))
+    finish = _finisher(nonce)
     os.close(0)
     os.chdir(os.environ["HOME"])  # the scratch folder: the only place the child can write
-    _channel = os.dup(1)
-    os.set_inheritable(_channel, False)
-    os.dup2(2, 1)  # the student's output goes to the log, never to the grader's channel or terminal
-    sys.meta_path.insert(0, _Blocked())
-    from . import app, code, train  # a fixed list: nothing found on disk is imported
+    harness.take_channel()
+    sys.meta_path.insert(0, harness.Blocked())
+    from . import app, calls, train  # a fixed list: nothing found on disk is imported
 
-    probes = {"train": train.run, "app": app.run, "code": code.run}
-    probes[request.pop("probe")](request.pop("request"))
+    probes = {"train": train.run, "app": app.run, "calls": calls.run}
+    probes[probe](request)
     finish()
 
 
@@ -136,7 +37,7 @@ def _finisher(nonce: str):
     """The last record, which only the probe can write: it carries the grader's nonce."""
 
     def finish() -> None:
-        emit("done", nonce)
+        harness.emit(protocol.DONE, nonce)
         os._exit(0)  # skip atexit handlers and finalizers a submission may have registered
 
     return finish

@@ -12,7 +12,7 @@ import joblib
 
 from labkit.todo import Unfinished
 
-from . import call, emit, import_module, submission_path
+from .harness import call, emit, import_module, submission_path
 
 OUTPUT_LIMIT = 20_000
 _loads: list[str] = []

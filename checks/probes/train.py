@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 from sklearn.datasets import load_iris
 
-from . import call, describe, emit, import_module, submission_path
+from .harness import call, describe, emit, import_module, submission_path
 
 
 def run(request: dict) -> None:

@@ -17,7 +17,7 @@ def run_with(tmp_path, dockerfile: str = "", args: list[str] | None = None, othe
     code.mkdir(exist_ok=True)
     (code / "Dockerfile").write_text(BASE + dockerfile)
     settings = config.load({}, code=str(code), build_dir=tmp_path / "build")
-    run = Run(Context(settings), Plan("code", {"tag": TAG, "other_architecture": "arm64"}, {}))
+    run = Run(Context(settings), Plan("calls", {"tag": TAG, "other_architecture": "arm64"}, {}))
     run.records = {"build_command": {"value": args or []}, "build_command_other_arch": {"value": other or []}}
     return run
 

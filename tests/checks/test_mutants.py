@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from checks.container import docker_available
-from checks.reaper import SCRATCH_PREFIX
+from checks.sandbox.container import docker_available
+from checks.sandbox.reaper import SCRATCH_PREFIX
 from lab_solution import train
 
 import mutation

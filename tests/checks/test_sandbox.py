@@ -6,25 +6,51 @@ import json
 import mmap
 import os
 import random
+import subprocess
+import sys
 import time
 
 import pytest
 from hypothesis import given, settings, strategies as st
 
+import import_graph
 import mutation
-from checks import Context, cases, container, run_steps, sandbox
-from checks.framework import todo_id, todo_label
+from checks import Context, cases, run_steps
+from checks.framework import Plan, Step, todo_id, todo_label
 from checks.report import Report, Result
-from checks.runner import reported_todos
+from checks.runner import observe, reported_todos
+from checks.sandbox import channel, container, spawn
 from lab_solution import train
 from labkit import config, serving
 
 
-def accepted(*lines: bytes, nonce: str = "n") -> sandbox.Outcome:
-    outcome = sandbox.Outcome(nonce=nonce)
+def accepted(*lines: bytes, nonce: str = "n") -> channel.Outcome:
+    outcome = channel.Outcome(nonce=nonce)
     for line in lines:
-        sandbox._accept(outcome, line)
+        channel.accept(outcome, line)
     return outcome
+
+
+def test_the_child_and_the_grader_side_of_the_sandbox_share_only_the_protocol():
+    edges = import_graph.graph()
+    child = {m for m in edges if m.startswith("checks.probes")}
+    grader_side = {m for m in edges if m.startswith("checks.sandbox.")} - {"checks.sandbox.protocol"}
+    assert {i for m in child for i in edges[m] if i.startswith("checks")} - child == {"checks.sandbox.protocol"}
+    assert not {i for m in grader_side for i in edges[m]} & child
+    assert not {i for i in edges["checks.sandbox.protocol"] | edges["checks.sandbox"] if i.startswith("checks")}
+
+
+def test_the_child_loads_no_module_of_the_grader_side():
+    # when a fresh interpreter imports every probe, as the sandboxed child does
+    script = ("import json, sys; sys.path.insert(0, sys.argv[1]); import checks.probes.app, checks.probes.calls, "
+              "checks.probes.train; print(json.dumps([m for m in sys.modules if m.split('.')[0] == 'checks']))")
+    done = subprocess.run([sys.executable, "-I", "-c", script, str(config.REPO_ROOT)], capture_output=True, text=True,
+                          timeout=120)
+    # then of the grader's modules it holds only the package and the protocol
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert set(json.loads(done.stdout)) == {"checks", "checks.probes", "checks.probes.app", "checks.probes.calls",
+                                            "checks.probes.harness", "checks.probes.train", "checks.sandbox",
+                                            "checks.sandbox.protocol"}
 
 
 def test_the_probes_records_and_its_last_record_are_accepted():
@@ -39,6 +65,22 @@ def test_the_probes_records_and_its_last_record_are_accepted():
 def test_a_forged_record_taints_the_whole_step(forged):
     outcome = accepted(b'{"key": "import", "value": 1}', forged)
     assert outcome.tampered and not outcome.finished and "grading channel" in outcome.problem
+
+
+@pytest.mark.parametrize("needs, sandbox", [({}, "docker"), ({"network": True}, "process"),
+                                           ({"lab_environment": True}, "process")],
+                         ids=["nothing", "the network", "the lab's settings and packages"])
+def test_the_sandbox_follows_what_the_step_declares_its_code_needs(monkeypatch, needs, sandbox):
+    # given a step whose plan declares what its code needs, graded with containers
+    chosen = []
+    monkeypatch.setattr(spawn, "run_probe", lambda *args, isolation, **kwargs: chosen.append(isolation) or
+                        channel.Outcome(finished=True, isolation=isolation))
+    step = Step(0, "a step", "00_setup.ipynb")
+    step.observe(lambda ctx: Plan("calls", {}, {}, **needs))
+    # when it is observed
+    run = observe(step, Context(config.load({})), "docker", None)
+    # then the container runs it only when it needs neither the network nor the lab's environment
+    assert chosen == [sandbox] and run.isolation == sandbox
 
 
 def test_todo_lines_map_to_the_ids_checks_declare():

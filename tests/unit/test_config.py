@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 
@@ -80,3 +81,31 @@ def test_a_cli_with_an_open_todo_prints_it_in_one_line(tmp_path):
                           capture_output=True, text=True, cwd=config.REPO_ROOT)
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert done.stderr.strip() == "error: TODO still open: exercises/train.py split()"
+
+
+def non_default(tmp_path) -> dict[str, object]:
+    """A valid value other than the default for every setting read from the environment."""
+    return {"target": "aws", "code": str(tmp_path), "region": "eu-west-1", "endpoint_url": "http://127.0.0.1:4599",
+            "name": "iris-lab", "architecture": "arm64", "memory_mb": 2048, "timeout_s": 60,
+            "build_dir": tmp_path / "build", "docker": "off", "gcp_project": "my-project-1", "gcp_region": "europe-west1"}
+
+
+def test_every_setting_but_the_lab_tag_round_trips_through_the_environment(tmp_path):
+    values = non_default(tmp_path)
+    assert set(values) == {f.name for f in dataclasses.fields(config.Settings)} - {"tags"}
+    for name, value in values.items():
+        # given settings that differ from the defaults in one value
+        settings = config.Settings(**({"target": "aws", "endpoint_url": None} if name == "target" else {name: value}))
+        # when a child process reads them back from the environment they render
+        # then it has the same settings
+        assert config.load(settings.environment()) == settings, name
+
+
+@pytest.mark.parametrize("target", ["local", "aws", "gcp"])
+def test_settings_read_back_from_their_own_environment_are_the_same(target, tmp_path):
+    environ = {"LAB_TARGET": target, "LAB_CODE": "lab_solution", "AWS_REGION": "ap-south-1", "LAB_NAME": "iris-two",
+               "LAB_ARCH": "arm64", "LAB_MEMORY_MB": "512", "LAB_TIMEOUT_S": "5", "LAB_BUILD_DIR": str(tmp_path),
+               "LAB_DOCKER": "off", "GOOGLE_CLOUD_PROJECT": "course-project-7", "LAB_ENDPOINT_URL": "http://127.0.0.1:4600"}
+    settings = config.load(environ, code=str(tmp_path))
+    assert config.load(settings.environment()) == settings
+    assert config.load(settings.with_overrides(code="exercises").environment()).code == "exercises"

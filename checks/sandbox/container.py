@@ -1,6 +1,7 @@
-"""Step 3's Docker work, done by the grader itself: build the submission's own Dockerfile, run the image hardened.
+"""The grader's Docker: its sandbox image, and step 3's build and hardened run of the submission's own image.
 
-It also runs steps 1 and 2 in a container of the grader's own sandbox image (:func:`run_probe`).
+:mod:`checks.sandbox.spawn` runs steps 1 and 2 in a container of the sandbox image
+(:func:`ensure_sandbox_image`); step 3 (:mod:`checks.step3_image`) uses the rest.
 
 The image is built from a context the grader stages (the submission's Dockerfile and
 ``app.py``, the lab's serving code, the requirements and the model) and tagged after
@@ -14,8 +15,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
-import secrets
 import shutil
 import socket
 import subprocess
@@ -25,11 +24,12 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from labkit.config import REPO_ROOT
+
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 HARDENED = ["--read-only", "--user", "65534:65534", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
             "--memory", "1g", "--pids-limit", "64", "--tmpfs", "/tmp:rw,size=64m"]
 MAX_OUTPUT = 200_000
-REPO_ROOT = Path(__file__).resolve().parent.parent
 SANDBOX_IMAGE = "serverless-iris-grader-sandbox:1"
 
 
@@ -127,37 +127,6 @@ def docker_available() -> bool:
         return subprocess.run(["docker", "version", "--format", "{{.Server.Version}}"], capture_output=True,
                               timeout=10).returncode == 0
     return False
-
-
-def run_probe(scratch: Path, submission: Path, message: bytes, timeout: float, nonce: str):
-    """The same probe in a container of the grader's own sandbox image (``ensure_sandbox_image``)."""
-    from . import sandbox  # the process sandbox's channel reader serves both
-    name = f"lab-grade-{secrets.token_hex(6)}"
-    command = ["docker", "run", "--rm", "-i", "--name", name, "--network", "none", "--read-only",
-               "--tmpfs", "/scratch:rw,size=256m,uid=65534,gid=65534,mode=0700", "--memory", "2g", "--memory-swap", "2g",
-               "--pids-limit", str(sandbox.MAX_PROCESSES), "--user", "65534:65534", "--cap-drop", "ALL",
-               "--security-opt", "no-new-privileges",
-               "-v", f"{REPO_ROOT / 'checks'}:/grader/checks:ro", "-v", f"{REPO_ROOT / 'labkit'}:/grader/labkit:ro",
-               "-v", f"{submission}:/submission:ro", "--entrypoint", "/var/lang/bin/python"]
-    env = sandbox.child_environment(Path("/scratch"), {"LAB_SUBMISSION": "/submission", "HOME": "/scratch",
-                                                "TMPDIR": "/scratch"})
-    command += [arg for key, value in env.items() for arg in ("--env", f"{key}={value}")]
-    command += [SANDBOX_IMAGE, "-I", "-c", sandbox.BOOT.format(root="/grader")]
-    read_end, write_end = os.pipe()
-    with open(scratch / "child.log", "wb") as log:
-        child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=write_end, stderr=log, close_fds=True,
-                                 start_new_session=True)
-    os.close(write_end)
-    try:
-        sandbox.send(child, message)
-        outcome = sandbox.collect(read_end, child, timeout + 10, nonce)  # container start-up is not the student's time
-    finally:
-        os.close(read_end)
-        subprocess.run(["docker", "kill", name], capture_output=True, timeout=30)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            child.wait(10)
-    outcome.isolation = "docker"
-    return outcome
 
 
 def ensure_sandbox_image(build: bool = True) -> bool:

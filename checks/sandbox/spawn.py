@@ -1,7 +1,7 @@
 """Run a submission's code in a sandbox and bring back what it did, as plain data.
 
 The grader never runs student code in its own process and never forks itself (or a
-Jupyter kernel). Each step's probe (:mod:`checks.probe`) runs in a freshly spawned
+Jupyter kernel). Each step's probe (:mod:`checks.probes`) runs in a freshly spawned
 interpreter:
 
 - in a container when Docker is available (``docker``): the submission mounted read-only,
@@ -12,55 +12,39 @@ interpreter:
   signal no one), ``setrlimit`` limits on memory, CPU, processes, open files and file size,
   fds 1 and 2 pointing at a log file. The report says the run was not in a container.
 
-The child sends observations as JSON lines on its original stdout; the grader reads at
-most :data:`MAX_CHANNEL_BYTES` before a deadline, rejects anything that is not a known,
-unique record, and afterwards kills every process the child left and removes its files.
+The child sends observations as JSON lines on its original stdout (:mod:`checks.sandbox.protocol`);
+the grader reads at most :data:`~checks.sandbox.protocol.MAX_CHANNEL_BYTES` before a deadline, rejects
+anything that is not a known, unique record (:mod:`checks.sandbox.channel`), and afterwards kills every
+process the child left and removes its files (:mod:`checks.sandbox.reaper`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import resource
 import secrets
-import select
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import confine, container, reaper
+from labkit.config import REPO_ROOT
+
+from . import confine, container, protocol, reaper
+from .channel import Outcome, collect, send
 from .reaper import SCRATCH_PREFIX
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-MAX_CHANNEL_BYTES = 4_000_000  # observations of one step; anything beyond is refused
-MAX_RECORD_BYTES = 1_000_000
 MEMORY_BYTES = 3 * 1024**3  # address space: NumPy + scikit-learn need ~1 GB of it
 MAX_PROCESSES = 64
 MAX_FILE_BYTES = 64 * 1024**2
-BOOT = "import sys; sys.path.insert(0, {root!r}); from checks.probes import main; main()"
-
-
-@dataclass
-class Outcome:
-    """What came back from one sandboxed probe."""
-
-    records: dict[str, object] = field(default_factory=dict)
-    finished: bool = False  # the probe reached its end
-    problem: str = ""  # why it did not: a timeout, a crash, a refused record
-    tampered: bool = False  # something other than the probe wrote to the grading channel
-    nonce: str = ""
-    isolation: str = "process"
-    elapsed_s: float = 0.0
 
 
 def run_probe(probe: str, request: dict, files: dict[str, Path | bytes], *, timeout: float, network: bool,
               isolation: str = "process", environ: dict[str, str] | None = None) -> Outcome:
-    """Run ``checks.probe`` for one step over a read-only copy of ``files`` and collect its records.
+    """Run a probe of :mod:`checks.probes` over a read-only copy of ``files`` and collect its records.
 
     Args:
         probe: the probe's name (``train``, ``app``, ...).
@@ -76,9 +60,9 @@ def run_probe(probe: str, request: dict, files: dict[str, Path | bytes], *, time
     try:
         submission = _copy_submission(files, scratch / "submission")
         nonce = secrets.token_hex(16)  # only the probe's own last record carries it
-        message = json.dumps({"probe": probe, "request": request, "nonce": nonce}).encode()
+        message = protocol.request(probe, request, nonce)
         if isolation == "docker":
-            outcome = container.run_probe(scratch, submission, message, timeout, nonce)
+            outcome = _run_container(scratch, submission, message, timeout, nonce)
         else:
             outcome = _run_process(scratch, submission, message, timeout, environ or {}, network, nonce)
         if outcome.problem:
@@ -133,12 +117,12 @@ def _run_process(scratch: Path, submission: Path, message: bytes, timeout: float
     home.mkdir()
     if uid is not None:
         os.chown(home, uid, uid)
-    env = child_environment(scratch, {"LAB_SUBMISSION": str(submission), **extra})
+    env = child_environment(scratch, {protocol.SUBMISSION: str(submission), **extra})
     read_end, write_end = os.pipe()
     with open(scratch / "child.log", "wb") as log:
         child = subprocess.Popen(
-            [sys.executable, "-I", "-c", BOOT.format(root=str(REPO_ROOT))], stdin=subprocess.PIPE, stdout=write_end,
-            stderr=log, cwd=home, env=env, start_new_session=True, close_fds=True,
+            [sys.executable, "-I", "-c", protocol.BOOT.format(root=str(REPO_ROOT))], stdin=subprocess.PIPE,
+            stdout=write_end, stderr=log, cwd=home, env=env, start_new_session=True, close_fds=True,
             preexec_fn=lambda: _limit(uid, timeout, home, network, confined))
     os.close(write_end)
     try:
@@ -174,64 +158,31 @@ def _limit(uid: int | None, timeout: float, home: Path, network: bool, confined:
             resource.setrlimit(limit, (value, value))
 
 
-def send(child: subprocess.Popen, message: bytes) -> None:
-    with contextlib.suppress(BrokenPipeError, OSError):
-        child.stdin.write(message)
-    with contextlib.suppress(BrokenPipeError, OSError):
-        child.stdin.close()
-
-
-def collect(read_end: int, child: subprocess.Popen, timeout: float, nonce: str) -> Outcome:
-    """Read JSON lines until the probe's last record, its exit, the size limit or the deadline."""
-    outcome, buffer, total = Outcome(nonce=nonce), b"", 0
-    deadline = time.monotonic() + timeout
-    exited_at = None
-    while not outcome.finished and not outcome.problem:
-        now = time.monotonic()
-        if now > deadline:
-            outcome.problem = f"timed out after {timeout:.0f} s"
-            break
-        if exited_at is None and child.poll() is not None:
-            exited_at = now
-        if exited_at is not None and now - exited_at > 1.0:  # a stray process may still hold the pipe
-            break
-        ready, _, _ = select.select([read_end], [], [], min(0.2, max(deadline - now, 0)))
-        if not ready:
-            continue
-        chunk = os.read(read_end, 65536)
-        if not chunk:
-            break
-        total += len(chunk)
-        if total > MAX_CHANNEL_BYTES:
-            outcome.problem = f"the code under test sent more than {MAX_CHANNEL_BYTES:,} bytes of observations"
-            break
-        buffer += chunk
-        *lines, buffer = buffer.split(b"\n")
-        for line in lines:
-            _accept(outcome, line)
-    if not outcome.finished and not outcome.problem:
-        code = child.poll()
-        outcome.problem = ("the code under test ended the grading process" +
-                           (f" (exit code {code})" if code is not None else ""))
-    return outcome
-
-
-def _accept(outcome: Outcome, line: bytes) -> None:
-    """One record: ``{"key": str, "value": ...}``; a repeated key means something forged records."""
-    if outcome.problem or not line.strip():
-        return
+def _run_container(scratch: Path, submission: Path, message: bytes, timeout: float, nonce: str):
+    """The probe in a container of the grader's own sandbox image (:func:`.container.ensure_sandbox_image`)."""
+    name = f"lab-grade-{secrets.token_hex(6)}"
+    command = ["docker", "run", "--rm", "-i", "--name", name, "--network", "none", "--read-only",
+               "--tmpfs", "/scratch:rw,size=256m,uid=65534,gid=65534,mode=0700", "--memory", "2g", "--memory-swap", "2g",
+               "--pids-limit", str(MAX_PROCESSES), "--user", "65534:65534", "--cap-drop", "ALL",
+               "--security-opt", "no-new-privileges",
+               "-v", f"{REPO_ROOT / 'checks'}:/grader/checks:ro", "-v", f"{REPO_ROOT / 'labkit'}:/grader/labkit:ro",
+               "-v", f"{submission}:/submission:ro", "--entrypoint", "/var/lang/bin/python"]
+    env = child_environment(Path("/scratch"), {protocol.SUBMISSION: "/submission", "HOME": "/scratch",
+                                               "TMPDIR": "/scratch"})
+    command += [arg for key, value in env.items() for arg in ("--env", f"{key}={value}")]
+    command += [container.SANDBOX_IMAGE, "-I", "-c", protocol.BOOT.format(root="/grader")]
+    read_end, write_end = os.pipe()
+    with open(scratch / "child.log", "wb") as log:
+        child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=write_end, stderr=log, close_fds=True,
+                                 start_new_session=True)
+    os.close(write_end)
     try:
-        record = json.loads(line) if len(line) <= MAX_RECORD_BYTES else None
-    except ValueError:
-        record = None
-    if not (isinstance(record, dict) and set(record) == {"key", "value"} and isinstance(record["key"], str)):
-        outcome.problem, outcome.tampered = "the grading channel received something that is not an observation", True
-    elif record["key"] in outcome.records or (record["key"] == "done" and record["value"] != outcome.nonce):
-        outcome.problem = f"observation {record['key']!r} was forged: the code under test wrote to the grading channel"
-        outcome.tampered = True
-    elif record["key"] == "done":
-        outcome.finished = True
-    else:
-        outcome.records[record["key"]] = record["value"]
-
-
+        send(child, message)
+        outcome = collect(read_end, child, timeout + 10, nonce)  # container start-up is not the student's time
+    finally:
+        os.close(read_end)
+        subprocess.run(["docker", "kill", name], capture_output=True, timeout=30)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(10)
+    outcome.isolation = "docker"
+    return outcome

@@ -107,7 +107,7 @@ def untrusted_uid(repo: Path) -> int | None:
 
 @functools.cache
 def confinable() -> bool:
-    """Whether this system lets the grader confine a child (:mod:`checks.confine`); tried once."""
+    """Whether this system lets the grader confine a child (:mod:`checks.sandbox.confine`); tried once."""
     with tempfile.TemporaryDirectory(prefix="lab-grade-probe-") as folder:
         Path(folder).chmod(0o755)
         return works(sys.executable, Path(folder))

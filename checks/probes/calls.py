@@ -1,9 +1,9 @@
-"""Steps 3-8 in the child: call the student's deploy functions the grader names, report what they returned."""
+"""Steps 3-9 in the child: call the student's functions the grader names, and report what they returned."""
 
 from __future__ import annotations
 
 import importlib
-from . import call, emit, import_module
+from .harness import call, emit, import_module
 
 
 def settings():
