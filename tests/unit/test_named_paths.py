@@ -18,6 +18,7 @@ import pytest
 from labkit.config import REPO_ROOT
 
 PACKAGES = ("labkit", "checks", "localcloud", "lab_solution", "exercises", "lambda_rie", "scripts", "tests")
+ROLE = re.compile(r":(?:mod|func|data|class|meth|attr):`~?\.?([\w.]+)`")  # Sphinx roles, also relative to the module
 DOTTED = re.compile(rf"(?<![\w./-])((?:{'|'.join(PACKAGES[:6])})(?:\.[A-Za-z_]\w*)+)")
 PATH = re.compile(rf"(?<![\w./-])((?:{'|'.join(PACKAGES)}|docker|notebooks|docs|azure)/[\w./-]*[\w/])")
 SOURCES = sorted(p for pattern in ("labkit/**/*.py", "checks/**/*.py", "localcloud/**/*.py", "lab_solution/*.py",
@@ -39,7 +40,7 @@ def resolves(name: str) -> bool:
     for cut in range(len(parts), 0, -1):
         try:
             found = importlib.import_module(".".join(parts[:cut]))
-        except ModuleNotFoundError:
+        except ImportError:
             continue
         for attribute in parts[cut:]:
             if not hasattr(found, attribute):
@@ -61,10 +62,19 @@ def named(text: str) -> tuple[set[str], set[str]]:
     return dotted, paths
 
 
+def roles_unresolved(path: Path, text: str) -> list[str]:
+    """Sphinx role targets that resolve neither as written nor relative to the module or its package."""
+    module = ".".join(path.relative_to(REPO_ROOT).with_suffix("").parts).removesuffix(".__init__")
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    return [name for name in ROLE.findall(text)
+            if not any(resolves(where) for where in (name, f"{module}.{name}", f"{package}.{name}"))]
+
+
 @pytest.mark.parametrize("path", SOURCES + DOCUMENTS, ids=lambda p: str(p.relative_to(REPO_ROOT)))
 def test_every_name_resolves(path):
     text = docstrings(path) if path.suffix == ".py" else path.read_text(encoding="utf-8")
     dotted, paths = named(text)
     broken = sorted(n for n in dotted if not resolves(n))
+    broken += roles_unresolved(path, text) if path.suffix == ".py" else []
     broken += sorted(p for p in paths if not (REPO_ROOT / p).exists() and not (REPO_ROOT / p.rstrip(".")).exists())
-    assert not broken, f"{path.relative_to(REPO_ROOT)} names what does not exist: {broken}"
+    assert not broken, f"{path.relative_to(REPO_ROOT)} names what does not exist: {sorted(set(broken))}"
