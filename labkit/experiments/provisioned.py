@@ -1,6 +1,6 @@
 """Cold-start mitigation, measured: provisioned concurrency next to an on-demand deploy.
 
-    python -m labkit.provisioned [--requests 5]   # enable, compare, then remove it again
+    python -m labkit.experiments.provisioned [--requests 5]   # enable, compare, then remove it again
 
 Provisioned concurrency keeps N execution environments of a *published version* initialised
 ahead of traffic, so requests to it (through an alias) never wait for INIT. We publish the
@@ -21,10 +21,10 @@ from dataclasses import dataclass
 
 from tqdm import tqdm
 
-from . import aws, config, lambdas
-from .config import Settings
-from .errors import LabError, run_cli
-from .timing import REPORT, force_cold_start
+from .. import aws, config, lambdas
+from ..config import Settings
+from ..errors import LabError, run_cli
+from ..timing import REPORT, force_cold_start
 
 ALIAS = "live"
 DESCRIPTION = "lab: provisioned concurrency"  # marks the versions enable() publishes, for disable()
@@ -146,7 +146,7 @@ def format_calls(calls: list[Call]) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m labkit.provisioned", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m labkit.experiments.provisioned", description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=5, help="requests to each of $LATEST and the alias")
     args = parser.parse_args()
     if args.requests < 1:
