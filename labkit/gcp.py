@@ -1,7 +1,8 @@
-"""Google Cloud Run plumbing for step 9: the client, the build context, the image push, calling the service.
+"""Google Cloud for step 9, as ``labkit.aws`` is AWS: the Cloud Run client, errors as advice, the container's build
+context, the push to Artifact Registry, calling the service.
 
-The student writes what step 9 teaches (the service a ``gcloud run deploy`` describes, and
-deploying it: ``lab_solution/cloudrun.py``); the client setup, credentials, staging the
+The student writes what step 9 teaches in their own ``cloudrun.py`` (the service a ``gcloud run deploy``
+describes, and deploying it: ``lab_solution/cloudrun.py``); the client setup, credentials, staging the
 container and pushing it are given here. On ``local`` every call goes to the stand-in's
 edge, anonymously; on ``gcp`` to Google Cloud with Application Default Credentials.
 """
