@@ -16,6 +16,8 @@ from pathlib import Path
 
 import requests
 
+from lambda_rie import WaitTimeout, wait_for
+
 from . import dockercli, ecr, images
 from .config import REPO_ROOT, Settings
 from .errors import LabError
@@ -161,10 +163,11 @@ def wait_until_scaled_to_zero(settings: Settings, idle_s: float) -> float:
     if settings.target != "local":
         time.sleep(idle_s)
         return idle_s
-    while localtarget.cloud_run_counters(settings, settings.cloud_run_service).get("live_instances", 0):
-        if time.monotonic() - started > idle_s:
-            raise LabError(f"{settings.cloud_run_service} still has instances after {idle_s:.0f} s")
-        time.sleep(0.5)
+    try:
+        wait_for(lambda: not localtarget.cloud_run_counters(settings, settings.cloud_run_service).get("live_instances", 0),
+                 idle_s, interval=0.5, what="scaling to zero")
+    except WaitTimeout:
+        raise LabError(f"{settings.cloud_run_service} still has instances after {idle_s:.0f} s") from None
     return time.monotonic() - started
 
 

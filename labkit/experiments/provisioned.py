@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 from tqdm import tqdm
 
+from lambda_rie import WaitTimeout, wait_for
+
 from .. import aws, config, lambdas
 from ..config import Settings
 from ..errors import LabError, run_cli
@@ -68,17 +70,20 @@ def enable(settings: Settings, count: int = 1) -> str:
 
 
 def _wait_until_ready(awslambda, name: str) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
     with tqdm(desc=f"provisioning {ALIAS}", bar_format="{desc} ({elapsed})") as bar:
-        while time.monotonic() < deadline:
+
+        def ready() -> bool:
             state = awslambda.get_provisioned_concurrency_config(FunctionName=name, Qualifier=ALIAS)
             bar.set_description_str(f"provisioning {ALIAS}: {state['Status']}")
-            if state["Status"] == "READY":
-                return
             if state["Status"] == "FAILED":
                 raise LabError(f"provisioned concurrency failed: {state.get('StatusReason', 'no reason given')}")
-            time.sleep(1)
-    raise LabError(f"provisioned concurrency was not READY after {READY_TIMEOUT_S} s; run disable() to remove it")
+            return state["Status"] == "READY"
+
+        try:
+            wait_for(ready, READY_TIMEOUT_S, interval=1, what="provisioned concurrency READY")
+        except WaitTimeout:
+            raise LabError(f"provisioned concurrency was not READY after {READY_TIMEOUT_S} s; "
+                           "run disable() to remove it") from None
 
 
 def disable(settings: Settings) -> list[str]:
