@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lambda_rie.fetch import ensure_rie
-from lambda_rie.ports import free_port, listening
+from lambda_rie import ports
 from lambda_rie.waiting import WaitTimeout, wait_for
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
@@ -145,7 +145,7 @@ class Emulator:
         Raises:
             EmulatorError: its process exited (it never will).
         """
-        if listening(self.port):
+        if ports.listening(self.port):
             return True
         if self.process and self.process.poll() is not None:
             raise EmulatorError(f"the emulator exited: {self.logs()[-300:]}")
@@ -192,7 +192,7 @@ def running(target: str | Path, *, handler: str = "app.handler", bootstrap: Sequ
     Raises:
         EmulatorError: the container or the process did not start, or did not listen in time.
     """
-    port, runtime_port = free_port(), free_port()
+    port, runtime_port = ports.free_port(), ports.free_port()
     environment = dict(environment or {})
     emulator = Emulator(port)
     try:
