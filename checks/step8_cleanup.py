@@ -141,9 +141,9 @@ def cloud_run_leftovers(run, has_tag) -> list[str]:
     """Step 9's Cloud Run services carrying the lab label (on the local target: the stand-in's)."""
     if run.settings.target != "local":
         return []
-    from labkit import cloudrun
+    from labkit import gcp
 
-    services = cloudrun.services_client(run.settings).list_services(parent=cloudrun.parent(run.settings))
+    services = gcp.services_client(run.settings).list_services(parent=gcp.parent(run.settings))
     return [f"Cloud Run service {s.name.rsplit('/', 1)[1]}" for s in services if has_tag(dict(s.labels))]
 
 

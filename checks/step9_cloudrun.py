@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 
-from labkit import cloudrun, steps
+from labkit import gcp, steps
 from labkit.config import SETOSA
 
 from .framework import CheckFailed, CheckSkipped, Plan, step
@@ -37,8 +37,8 @@ def grading(run):
 
 def delete(settings) -> None:
     with contextlib.suppress(Exception):  # already gone, or never created
-        cloudrun.services_client(settings).delete_service(
-            name=cloudrun.service_name(settings)).result(timeout=cloudrun.DEPLOY_TIMEOUT_S)
+        gcp.services_client(settings).delete_service(
+            name=gcp.service_name(settings)).result(timeout=gcp.DEPLOY_TIMEOUT_S)
 
 
 @STEP.check(DEPLOYED, points=3, todos=(DEPLOY,),
@@ -48,7 +48,7 @@ def creates(run):
     settings = grading(run)
     try:
         first = run.value("cloud_run_deploy_twice")[0]
-        service = cloudrun.services_client(settings).get_service(name=cloudrun.service_name(settings))
+        service = gcp.services_client(settings).get_service(name=gcp.service_name(settings))
         if service.terminal_condition.state.name != "CONDITION_SUCCEEDED" or first["name"] != service.name:
             raise CheckFailed(f"the service is {service.terminal_condition.state.name}, deploy() returned {first['name']}")
         container = service.template.containers[0]
@@ -77,8 +77,8 @@ def updates(run):
 def answers(run):
     settings = grading(run)
     try:
-        cloudrun.allow_unauthenticated(settings)
-        status, body, _, _ = cloudrun.call(run.value("cloud_run_deploy_twice")[-1]["uri"], SETOSA)
+        gcp.allow_unauthenticated(settings)
+        status, body, _, _ = gcp.call(run.value("cloud_run_deploy_twice")[-1]["uri"], SETOSA)
         if (status, body.get("prediction")) != (200, "setosa"):
             raise CheckFailed(f"POST /predict with a setosa answered {status} {str(body)[:120]}")
     finally:

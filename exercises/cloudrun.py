@@ -7,10 +7,10 @@
 
 The chapter deploys with two commands; this module makes the same calls from Python:
 
-    gcloud builds submit --tag IMAGE          ->  labkit.cloudrun.stage, build and push (Docker, here)
+    gcloud builds submit --tag IMAGE          ->  labkit.gcp.stage, build and push (Docker, here)
     gcloud run deploy SERVICE --image IMAGE --region asia-south1 --memory 1Gi --cpu 1 \\
         --min-instances 0 --max-instances 10 --allow-unauthenticated
-                                              ->  service_spec(), deploy(), cloudrun.allow_unauthenticated()
+                                              ->  service_spec(), deploy(), gcp.allow_unauthenticated()
 
 Unlike Lambda, one Cloud Run instance serves up to ``concurrency`` requests at once (80 by default).
 """
@@ -26,7 +26,7 @@ from pathlib import Path
 from google.api_core import exceptions
 from google.cloud import run_v2
 
-from labkit import cloudrun, config
+from labkit import config, gcp
 from labkit.config import Settings
 from labkit.errors import run_cli
 
@@ -51,18 +51,18 @@ def deploy(settings: Settings, service: run_v2.Service) -> run_v2.Service:
     Returns:
         the ready service (``uri`` is its URL, ``latest_ready_revision`` the revision serving it).
     """
-    client = cloudrun.services_client(settings)
-    with cloudrun.explained(settings, f"deploying Cloud Run service {settings.cloud_run_service}"):
-        # TODO: client.create_service(parent=cloudrun.parent(settings), service=service, service_id=settings.cloud_run_service); if it exists (exceptions.Conflict), set service.name = cloudrun.service_name(settings) and client.update_service(service=service); wait with .result(timeout=cloudrun.DEPLOY_TIMEOUT_S).
+    client = gcp.services_client(settings)
+    with gcp.explained(settings, f"deploying Cloud Run service {settings.cloud_run_service}"):
+        # TODO: client.create_service(parent=gcp.parent(settings), service=service, service_id=settings.cloud_run_service); if it exists (exceptions.Conflict), set service.name = gcp.service_name(settings) and client.update_service(service=service); wait with .result(timeout=gcp.DEPLOY_TIMEOUT_S).
         raise TodoOpen("exercises/cloudrun.py deploy()")
 
 
 def delete(settings: Settings) -> bool:
     """Delete the service; returns False when there was none."""
-    client = cloudrun.services_client(settings)
-    with cloudrun.explained(settings, f"deleting Cloud Run service {settings.cloud_run_service}"):
+    client = gcp.services_client(settings)
+    with gcp.explained(settings, f"deleting Cloud Run service {settings.cloud_run_service}"):
         try:
-            client.delete_service(name=cloudrun.service_name(settings)).result(timeout=cloudrun.DEPLOY_TIMEOUT_S)
+            client.delete_service(name=gcp.service_name(settings)).result(timeout=gcp.DEPLOY_TIMEOUT_S)
         except exceptions.NotFound:
             return False
     return True
@@ -70,10 +70,10 @@ def delete(settings: Settings) -> bool:
 
 def publish(settings: Settings, **scaling) -> run_v2.Service:
     """Build, push and deploy the container, and let anyone call it (``--allow-unauthenticated``)."""
-    context = cloudrun.stage(settings, CODE_DIR)
-    image = cloudrun.push(settings, cloudrun.build(settings, context))
+    context = gcp.stage(settings, CODE_DIR)
+    image = gcp.push(settings, gcp.build(settings, context))
     service = deploy(settings, service_spec(settings, image, **scaling))
-    cloudrun.allow_unauthenticated(settings)
+    gcp.allow_unauthenticated(settings)
     return service
 
 
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     service = publish(settings)
     print(f"{service.name} serves revision {service.latest_ready_revision.rsplit('/', 1)[1]} at {service.uri}")
-    status, body, elapsed, cold = cloudrun.call(service.uri, config.SETOSA)
+    status, body, elapsed, cold = gcp.call(service.uri, config.SETOSA)
     print(f"POST {service.uri}/predict -> {status} in {elapsed:.0f} ms (cold start: {cold}): {body}")
     return 0 if status == 200 else 1
 

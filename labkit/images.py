@@ -3,7 +3,7 @@
 The build context is a small folder staged from the student's ``Dockerfile`` and ``app.py``,
 the given serving code (``labkit/serving.py``), ``docker/requirements.txt`` and the model,
 so the image holds exactly what Lambda needs. Locally an image runs under the AWS Runtime
-Interface Emulator (RIE), which speaks the same invoke API as Lambda.
+Interface Emulator (RIE, started by :mod:`lambda_rie.run`), which speaks the same invoke API as Lambda.
 
 Without a Docker engine (host mode) the staged folder *is* the package: the RIE runs the
 handler from it with this machine's Python, and the local AWS stand-in does the same.
@@ -13,22 +13,16 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import platform
 import re
 import shutil
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import requests
 from tqdm import tqdm
 
-from lambda_rie import ensure_rie
+from lambda_rie import run as rie
 
 from . import config, dockercli
 from .config import Settings
@@ -39,7 +33,6 @@ CONTEXT_FILES = {".dockerignore": DOCKER_DIR / ".dockerignore", "requirements.tx
 # The given serving code app.py imports (request validation, the model loader): it ships in the image.
 LABKIT_DIR = config.REPO_ROOT / "labkit"
 SERVING_FILES = {f"labkit/{name}": LABKIT_DIR / name for name in ("__init__.py", "serving.py", "todo.py")}
-INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 HANDLER = "app.handler"
 
 
@@ -127,28 +120,21 @@ def describe(tag: str) -> ImageInfo:
 class LocalFunction:
     """A handler running under the RIE on this machine, in a container or (host mode) a process."""
 
-    url: str
-    container: str | None = None
-    process: subprocess.Popen | None = None
-    log_file: Path | None = None
+    emulator: rie.Emulator
+
+    @property
+    def url(self) -> str:
+        return self.emulator.url
 
     def invoke(self, event: object, timeout: float = 60) -> tuple[object, float]:
         """POST one event, as Lambda's Invoke API does; returns (payload, milliseconds)."""
         started = time.perf_counter()
-        response = requests.post(self.url + INVOKE_PATH, json=event, timeout=timeout)
-        elapsed = (time.perf_counter() - started) * 1000
-        try:
-            return response.json(), elapsed
-        except ValueError:
-            return response.text, elapsed
+        _, body = self.emulator.invoke(event, timeout)
+        return rie.payload(body), (time.perf_counter() - started) * 1000
 
     def logs(self) -> str:
         """Everything the emulator and the handler printed so far."""
-        if self.container:  # the RIE logs to stderr, the handler to stdout: keep both, in order
-            done = subprocess.run(["docker", "logs", self.container], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                  text=True, timeout=30)
-            return done.stdout
-        return self.log_file.read_text() if self.log_file else ""
+        return self.emulator.logs()
 
     def durations(self) -> dict[str, list[float]]:
         """Init and invoke durations (ms) from the RIE's log lines."""
@@ -164,63 +150,11 @@ def run_local(settings: Settings, image: str | Path) -> Iterator[LocalFunction]:
     Args:
         image: an image tag, or the staged context folder in host mode.
     """
-    port, runtime_port = _free_port(), _free_port()
     environment = {"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(settings.memory_mb),
                    "AWS_LAMBDA_FUNCTION_TIMEOUT": str(settings.timeout_s), "AWS_REGION": settings.region}
-    local = LocalFunction(f"http://127.0.0.1:{port}")
     try:
-        if isinstance(image, Path):
-            local.log_file = settings.build_dir / "host-rie.log"
-            local.process = _start_host_process(image, environment, port, runtime_port, local.log_file)
-        else:
-            local.container = _start_container(settings, image, environment, port, runtime_port).strip()
-        _wait_for_port(port, local)
-        yield local
-    finally:
-        if local.container:
-            subprocess.run(["docker", "stop", "--time", "1", local.container], capture_output=True)
-        if local.process and local.process.poll() is None:
-            local.process.terminate()
-            local.process.wait(5)
-
-
-def _start_container(settings, tag, environment, port, runtime_port) -> str:
-    env_args = [arg for key, value in environment.items() for arg in ("--env", f"{key}={value}")]
-    if platform.system() == "Linux":
-        # Host networking, and the RIE told to listen on loopback ports of our choosing (as SAM CLI does),
-        # so nothing is exposed beyond this machine and nothing else is needed to reach it.
-        args = ["run", "--detach", "--rm", "--platform", settings.platform, "--network", "host", *env_args,
-                "--entrypoint", "/usr/local/bin/aws-lambda-rie", tag,
-                "--runtime-interface-emulator-address", f"127.0.0.1:{port}",
-                "--runtime-api-address", f"127.0.0.1:{runtime_port}", "/lambda-entrypoint.sh", HANDLER]
-    else:  # Docker Desktop: the image's own entrypoint starts the RIE on :8080 inside the container
-        args = ["run", "--detach", "--rm", "--platform", settings.platform, "--publish", f"127.0.0.1:{port}:8080",
-                *env_args, tag]
-    return dockercli.run(args, what=f"run {tag}")
-
-
-def _start_host_process(folder: Path, environment, port, runtime_port, log_file: Path) -> subprocess.Popen:
-    command = [str(ensure_rie()), "--runtime-interface-emulator-address", f"127.0.0.1:{port}",
-               "--runtime-api-address", f"127.0.0.1:{runtime_port}", sys.executable, "-m", "awslambdaric", HANDLER]
-    with log_file.open("w") as log:  # Lambda's environment is small: only what the function needs
-        return subprocess.Popen(command, cwd=folder, stdout=log, stderr=subprocess.STDOUT,
-                                env={**environment, "LAMBDA_TASK_ROOT": str(folder), "PATH": os.defpath})
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_for_port(port: int, local: LocalFunction, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
-            return
-        if local.process and local.process.poll() is not None:
-            raise LabError(f"the emulator exited: {local.logs()[-300:]}")
-        time.sleep(0.1)
-    raise LabError(f"the function did not start listening on 127.0.0.1:{port} within {timeout:.0f} s")
-
-
+        with rie.running(image, handler=HANDLER, environment=environment, options=["--platform", settings.platform],
+                         log_file=settings.build_dir / "host-rie.log" if isinstance(image, Path) else None) as emulator:
+            yield LocalFunction(emulator)
+    except rie.EmulatorError as error:
+        raise LabError(str(error)) from None

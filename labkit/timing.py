@@ -6,6 +6,7 @@ each request saw, and what Lambda logged about it, is given here.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import re
@@ -15,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import requests
+
+from lambda_rie import WaitTimeout, wait_for
 
 from . import aws
 from .config import Settings
@@ -60,18 +63,21 @@ def attach_reports(settings: Settings, samples: list[Sample], since_ms: int, wai
     """Fill duration and init from the function's REPORT log lines (CloudWatch may lag a few seconds)."""
     logs = aws.client(settings, "logs")
     wanted = {s.request_id: s for s in samples if s.request_id}
-    deadline = time.monotonic() + wait_s
-    with aws.explained(settings, f"reading {settings.log_group}"):
-        while any(s.duration_ms is None for s in wanted.values()) and time.monotonic() < deadline:
-            pages = logs.get_paginator("filter_log_events").paginate(
-                logGroupName=settings.log_group, startTime=since_ms, filterPattern='"REPORT RequestId"')
-            for event in (e for page in pages for e in page["events"]):
-                if (found := REPORT.search(event["message"])) and found["id"] in wanted:
-                    sample = wanted[found["id"]]
-                    sample.duration_ms = float(found["duration"])
-                    sample.init_ms = float(found["init"]) if found["init"] else None
-            if any(s.duration_ms is None for s in wanted.values()):
-                time.sleep(2)
+
+    def all_reported() -> bool:
+        pages = logs.get_paginator("filter_log_events").paginate(
+            logGroupName=settings.log_group, startTime=since_ms, filterPattern='"REPORT RequestId"')
+        for event in (e for page in pages for e in page["events"]):
+            if (found := REPORT.search(event["message"])) and found["id"] in wanted:
+                sample = wanted[found["id"]]
+                sample.duration_ms = float(found["duration"])
+                sample.init_ms = float(found["init"]) if found["init"] else None
+        return all(s.duration_ms is not None for s in wanted.values())
+
+    if all(s.duration_ms is not None for s in wanted.values()):
+        return
+    with aws.explained(settings, f"reading {settings.log_group}"), contextlib.suppress(WaitTimeout):
+        wait_for(all_reported, wait_s, interval=2, what="every REPORT line")  # what is missing then stays None
 
 
 def percentiles(values: list[float]) -> dict[str, float | None]:

@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterator
 
 import requests
 
+from lambda_rie import WaitTimeout, free_port, wait_for
 from localcloud import children, engine, settings
 
 
@@ -82,12 +83,6 @@ class Instance:
         """The environment a shell needs to use this instance with the AWS CLI or boto3."""
         return {"AWS_ENDPOINT_URL": self.endpoint, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
                 "AWS_DEFAULT_REGION": region or settings.default_region()}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def health(port: int, timeout: float = 2) -> dict | None:
@@ -141,8 +136,8 @@ def start(port: int | None = None, home: Path | None = None, *, environ: dict[st
         log.flush()
         child = subprocess.Popen([sys.executable, "-m", "localcloud", "serve"], stdout=log, stderr=subprocess.STDOUT,
                                  stdin=subprocess.DEVNULL, env=env, cwd=settings.REPO_ROOT, start_new_session=True)
-    deadline = time.monotonic() + (timeout or settings.startup_timeout())
-    while time.monotonic() < deadline:
+
+    def healthy() -> Instance | None:
         if child.poll() is not None:
             raise StartError(_last_error(log_path) or f"the stand-in exited (status {child.returncode}); see {log_path}")
         instance = current(home)
@@ -150,10 +145,14 @@ def start(port: int | None = None, home: Path | None = None, *, environ: dict[st
             return instance
         if progress:
             progress()
-        time.sleep(0.2)
-    child.terminate()
-    raise StartError(f"the stand-in did not become healthy within {timeout or settings.startup_timeout():.0f} s; "
-                     f"see {log_path}")
+        return None
+
+    try:
+        return wait_for(healthy, timeout or settings.startup_timeout(), interval=0.2, what="the stand-in healthy")
+    except WaitTimeout:
+        child.terminate()
+        raise StartError(f"the stand-in did not become healthy within {timeout or settings.startup_timeout():.0f} s; "
+                         f"see {log_path}") from None
 
 
 def _last_error(log_path: Path) -> str | None:
@@ -167,9 +166,8 @@ def stop(home: Path | None = None, timeout: float = 30) -> bool:
     instance = current(home)
     if instance:
         os.kill(instance.pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and _alive(instance.pid):
-            time.sleep(0.1)
+        with contextlib.suppress(WaitTimeout):
+            wait_for(lambda: not _alive(instance.pid), timeout, what="the stand-in stopping")
         if _alive(instance.pid):
             os.kill(instance.pid, signal.SIGKILL)
         (home / "instance.json").unlink(missing_ok=True)

@@ -15,18 +15,16 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 from labkit.config import REPO_ROOT
+from lambda_rie import run as rie
 
-INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 HARDENED = ["--read-only", "--user", "65534:65534", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
             "--memory", "1g", "--pids-limit", "64", "--tmpfs", "/tmp:rw,size=64m"]
 MAX_OUTPUT = 200_000
@@ -77,49 +75,21 @@ def under_rie(image: str, timeout_s: int) -> Iterator[callable]:
     """The image's handler under the Runtime Interface Emulator on a loopback port; yields invoke(event).
 
     As Lambda does, the image's own ENTRYPOINT and CMD start the runtime (so a wrong CMD fails here too).
+    An answer with an HTTP error status (502: the runtime exited) raises RuntimeError.
     """
     config = inspect(image).get("Config") or {}
     bootstrap = (config.get("Entrypoint") or ["/lambda-entrypoint.sh"]) + (config.get("Cmd") or [])
-    port, runtime_port = _free_port(), _free_port()
-    name = f"lab-grade-rie-{port}"
-    command = ["docker", "run", "--detach", "--rm", "--name", name, "--network", "host", *HARDENED,
-               "--env", f"AWS_LAMBDA_FUNCTION_TIMEOUT={timeout_s}", "--entrypoint", "/usr/local/bin/aws-lambda-rie",
-               image, "--runtime-interface-emulator-address", f"127.0.0.1:{port}",
-               "--runtime-api-address", f"127.0.0.1:{runtime_port}", *bootstrap]
-    started = subprocess.run(command, capture_output=True, text=True, timeout=60)
-    if started.returncode != 0:
-        raise RuntimeError(f"the container did not start: {started.stderr.strip()[-300:]}")
-    try:
-        _wait_for(port)
-        yield lambda event: _invoke(port, event, timeout_s + 30)
-    finally:
-        subprocess.run(["docker", "rm", "--force", name], capture_output=True, timeout=60)
+    options = ["--name", f"lab-grade-rie-{secrets.token_hex(6)}", *HARDENED]
+    with rie.running(image, bootstrap=bootstrap, environment={"AWS_LAMBDA_FUNCTION_TIMEOUT": str(timeout_s)},
+                     options=options) as emulator:
 
+        def invoke(event: object) -> object:
+            status, body = emulator.invoke(event, timeout_s + 30, limit=MAX_OUTPUT)
+            if status >= 400:
+                raise RuntimeError(f"the emulator answered HTTP {status}: {body[:300].decode('utf-8', 'replace')}")
+            return rie.payload(body)
 
-def _invoke(port: int, event: object, timeout: float) -> object:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{INVOKE_PATH}", data=json.dumps(event).encode(),
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310 - our own loopback URL
-        text = answer.read(MAX_OUTPUT).decode("utf-8", "replace")
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_for(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
-            return
-        time.sleep(0.1)
-    raise RuntimeError(f"the emulator did not listen on 127.0.0.1:{port} within {timeout:.0f} s")
+        yield invoke
 
 
 def docker_available() -> bool:

@@ -11,13 +11,13 @@ to a tmpfs at /tmp, as Cloud Run's in-memory filesystem) and the user is not roo
 from __future__ import annotations
 
 import contextlib
-import socket
 import subprocess
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from lambda_rie import WaitTimeout, listening, wait_for
 from localcloud import engine
 from localcloud.aws.awslambda.environment import Ports
 from .resources import RevisionSpec
@@ -66,18 +66,20 @@ class Container:
         """Run the container and wait until it accepts connections on ``PORT`` (the TCP startup probe)."""
         began = clock()
         engine.run(self.run_args(), timeout=120, what="run")
-        deadline = began + timeout
-        while clock() < deadline:
-            with socket.socket() as probe:
-                probe.settimeout(0.5)
-                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
-                    self.started_s = clock() - began
-                    return
+
+        def probe() -> bool:
+            if listening(self.port, timeout=0.5):
+                return True
             if not self.running():
                 raise StartFailed(f"{never_listened(self.port)} The container exited: {self.last_log_line()}")
-            time.sleep(0.1)
-        self.stop()
-        raise StartFailed(never_listened(self.port))
+            return False
+
+        try:
+            wait_for(probe, timeout - (clock() - began), what="the startup probe", clock=clock)
+        except WaitTimeout:
+            self.stop()
+            raise StartFailed(never_listened(self.port)) from None
+        self.started_s = clock() - began
 
     def running(self) -> bool:
         try:

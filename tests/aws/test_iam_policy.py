@@ -11,7 +11,8 @@ from botocore.awsrequest import AWSResponse
 from checks import Context
 from checks.step8_cleanup import tagged_leftovers
 from lab_solution import cleanup, function, gateway, registry
-from labkit import aws, lambdas, provisioned, timing
+from labkit import aws, lambdas, timing
+from labkit.experiments import provisioned
 
 POLICY = Path(__file__).resolve().parents[2] / "docs" / "iam-policy.json"
 IAM_PREFIX = {"apigatewayv2": "apigateway", "lambda": "lambda", "ecr": "ecr", "iam": "iam", "logs": "logs", "sts": "sts"}

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from checks.sandbox.reaper import SCRATCH_PREFIX
 from lab_solution import train
 
 import mutation
+from polling import wait_for
 
 MUTANTS = mutation.mutants()
 DOCKER = docker_available()
@@ -98,10 +98,7 @@ def test_a_hostile_submission_fools_nothing(mutant, hostile_graded):
 
 def test_hostile_submissions_leave_nothing_behind(hostile_graded):
     # no process, no planted file, no payload, no temporary folder
-    deadline = time.monotonic() + 5
-    while mutation.sleepers() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not mutation.sleepers()
+    wait_for(lambda: not mutation.sleepers(), 5, what="every process of the hostile submissions gone")
     planted = [mutation.REPO / "checks" / "step9_backdoor.py", mutation.SOLUTION / "hostile_was_here.py",
                mutation.REPO / "hostile-payload-ran", Path("/tmp/hostile-payload-ran")]
     found = [p for p in planted if p.exists()]

@@ -9,22 +9,21 @@ to 127.0.0.1 elsewhere; every container a test starts is removed afterwards.
 from __future__ import annotations
 
 import json
-import platform
-import socket
 import subprocess
-import time
-import urllib.request
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from polling import wait_for
+
+from lambda_rie import free_port, listening
+from lambda_rie import run as rie
 
 BASE_IMAGE = "public.ecr.aws/lambda/python:3.11"
 REPLICA_LABEL = "org.serverless-iris.replica"
 REPO = Path(__file__).resolve().parents[2]
-INVOKE_PATH = "/2015-03-31/functions/function/invocations"
-HOST_NETWORK = platform.system() == "Linux"
+HOST_NETWORK = rie.host_network_default()
 
 
 def docker(*args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess:
@@ -33,13 +32,6 @@ def docker(*args: str, timeout: float = 120, check: bool = True) -> subprocess.C
     if check and result.returncode != 0:
         raise AssertionError(f"docker {' '.join(args)} failed: {result.stderr.strip()}")
     return result
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on at 127.0.0.1 right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -85,27 +77,27 @@ class Container:
 
     def wait_until_listening(self, timeout: float = 20) -> None:
         """Wait until the RIE accepts connections; fail with its logs if the container exits first."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with socket.socket() as probe:
-                probe.settimeout(0.5)
-                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
+        def up() -> bool:
+            if listening(self.port, timeout=0.5):
+                return True
             state = docker("inspect", "-f", "{{.State.Running}}", self.id, check=False).stdout.strip()
             if state != "true":
-                raise AssertionError(f"container exited before its RIE listened:\n{self.logs()}")
-            time.sleep(0.2)
-        raise AssertionError(f"RIE did not listen on 127.0.0.1:{self.port} within {timeout} s:\n{self.logs()}")
+                raise AssertionError("container exited before its RIE listened")
+            return False
+
+        try:
+            wait_for(up, timeout, what=f"the RIE listening on 127.0.0.1:{self.port}")
+        except AssertionError as error:  # it exited, or never listened: show what it said
+            raise AssertionError(f"{error}:\n{self.logs()}") from None
 
     def invoke(self, payload: dict, timeout: float = 60) -> tuple[int, dict]:
         """POST an event to the RIE's invoke URL, as `curl -XPOST ...` would; return (status, JSON body)."""
         self.wait_until_listening()
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}{INVOKE_PATH}", data=json.dumps(payload).encode(), method="POST"
-        )
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                return response.status, json.loads(response.read())
+            status, body = rie.invoke(self.port, payload, timeout)
+            if status >= 400:
+                raise RuntimeError(f"HTTP {status}: {body[:300]!r}")
+            return status, json.loads(body)
         except Exception as error:
             raise AssertionError(f"invoke failed ({error}):\n{self.logs()}") from error
 

@@ -10,7 +10,8 @@ import pytest
 from checks import Context, run_steps
 from checks.events import load_event
 from lab_solution import image, train
-from labkit import config, images, init_profile, numpy_variant, onnx_variant
+from labkit import config, images
+from labkit.experiments import init_profile, numpy_variant, onnx_variant
 from labkit.config import SETOSA
 
 pytestmark = pytest.mark.integration

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from lambda_rie import run as rie
+
 pytestmark = [pytest.mark.integration, pytest.mark.docker]
 
 # Run inside the image: what a function's Dockerfile and Lambda's bootstrap see.
@@ -97,21 +99,18 @@ def test_entrypoint_starts_the_rie_which_serves_the_handler(lambda_base, run_con
     assert body["task_root"] == "/var/task" and body["python"] == [3, 11]
 
 
-def test_rie_as_entrypoint_runs_the_image_entrypoint_as_bootstrap(lambda_base, run_container, task_root):
-    # given: the way SAM CLI (and the local stand-in) run a function image: the RIE is
-    # the entrypoint and sets AWS_LAMBDA_RUNTIME_API before running /lambda-entrypoint.sh.
-    container = run_container(
-        lambda rie, api: [lambda_base, f"--runtime-interface-emulator-address={rie}",
-                          f"--runtime-api-address={api}", "/lambda-entrypoint.sh", "app.handler"],
-        "--entrypoint", "/usr/local/bin/aws-lambda-rie",
-        "-e", "AWS_LAMBDA_FUNCTION_TIMEOUT=10",
-        "-v", f"{task_root}:/var/task:ro",
-    )
-    # when: a cold call, then a warm one
-    cold = container.invoke({"n": 1})
-    warm = container.invoke({"n": 2})
+def test_rie_as_entrypoint_runs_the_image_entrypoint_as_bootstrap(lambda_base, task_root):
+    # given: the way SAM CLI, the lab, the grader and the local stand-in run a function image (lambda_rie.run):
+    # the RIE is the entrypoint and sets AWS_LAMBDA_RUNTIME_API before running /lambda-entrypoint.sh.
+    with rie.running(lambda_base, environment={"AWS_LAMBDA_FUNCTION_TIMEOUT": "10"},
+                     options=["-v", f"{task_root}:/var/task:ro"]) as function:
+        # when: a cold call, then a warm one
+        cold = function.invoke({"n": 1})
+        warm = function.invoke({"n": 2})
+        logs = function.logs()
     # then
     assert cold[0] == warm[0] == 200
-    assert cold[1]["echo"] == {"n": 1} and warm[1]["echo"] == {"n": 2}
-    assert cold[1]["request_id"] != warm[1]["request_id"]
-    assert "INIT REPORT" in container.logs() or "REPORT RequestId" in container.logs()
+    cold_body, warm_body = json.loads(cold[1]), json.loads(warm[1])
+    assert cold_body["echo"] == {"n": 1} and warm_body["echo"] == {"n": 2}
+    assert cold_body["request_id"] != warm_body["request_id"]
+    assert "INIT REPORT" in logs or "REPORT RequestId" in logs

@@ -16,7 +16,7 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import run_v2
 
 from lab_solution import cloudrun as step
-from labkit import cloudrun, config
+from labkit import config, gcp
 
 IMAGE = "asia-south1-docker.pkg.dev/my-lab-project/serverless-iris/serverless-iris@sha256:" + "a" * 64
 SERVICE = "projects/my-lab-project/locations/asia-south1/services/serverless-iris"
@@ -63,15 +63,15 @@ def settings():
 def cloud(monkeypatch):
     """The clients lab_solution makes, with no credentials lookup and this adapter under their session."""
     made = GoogleCloud()
-    original = cloudrun.services_client
+    original = gcp.services_client
 
     def client(settings):
-        monkeypatch.setattr(cloudrun, "credentials", lambda _settings: AnonymousCredentials())
+        monkeypatch.setattr(gcp, "credentials", lambda _settings: AnonymousCredentials())
         services = original(settings)
         services._transport._session.mount("https://", made)
         return services
 
-    monkeypatch.setattr(cloudrun, "services_client", client)
+    monkeypatch.setattr(gcp, "services_client", client)
     return made
 
 
@@ -94,7 +94,7 @@ def test_deploy_sends_what_gcloud_run_deploy_sends(settings, cloud):
     assert body["template"]["maxInstanceRequestConcurrency"] == 80
     assert body["labels"] == {"lab": "serverless-iris"}
     assert ready.uri.startswith("https://")
-    assert cloudrun.services_client(settings)._transport._host == f"https://{run_v2.ServicesClient.DEFAULT_ENDPOINT}"
+    assert gcp.services_client(settings)._transport._host == f"https://{run_v2.ServicesClient.DEFAULT_ENDPOINT}"
 
 
 def test_an_existing_service_gets_a_new_revision_instead(settings, cloud):
@@ -107,7 +107,7 @@ def test_an_existing_service_gets_a_new_revision_instead(settings, cloud):
 
 
 def test_allow_unauthenticated_grants_all_users_the_invoker_role(settings, cloud):
-    cloudrun.allow_unauthenticated(settings)
+    gcp.allow_unauthenticated(settings)
     (method, path, _, body) = cloud.sent[-1]
     assert (method, path) == ("POST", f"/v2/{SERVICE}:setIamPolicy")
     assert body["policy"]["bindings"] == [{"role": "roles/run.invoker", "members": ["allUsers"]}]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
@@ -102,14 +101,12 @@ class Lab:
         return name
 
     def wait_active(self, name: str, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def active() -> bool:
             configuration = self.lam.get_function(FunctionName=name)["Configuration"]
-            if configuration["State"] == "Active" and configuration.get("LastUpdateStatus") in (None, "Successful"):
-                return
             assert configuration["State"] != "Failed", configuration.get("StateReason")
-            time.sleep(0.1)
-        raise AssertionError(f"{name} did not become Active")
+            return configuration["State"] == "Active" and configuration.get("LastUpdateStatus") in (None, "Successful")
+
+        wait_for(active, timeout, what=f"{name} becoming Active")
 
     def settled(self, name: str, timeout: float = 30) -> dict:
         """The function's configuration once it has left ``Pending`` (Active or Failed)."""

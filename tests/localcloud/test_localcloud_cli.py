@@ -7,13 +7,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
 from localcloud import process
+from polling import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -94,10 +94,7 @@ def test_a_killed_stand_in_leaves_no_processes_behind(tmp_path):
         assert len(children) == 2  # the registry and one environment
     finally:
         os.kill(cloud.pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while any(alive(pid) for pid in children) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not any(alive(pid) for pid in children)
+    wait_for(lambda: not any(alive(pid) for pid in children), 10, what="the orphaned children ending")
     process.stop(home)
 
 

@@ -11,6 +11,7 @@ import time
 import pytest
 import requests
 from botocore.exceptions import ClientError
+from polling import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -140,15 +141,15 @@ def test_invocation_types(lab):
     dry = lab.lam.invoke(FunctionName=name, InvocationType="DryRun")
     event = lab.lam.invoke(FunctionName=name, InvocationType="Event", Payload=b'{"async": true}')
     assert dry["StatusCode"] == 204 and event["StatusCode"] == 202
-    deadline, messages = time.monotonic() + 30, []
-    while time.monotonic() < deadline and not any("echo handled" in message for message in messages):
-        time.sleep(0.1)
+
+    def handled() -> bool:
         try:  # the asynchronous invocation runs in the background: its log group appears when it has run
             events = lab.logs.filter_log_events(logGroupName=f"/aws/lambda/{name}")["events"]
         except ClientError:
-            continue
-        messages = [event["message"] for event in events]
-    assert any("echo handled" in message for message in messages)
+            return False
+        return any("echo handled" in event["message"] for event in events)
+
+    wait_for(handled, 30, what="the asynchronous invocation's log line")
 
 
 def test_images_lambda_refuses(lab):

@@ -13,6 +13,7 @@ import pytest
 import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from polling import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -70,10 +71,8 @@ def test_provisioned_concurrency_keeps_environments_initialised(lab):
     put = lab.lam.put_provisioned_concurrency_config(FunctionName=name, Qualifier="live",
                                                      ProvisionedConcurrentExecutions=2)
     assert put["Status"] == "IN_PROGRESS" and put["RequestedProvisionedConcurrentExecutions"] == 2
-    deadline = time.monotonic() + 60
-    while lab.lam.get_provisioned_concurrency_config(FunctionName=name, Qualifier="live")["Status"] != "READY":
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
+    wait_for(lambda: lab.lam.get_provisioned_concurrency_config(FunctionName=name, Qualifier="live")["Status"] == "READY",
+             60, what="provisioned concurrency READY")
     counters = lab.counters(name)
     assert counters["live_environments"] == 2 and counters["cold_starts"] == 0
     assert all(env["provisioned"] and env["version"] == version for env in counters["environments"])
@@ -88,10 +87,7 @@ def test_provisioned_concurrency_keeps_environments_initialised(lab):
     listed = lab.lam.list_provisioned_concurrency_configs(FunctionName=name)["ProvisionedConcurrencyConfigs"]
     assert [config["FunctionArn"].rsplit(":", 1)[1] for config in listed] == ["live"]
     lab.lam.delete_provisioned_concurrency_config(FunctionName=name, Qualifier="live")
-    deadline = time.monotonic() + 10
-    while lab.counters(name)["live_environments"] and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert lab.counters(name)["live_environments"] == 0
+    wait_for(lambda: lab.counters(name)["live_environments"] == 0, 10, what="the provisioned environments stopping")
 
 
 def test_idle_environments_retire(lab):

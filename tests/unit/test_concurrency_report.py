@@ -1,11 +1,11 @@
-"""Step 9's burst arithmetic (labkit/concurrency.py): instance time as request-based billing counts it, and costs."""
+"""Step 9's burst arithmetic (labkit/experiments/concurrency.py): instance time as request-based billing counts it, and costs."""
 
 from __future__ import annotations
 
 import pytest
 
-from labkit import concurrency
-from labkit.concurrency import Hit
+from labkit.experiments import concurrency
+from labkit.experiments.concurrency import Hit
 
 
 def test_overlapping_requests_on_one_instance_count_once():

@@ -87,7 +87,8 @@ def non_default(tmp_path) -> dict[str, object]:
     """A valid value other than the default for every setting read from the environment."""
     return {"target": "aws", "code": str(tmp_path), "region": "eu-west-1", "endpoint_url": "http://127.0.0.1:4599",
             "name": "iris-lab", "architecture": "arm64", "memory_mb": 2048, "timeout_s": 60,
-            "build_dir": tmp_path / "build", "docker": "off", "gcp_project": "my-project-1", "gcp_region": "europe-west1"}
+            "build_dir": tmp_path / "build", "docker": "off", "gcp_project": "my-project-1", "gcp_region": "europe-west1",
+            "lang": "en"}
 
 
 def test_every_setting_but_the_lab_tag_round_trips_through_the_environment(tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from labkit.errors import LabError
-from labkit.init_profile import HANDLER_ROW, OTHER_ROW, ROWS, STARTUP_ROW, format_profile, parse_importtime
+from labkit.experiments.init_profile import HANDLER_ROW, OTHER_ROW, ROWS, STARTUP_ROW, format_profile, parse_importtime
 
 LOG = """\
 import time: self [us] | cumulative | imported package

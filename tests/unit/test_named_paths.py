@@ -35,11 +35,25 @@ def docstrings(path: Path) -> str:
     return "\n".join([ast.get_docstring(n) or "" for n in nodes] + comments)
 
 
+def top_level_names(source: Path) -> set[str]:
+    tree = ast.parse(source.read_text(encoding="utf-8"))
+    names = {n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)}
+    return names | {t.id for n in tree.body if isinstance(n, ast.Assign | ast.AnnAssign)
+                    for t in (n.targets if isinstance(n, ast.Assign) else [n.target]) if isinstance(t, ast.Name)}
+
+
 def resolves(name: str) -> bool:
+    """Whether ``name`` is a module or an attribute of one; a student's module is read, not imported (it loads a model)."""
     parts = name.rstrip(".").split(".")
+    if parts[0] in ("lab_solution", "exercises"):
+        if len(parts) == 1:
+            return True
+        source = REPO_ROOT / parts[0] / f"{parts[1]}.py"
+        return source.exists() and (len(parts) == 2 or (len(parts) == 3 and parts[2] in top_level_names(source)))
     for cut in range(len(parts), 0, -1):
+        module = ".".join(parts[:cut])
         try:
-            found = importlib.import_module(".".join(parts[:cut]))
+            found = importlib.import_module(module)
         except ImportError:
             continue
         for attribute in parts[cut:]:

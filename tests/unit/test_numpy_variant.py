@@ -9,7 +9,8 @@ import joblib
 import pytest
 from sklearn.tree import DecisionTreeClassifier
 
-from labkit import config, numpy_variant
+from labkit import config
+from labkit.experiments import numpy_variant
 from labkit.serving import NumpyModel
 from labkit.errors import LabError
 

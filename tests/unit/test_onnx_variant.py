@@ -6,9 +6,10 @@ import json
 
 import onnxruntime
 
-from labkit import config, onnx_variant, serving
-from labkit.init_profile import ROWS, InitProfile
-from labkit.onnx_variant import Variant
+from labkit import config, serving
+from labkit.experiments import onnx_variant
+from labkit.experiments.init_profile import ROWS, InitProfile
+from labkit.experiments.onnx_variant import Variant
 
 
 def test_the_export_agrees_with_the_original_and_names_the_classes(model_dir, tmp_path):

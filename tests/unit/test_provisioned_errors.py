@@ -6,7 +6,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from labkit import aws, config, provisioned
+from labkit import aws, config
+from labkit.experiments import provisioned
 from labkit.errors import LabError
 
 QUOTA_MESSAGE = ("Specified ConcurrentExecutions for function decreases account's UnreservedConcurrentExecution "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from labkit.provisioned import ALIAS, Call, format_calls
+from labkit.experiments.provisioned import ALIAS, Call, format_calls
 
 
 def test_rows_pair_each_position_of_both_targets():

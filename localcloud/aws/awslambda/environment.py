@@ -14,20 +14,20 @@ import os
 import secrets
 import select
 import signal
-import socket
 import subprocess
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from lambda_rie import WaitTimeout, free_port, listening, wait_for
+from lambda_rie.run import INVOKE_PATH
 from localcloud import children, engine
 from localcloud.aws.awslambda import launchers
 from localcloud.aws.awslambda.functions import FunctionSpec, LaunchPlan
 from localcloud.aws.awslambda.lambdalog import LogParser
 import contextlib
 
-INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 GRACE_S = 5.0  # beyond the function timeout, before an unanswered invoke counts as a dead environment
 
 
@@ -45,9 +45,7 @@ class Ports:
     def take(self) -> int:
         with self._lock:
             while True:
-                with socket.socket() as probe:
-                    probe.bind(("127.0.0.1", 0))
-                    port = probe.getsockname()[1]
+                port = free_port()
                 if port not in self._used:
                     self._used.add(port)
                     return port
@@ -100,17 +98,17 @@ class Environment:
         if not self.docker:  # containers carry labels instead
             children.record(self.home, f"env-{self.id}", self.process.pid, "aws-lambda-rie", "awslambdaric")
         threading.Thread(target=self._read_output, name=f"env-{self.id[:8]}", daemon=True).start()
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                if self.process.poll() is not None:
-                    raise EnvironmentGone(f"the environment exited while starting (status {self.process.returncode})") from None
-                if time.monotonic() > deadline:
-                    raise EnvironmentGone(f"the environment did not start within {timeout:.0f} s") from None
-                time.sleep(0.005)
+        try:
+            wait_for(self._listening, timeout, interval=0.005, what="the environment listening")
+        except WaitTimeout:
+            raise EnvironmentGone(f"the environment did not start within {timeout:.0f} s") from None
+
+    def _listening(self) -> bool:
+        if listening(self.port):
+            return True
+        if self.process.poll() is not None:
+            raise EnvironmentGone(f"the environment exited while starting (status {self.process.returncode})")
+        return False
 
     def function_env(self) -> dict[str, str]:
         """The variables Lambda sets (configuration-envvars.html), after the function's own."""

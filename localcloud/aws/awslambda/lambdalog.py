@@ -11,6 +11,7 @@ Log timestamps come from an injected wall clock (``now_ms``), so tests can pin t
 
 from __future__ import annotations
 
+import contextlib
 import math
 import queue
 import re
@@ -18,6 +19,8 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+
+from lambda_rie import WaitTimeout, wait_for
 
 RAPID = re.compile(r"^\d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2},\d{3} \[\w+\] \(rapid\) (.*)$")
 START = re.compile(r"^START RequestId: (\S+) Version: (\S+)")
@@ -201,9 +204,9 @@ class LogSink:
         self.queue.put((destination, events))
 
     def flush(self, timeout: float = 2.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not (self.queue.empty() and self.idle.wait(0.01)) and time.monotonic() < deadline:
-            time.sleep(0.005)
+        with contextlib.suppress(WaitTimeout):
+            wait_for(lambda: self.queue.empty() and self.idle.wait(0.01), timeout, interval=0.005,
+                     what="the log sink idle")
 
     def _run(self) -> None:
         while True:

@@ -11,6 +11,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
+from lambda_rie import run as rie
 from localcloud import engine
 
 if TYPE_CHECKING:
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
 RIE_IN_CONTAINER = "/opt/localcloud/aws-lambda-rie"
 LAMBDA_USER = "993:990"  # sbx_user1051, the user Lambda runs functions as
 TMP_MB = 512  # Lambda's default ephemeral storage: /tmp is the only writable place
-MERGE_OUTPUT = 'exec 2>&1; exec "$@"'  # one pipe for stdout and stderr keeps the RIE's lines in order
 
 
 def host_command(env: Environment) -> tuple[list[str], dict, str]:
@@ -32,34 +32,24 @@ def host_command(env: Environment) -> tuple[list[str], dict, str]:
                       "PATH": os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"])})
     workdir = env.spec.workdir or env.plan.config.workdir or "/var/task"
     cwd = task_root + workdir[len("/var/task"):] if workdir.startswith("/var/task") else task_root
-    command = [str(env.rie), "--runtime-interface-emulator-address", f"127.0.0.1:{env.port}",
-               "--runtime-api-address", f"127.0.0.1:{env.api_port}",
-               sys.executable, "-m", "awslambdaric", env.plan.handler(env.spec)]
-    return command, variables, cwd
+    return rie.host_command(env.rie, env.plan.handler(env.spec), env.port, env.api_port), variables, cwd
 
 
 def docker_command(env: Environment) -> tuple[list[str], None, None]:
     """Docker mode: the function's image with the RIE as entrypoint on loopback ports (SAM CLI's recipe)."""
     env.cidfile.parent.mkdir(parents=True, exist_ok=True)
     env.cidfile.unlink(missing_ok=True)
-    args = [engine.cli(), "run", "--rm", "--name", env.container, "--cidfile", str(env.cidfile),
-            "--label", f"{engine.LABEL_HOME}={env.home}", "--label", f"{engine.LABEL_INSTANCE}={env.instance}",
-            "--label", f"localcloud.function={env.spec.name}",
-            "--memory", f"{env.spec.memory}m", "--volume", f"{env.rie}:{RIE_IN_CONTAINER}:ro",
-            # as on Lambda: a read-only file system but /tmp, a non-root user, no terminal
-            "--read-only", "--tmpfs", f"/tmp:rw,size={TMP_MB}m,mode=1777", "--user", LAMBDA_USER,
-            "--entrypoint", "/bin/sh"]
-    if engine.host_networking():
-        args += ["--network", "host"]
-        addresses = [f"127.0.0.1:{env.port}", f"127.0.0.1:{env.api_port}"]
-    else:  # Docker Desktop: publish the RIE on loopback only
-        args += ["--publish", f"127.0.0.1:{env.port}:8080"]
-        addresses = ["0.0.0.0:8080", "127.0.0.1:9001"]
+    options = ["--rm", "--name", env.container, "--cidfile", str(env.cidfile),
+               "--label", f"{engine.LABEL_HOME}={env.home}", "--label", f"{engine.LABEL_INSTANCE}={env.instance}",
+               "--label", f"localcloud.function={env.spec.name}",
+               "--memory", f"{env.spec.memory}m", "--volume", f"{env.rie}:{RIE_IN_CONTAINER}:ro",
+               # as on Lambda: a read-only file system but /tmp, a non-root user, no terminal
+               "--read-only", "--tmpfs", f"/tmp:rw,size={TMP_MB}m,mode=1777", "--user", LAMBDA_USER]
     if env.spec.workdir:
-        args += ["--workdir", env.spec.workdir]
+        options += ["--workdir", env.spec.workdir]
     for key, value in env.function_env().items():
-        args += ["--env", f"{key}={value}"]
-    args += [env.plan.docker_reference, "-c", MERGE_OUTPUT, "sh", RIE_IN_CONTAINER,
-             "--runtime-interface-emulator-address", addresses[0], "--runtime-api-address", addresses[1],
-             *env.plan.bootstrap(env.spec)]
-    return args, None, None
+        options += ["--env", f"{key}={value}"]
+    # Docker Desktop (no host networking): the RIE listens on :8080 inside, published on the loopback port
+    return rie.docker_command(env.plan.docker_reference, env.plan.bootstrap(env.spec), env.port, env.api_port,
+                              options=options, docker=engine.cli(), rie=RIE_IN_CONTAINER,
+                              host_network=engine.host_networking(), merge_output=True), None, None

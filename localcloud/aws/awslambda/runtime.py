@@ -8,6 +8,7 @@ Lambda's: FunctionError for handler errors, timeouts and crashed runtimes, the
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -24,7 +25,7 @@ from localcloud.aws.awslambda.lambdalog import Invocation, LogParser, LogSink, e
 from localcloud.aws.awslambda.answers import classify
 from localcloud.aws.awslambda.concurrency import Throttled
 from localcloud.aws.awslambda.pools import Pools
-from lambda_rie import RieUnavailable
+from lambda_rie import RieUnavailable, WaitTimeout, wait_for
 
 WARM_UP_EVENT = b'{"localcloud": "provisioned-concurrency warm-up"}'
 START_FAILURES = (ImageError, EnvironmentGone, EngineError, RieUnavailable, LookupError, OSError)
@@ -168,8 +169,8 @@ class Runtime:
     def flush_logs(self, timeout: float = 2.0) -> None:
         """Wait until every answered invocation's log reached CloudWatch Logs (read-your-writes)."""
         deadline = time.monotonic() + timeout
-        while self.unfinished and time.monotonic() < deadline:
-            time.sleep(0.002)
+        with contextlib.suppress(WaitTimeout):
+            wait_for(lambda: not self.unfinished, timeout, interval=0.002, what="every answered invocation logged")
         self.sink.flush(max(deadline - time.monotonic(), 0.1))
 
     # -- environments --------------------------------------------------------------------

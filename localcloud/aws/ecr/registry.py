@@ -13,14 +13,13 @@ from __future__ import annotations
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import urllib3
 
+from lambda_rie import WaitTimeout, free_port, wait_for
 from localcloud import children, engine, settings
 from localcloud.aws.ecr.unixhttp import UnixHttp
 
@@ -48,12 +47,6 @@ def socket_path(home: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     folder.chmod(0o700)
     return folder / "registry.sock"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Registry:
@@ -109,13 +102,18 @@ class Registry:
         else:
             raise RegistryUnavailable("no Docker registry: install it with `apt-get install docker-registry` "
                                       "(or set LOCALCLOUD_REGISTRY_BIN to a distribution `registry` binary)")
-        deadline = time.monotonic() + timeout
-        while not self.healthy():
+
+        def answering() -> bool:
+            if self.healthy():
+                return True
             if self.process and self.process.poll() is not None:
                 raise RegistryUnavailable(f"the registry exited at start; see {log_path}")
-            if time.monotonic() > deadline:
-                raise RegistryUnavailable(f"the registry did not answer within {timeout:.0f} s; see {log_path}")
-            time.sleep(0.05)
+            return False
+
+        try:
+            wait_for(answering, timeout, interval=0.05, what="the registry answering")
+        except WaitTimeout:
+            raise RegistryUnavailable(f"the registry did not answer within {timeout:.0f} s; see {log_path}") from None
         if self.socket:
             self.socket.chmod(0o600)
 

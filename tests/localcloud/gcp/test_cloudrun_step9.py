@@ -8,7 +8,7 @@ from cloudrun_support import PROJECT, counters, run
 
 from lab_solution import cloudrun as step
 from lab_solution import train
-from labkit import cloudrun, config
+from labkit import config, gcp
 from labkit.config import SETOSA
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(600)]
@@ -22,13 +22,13 @@ def settings(cloud, tmp_path_factory):
     train.train(settings.model_dir)
     yield settings
     step.delete(settings)
-    run("docker", "rmi", "--force", f"{settings.cloud_run_service}-cloudrun:latest", cloudrun.push_target(settings))
+    run("docker", "rmi", "--force", f"{settings.cloud_run_service}-cloudrun:latest", gcp.push_target(settings))
 
 
 def test_publish_serves_the_model_with_the_lambda_handlers_answers(settings, cloud):
     # when
     service = step.publish(settings)
-    status, body, _, cold = cloudrun.call(service.uri, SETOSA)
+    status, body, _, cold = gcp.call(service.uri, SETOSA)
     mistake = requests.post(service.uri + "/predict", json={"sepal_length": 1}, timeout=30)
     # then
     assert (status, body["prediction"], body["version"]) == (200, "setosa", "v1")
@@ -45,14 +45,14 @@ def test_publishing_again_rolls_out_a_new_revision(settings):
     second = step.publish(settings)
     assert second.generation == first.generation + 1
     assert second.latest_ready_revision != first.latest_ready_revision
-    assert cloudrun.call(second.uri, SETOSA)[0] == 200
+    assert gcp.call(second.uri, SETOSA)[0] == 200
 
 
 def test_a_gcr_io_image_path_is_served_by_the_same_registry(settings, cloud):
     # given the step's image pushed under Container Registry's name
     local = f"{settings.cloud_run_service}-cloudrun:latest"
     if run("docker", "images", "--quiet", local).strip() == "":
-        cloudrun.build(settings, cloudrun.stage(settings, step.CODE_DIR))
+        gcp.build(settings, gcp.stage(settings, step.CODE_DIR))
     image = f"gcr.io/{PROJECT}/iris"
     pushed = f"{cloud.endpoint.removeprefix('http://')}/{image}:latest"
     run("docker", "tag", local, pushed)
@@ -61,9 +61,9 @@ def test_a_gcr_io_image_path_is_served_by_the_same_registry(settings, cloud):
     try:
         # when
         service = step.deploy(other, step.service_spec(other, f"{image}:latest"))
-        cloudrun.allow_unauthenticated(other)
+        gcp.allow_unauthenticated(other)
         # then
-        assert cloudrun.call(service.uri, SETOSA)[1]["prediction"] == "setosa"
+        assert gcp.call(service.uri, SETOSA)[1]["prediction"] == "setosa"
     finally:
         step.delete(other)
         run("docker", "rmi", "--force", pushed)

@@ -1,6 +1,6 @@
 """Where a cold start's INIT goes: Python's own import timer, run where the handler runs.
 
-    python -m labkit.init_profile    # profile the step-3 image (the staged folder in host mode)
+    python -m labkit.experiments.init_profile    # profile the step-3 image (the staged folder in host mode)
 
 ``python -X importtime -c "import app"`` logs every module imported while the handler
 module loads, with the time spent in each one's own code. Summed per top-level package,
@@ -17,9 +17,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import config, dockercli, images
-from .config import Settings
-from .errors import LabError, run_cli
+from .. import config, dockercli, images
+from ..config import Settings
+from ..errors import LabError, run_cli
 
 IMPORT_LINE = re.compile(r"^import time:\s+(\d+) \|\s+\d+ \| (\s*)(\S+)$")
 PROFILED = "import app"

@@ -1,7 +1,8 @@
-"""Google Cloud Run plumbing for step 9: the client, the build context, the image push, calling the service.
+"""Google Cloud for step 9, as ``labkit.aws`` is AWS: the Cloud Run client, errors as advice, the container's build
+context, the push to Artifact Registry, calling the service.
 
-The student writes what step 9 teaches (the service a ``gcloud run deploy`` describes, and
-deploying it: ``lab_solution/cloudrun.py``); the client setup, credentials, staging the
+The student writes what step 9 teaches in their own ``cloudrun.py`` (the service a ``gcloud run deploy``
+describes, and deploying it: ``lab_solution/cloudrun.py``); the client setup, credentials, staging the
 container and pushing it are given here. On ``local`` every call goes to the stand-in's
 edge, anonymously; on ``gcp`` to Google Cloud with Application Default Credentials.
 """
@@ -14,6 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import requests
+
+from lambda_rie import WaitTimeout, wait_for
 
 from . import dockercli, ecr, images
 from .config import REPO_ROOT, Settings
@@ -160,10 +163,11 @@ def wait_until_scaled_to_zero(settings: Settings, idle_s: float) -> float:
     if settings.target != "local":
         time.sleep(idle_s)
         return idle_s
-    while localtarget.cloud_run_counters(settings, settings.cloud_run_service).get("live_instances", 0):
-        if time.monotonic() - started > idle_s:
-            raise LabError(f"{settings.cloud_run_service} still has instances after {idle_s:.0f} s")
-        time.sleep(0.5)
+    try:
+        wait_for(lambda: not localtarget.cloud_run_counters(settings, settings.cloud_run_service).get("live_instances", 0),
+                 idle_s, interval=0.5, what="scaling to zero")
+    except WaitTimeout:
+        raise LabError(f"{settings.cloud_run_service} still has instances after {idle_s:.0f} s") from None
     return time.monotonic() - started
 
 

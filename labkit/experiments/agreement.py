@@ -10,8 +10,8 @@ import joblib
 import numpy as np
 from sklearn.datasets import load_iris
 
-from .config import Settings
-from .errors import LabError
+from ..config import Settings
+from ..errors import LabError
 
 TOLERANCE = 1e-5  # ONNX Runtime computes in float32
 

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import requests
 
-from . import aws, config
-from .config import Settings
+from .. import aws, config
+from ..config import Settings
 
 # List prices at the time of writing (Lambda x86_64 in us-east-1; Cloud Run tier-1 regions), free tiers left out.
 LAMBDA_PER_REQUEST, LAMBDA_PER_GB_S = 0.20 / 1e6, 0.0000166667

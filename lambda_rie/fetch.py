@@ -3,8 +3,7 @@
 The official ``aws-lambda-rie`` binaries ship inside the aws-sam-cli wheel
 (``samcli/local/rapid/aws-lambda-rie-<arch>``). We download that wheel with pip,
 the ordinary package client, and extract the one file we need; SAM CLI itself is
-never installed. Both the lab (host-mode runs of step 3) and the local stand-in use it, so it
-belongs to neither and imports neither.
+never installed.
 
     python -m lambda_rie [--arch x86_64|arm64]   # prints the cached binary's path
 """
@@ -84,6 +83,3 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

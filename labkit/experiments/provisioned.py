@@ -1,6 +1,6 @@
 """Cold-start mitigation, measured: provisioned concurrency next to an on-demand deploy.
 
-    python -m labkit.provisioned [--requests 5]   # enable, compare, then remove it again
+    python -m labkit.experiments.provisioned [--requests 5]   # enable, compare, then remove it again
 
 Provisioned concurrency keeps N execution environments of a *published version* initialised
 ahead of traffic, so requests to it (through an alias) never wait for INIT. We publish the
@@ -21,10 +21,12 @@ from dataclasses import dataclass
 
 from tqdm import tqdm
 
-from . import aws, config, lambdas
-from .config import Settings
-from .errors import LabError, run_cli
-from .timing import REPORT, force_cold_start
+from lambda_rie import WaitTimeout, wait_for
+
+from .. import aws, config, lambdas
+from ..config import Settings
+from ..errors import LabError, run_cli
+from ..timing import REPORT, force_cold_start
 
 ALIAS = "live"
 DESCRIPTION = "lab: provisioned concurrency"  # marks the versions enable() publishes, for disable()
@@ -68,17 +70,20 @@ def enable(settings: Settings, count: int = 1) -> str:
 
 
 def _wait_until_ready(awslambda, name: str) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
     with tqdm(desc=f"provisioning {ALIAS}", bar_format="{desc} ({elapsed})") as bar:
-        while time.monotonic() < deadline:
+
+        def ready() -> bool:
             state = awslambda.get_provisioned_concurrency_config(FunctionName=name, Qualifier=ALIAS)
             bar.set_description_str(f"provisioning {ALIAS}: {state['Status']}")
-            if state["Status"] == "READY":
-                return
             if state["Status"] == "FAILED":
                 raise LabError(f"provisioned concurrency failed: {state.get('StatusReason', 'no reason given')}")
-            time.sleep(1)
-    raise LabError(f"provisioned concurrency was not READY after {READY_TIMEOUT_S} s; run disable() to remove it")
+            return state["Status"] == "READY"
+
+        try:
+            wait_for(ready, READY_TIMEOUT_S, interval=1, what="provisioned concurrency READY")
+        except WaitTimeout:
+            raise LabError(f"provisioned concurrency was not READY after {READY_TIMEOUT_S} s; "
+                           "run disable() to remove it") from None
 
 
 def disable(settings: Settings) -> list[str]:
@@ -146,7 +151,7 @@ def format_calls(calls: list[Call]) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m labkit.provisioned", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m labkit.experiments.provisioned", description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=5, help="requests to each of $LATEST and the alias")
     args = parser.parse_args()
     if args.requests < 1:

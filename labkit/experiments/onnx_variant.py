@@ -1,6 +1,6 @@
 """A lighter runtime, measured: the same handler and model on ONNX Runtime instead of scikit-learn.
 
-    python -m labkit.onnx_variant    # export, check, build both images, compare their cold starts
+    python -m labkit.experiments.onnx_variant    # export, check, build both images, compare their cold starts
 
 skl2onnx exports the trained pipeline to ``model.onnx``; ``app.py`` serves that file with
 ONNX Runtime when the image holds it (``labkit.serving.OnnxModel``), so the image needs neither
@@ -18,10 +18,11 @@ import numpy as np
 import onnxruntime
 from skl2onnx import to_onnx
 
-from . import config, images, init_profile
+from .. import config, images
+from ..config import Settings
+from ..errors import LabError, run_cli
+from . import init_profile
 from .agreement import Agreement, on_iris, original
-from .config import Settings
-from .errors import LabError, run_cli
 
 DOCKER_DIR = config.REPO_ROOT / "docker" / "onnx"
 

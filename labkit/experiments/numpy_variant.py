@@ -1,6 +1,6 @@
 """A smaller dependency tree, practised: the Iris pipeline predicted with NumPy alone.
 
-    python -m labkit.numpy_variant    # export, check, measure float32/float16, build the NumPy image, compare
+    python -m labkit.experiments.numpy_variant    # export, check, measure float32/float16, build the NumPy image, compare
 
 The trained pipeline is a ``StandardScaler`` and a ``LogisticRegression``: predicting is a
 subtraction, a division, one matrix product and a softmax. :func:`export` writes those numbers
@@ -26,11 +26,12 @@ from pathlib import Path
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from . import config, images, onnx_variant
+from .. import config, images
+from ..config import Settings
+from ..errors import LabError, run_cli
+from ..serving import NumpyModel
+from . import onnx_variant
 from .agreement import Agreement, on_iris, original
-from .config import Settings
-from .errors import LabError, run_cli
-from .serving import NumpyModel
 
 
 def coefficients_path(settings: Settings) -> Path:
