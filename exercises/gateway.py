@@ -27,7 +27,7 @@ def ensure_api(settings: Settings, function_arn: str) -> PublicApi:
     """
     apigw = aws.client(settings, "apigatewayv2")
     with aws.explained(settings, f"setting up HTTP API {settings.api_name}"):
-        # TODO: reuse apis.find_api() or create_api(Name=settings.api_name, ProtocolType="HTTP", the lab's tags); reuse or create an AWS_PROXY integration (payload "2.0") to function_arn; route ROUTE_KEY to "integrations/<id>"; a STAGE stage with AutoDeploy.
+        # TODO: find the lab's API (apis.find_api) or create an HTTP API with the lab's tags; then make sure each part exists exactly once: a Lambda proxy integration of function_arn (payload format 2.0), the route ROUTE_KEY whose target is that integration, the STAGE stage with automatic deployment (boto3 ApiGatewayV2: create_api, create_integration, create_route, create_stage).
         raise TodoOpen("exercises/gateway.py ensure_api()")
     allowed = allow_invoke(settings, function_arn, api_id)
     return PublicApi(api_id, f"{api['ApiEndpoint']}/predict", allowed)
@@ -38,7 +38,7 @@ def allow_invoke(settings: Settings, function_arn: str, api_id: str) -> str:
     source_arn = apis.source_arn(settings, function_arn, api_id)
     awslambda = aws.client(settings, "lambda")
     with aws.explained(settings, "granting API Gateway permission to invoke the function"):
-        # TODO: add_permission for lambda:InvokeFunction by principal apigateway.amazonaws.com with SourceArn=source_arn and StatementId=STATEMENT_ID; on ResourceConflictException replace the statement if its SourceArn is stale.
+        # TODO: add a statement (StatementId=STATEMENT_ID) to the function's resource-based policy: apigateway.amazonaws.com may lambda:InvokeFunction, only from source_arn (boto3 Lambda add_permission); on a rerun Lambda raises ResourceConflictException: keep the statement if get_policy shows it names source_arn, otherwise replace it.
         raise TodoOpen("exercises/gateway.py allow_invoke()")
     return source_arn
 

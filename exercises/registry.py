@@ -39,7 +39,7 @@ def ensure_repository(settings: Settings) -> dict:
     """
     client = aws.client(settings, "ecr")
     with aws.explained(settings, f"creating ECR repository {settings.repository}"):
-        # TODO: create_repository(...) with scan on push and the lab's tags; if it already exists (RepositoryAlreadyExistsException), describe_repositories() gives it.
+        # TODO: create the repository with scan on push and the lab's tags (ECR wants tags as a list of {'Key': ..., 'Value': ...} dicts, not a dict: boto3's ECR create_repository page, parameter tags); if it exists, ECR raises RepositoryAlreadyExistsException and describe_repositories() gives it.
         raise TodoOpen("exercises/registry.py ensure_repository()")
         client.put_lifecycle_policy(repositoryName=settings.repository, lifecyclePolicyText=json.dumps(LIFECYCLE_POLICY))
     return repository
@@ -51,7 +51,7 @@ def push(settings: Settings, repository_uri: str, local_tag: str) -> PushedImage
     Returns:
         ``PushedImage(repository_uri, TAG, digest)``: the digest ``docker push`` reported.
     """
-    # TODO: ecr.docker_login(settings); dockercli.run(["tag", ...], what="tag") to f"{repository_uri}:{TAG}"; ecr.push(target, local_tag) returns the digest.
+    # TODO: docker pushes an image to the registry its name starts with: log Docker in to ECR, give the local image a second name REPOSITORY_URI:TAG, push that name and return the digest it reports (helpers in labkit.ecr and labkit.dockercli; read their docstrings).
     raise TodoOpen("exercises/registry.py push()")
     return PushedImage(repository_uri, TAG, digest)
 
