@@ -151,6 +151,21 @@ def allow_unauthenticated(settings: Settings) -> None:
             client.set_iam_policy(request={"resource": service_name(settings), "policy": policy})
 
 
+CLOUD_RUN_IDLE_S = 15 * 60  # Google does not publish how long an idle instance is kept; budget up to about 15 minutes
+
+
+def idle_timeout(settings: Settings) -> float:
+    """Seconds an idle instance beyond min-instances may be kept: the stand-in's setting, or Cloud Run's budget."""
+    if settings.target != "local":
+        return CLOUD_RUN_IDLE_S
+    from . import localtarget
+
+    counters = localtarget.cloud_run_counters(settings, settings.cloud_run_service)
+    if "idle_timeout_s" not in counters:
+        raise LabError(f"the stand-in does not know the Cloud Run service {settings.cloud_run_service}: deploy it first")
+    return float(counters["idle_timeout_s"])
+
+
 def wait_until_scaled_to_zero(settings: Settings, idle_s: float) -> float:
     """Wait until the service has no instance left; returns the seconds waited.
 

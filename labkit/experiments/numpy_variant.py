@@ -72,16 +72,19 @@ def local_tag(settings: Settings) -> str:
     return f"{settings.name}:numpy"
 
 
-def compare(settings: Settings) -> tuple[Agreement, list[onnx_variant.Variant]]:
-    """Export and check the numbers, then measure the scikit-learn and the NumPy image, in one run."""
+def compare(settings: Settings, baseline: onnx_variant.Variant | None = None
+            ) -> tuple[Agreement, list[onnx_variant.Variant]]:
+    """Export and check the numbers, then measure the scikit-learn image (unless ``baseline`` is that
+    measurement, e.g. :func:`onnx_variant.compare`'s, made minutes before) and the NumPy image."""
     export(settings)
     agreed = agreement(settings)
     if not agreed.ok:
         raise LabError(f"the NumPy predictions disagree with the original: {agreed}")
     code_dir = config.code_dir(settings)  # the same app.py in both images
-    return agreed, [
-        onnx_variant.measure(settings, "scikit-learn", images.stage(settings, code_dir), images.local_tag(settings)),
-        onnx_variant.measure(settings, "NumPy only", stage(settings, code_dir / "app.py"), local_tag(settings))]
+    baseline = baseline or onnx_variant.measure(settings, "scikit-learn", images.stage(settings, code_dir),
+                                                images.local_tag(settings))
+    return agreed, [baseline,
+                    onnx_variant.measure(settings, "NumPy only", stage(settings, code_dir / "app.py"), local_tag(settings))]
 
 
 @dataclass(frozen=True)

@@ -174,12 +174,13 @@ class Pool:
             instance.container.stop()
 
     def status(self) -> dict:
-        """Counters; ``busy_instance_s`` (request-based billing) and ``alive_instance_s`` (instance-based) over all instances."""
+        """Counters; ``busy_instance_s`` (request-based billing) and ``alive_instance_s`` (instance-based) over all
+        instances; ``idle_timeout_s``, how long an idle instance beyond the minimum is kept."""
         with self._changed:
             now = self.clock()
             busy = sum(i.busy_s + (now - i.idle_since if i.in_flight else 0) for i in self.instances)
             alive = sum(now - i.started_at for i in self.instances)
-            return {**self.counters, "live_instances": len(self.instances),
+            return {**self.counters, "live_instances": len(self.instances), "idle_timeout_s": self.idle_timeout_s,
                     "busy_instance_s": round(self.counters["busy_instance_s"] + busy, 3),
                     "alive_instance_s": round(self.counters["alive_instance_s"] + alive, 3),
                     "instances": [{"id": i.id, "state": i.state, "in_flight": i.in_flight, "served": i.served,
