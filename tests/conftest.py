@@ -20,6 +20,13 @@ BASE_IMAGE = "public.ecr.aws/lambda/python:3.11"
 REPO = Path(__file__).resolve().parent.parent
 
 
+def pytest_collection_modifyitems(items):
+    """A test that needs a Docker engine, directly or through a fixture, carries the ``docker`` marker."""
+    for item in items:
+        if "docker_engine" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.docker)
+
+
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory):
     """A folder holding the reference model.joblib and metadata.json."""

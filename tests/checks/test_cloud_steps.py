@@ -19,6 +19,8 @@ from labkit import aws, config, images, lambdas
 from labkit.loader import import_from_folder
 from localcloud import process
 
+pytestmark = pytest.mark.integration
+
 CLOUD_MUTANTS = mutation.mutants_in(Path(__file__).resolve().parent / "cloud_mutants")
 
 

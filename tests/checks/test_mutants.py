@@ -22,6 +22,8 @@ from lab_solution import train
 import mutation
 from polling import wait_for
 
+pytestmark = pytest.mark.integration
+
 MUTANTS = mutation.mutants()
 DOCKER = docker_available()
 MISTAKES = [m for m in MUTANTS if m.kind == "mistake" and (DOCKER or not m.docker)]
