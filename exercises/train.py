@@ -64,13 +64,13 @@ def split(X: np.ndarray, y: np.ndarray, seed: int = SEED, test_size: float = TES
     Returns:
         ``X_train, X_test, y_train, y_test``, identical for identical arguments.
     """
-    # TODO: use train_test_split with test_size, random_state=seed and stratify=y.
+    # TODO: keep each species' share and follow seed: read train_test_split's stratify and random_state.
     raise TodoOpen("exercises/train.py split()")
 
 
 def build_model(seed: int = SEED) -> Pipeline:
     """An untrained pipeline: standardise the four measurements, then logistic regression."""
-    # TODO: return make_pipeline(StandardScaler(), LogisticRegression(...)) with max_iter=1000, random_state=seed.
+    # TODO: an unfitted Pipeline, a scaler then a classifier: see make_pipeline, StandardScaler, LogisticRegression.
     raise TodoOpen("exercises/train.py build_model()")
 
 

@@ -60,14 +60,14 @@ def split(X: np.ndarray, y: np.ndarray, seed: int = SEED, test_size: float = TES
     Returns:
         ``X_train, X_test, y_train, y_test``, identical for identical arguments.
     """
-    # BEGIN SOLUTION: use train_test_split with test_size, random_state=seed and stratify=y.
+    # BEGIN SOLUTION: keep each species' share and follow seed: read train_test_split's stratify and random_state.
     return train_test_split(X, y, test_size=test_size, random_state=seed, stratify=y)
     # END SOLUTION
 
 
 def build_model(seed: int = SEED) -> Pipeline:
     """An untrained pipeline: standardise the four measurements, then logistic regression."""
-    # BEGIN SOLUTION: return make_pipeline(StandardScaler(), LogisticRegression(...)) with max_iter=1000, random_state=seed.
+    # BEGIN SOLUTION: an unfitted Pipeline, a scaler then a classifier: see make_pipeline, StandardScaler, LogisticRegression.
     return make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, random_state=seed))
     # END SOLUTION
 

@@ -19,6 +19,10 @@ TERMS = [
     "ECR", "alias", "version", "provisioned concurrency", "concurrency", "reserved concurrency", "throttling",
     "API Gateway", "integration", "route", "stage", "scale to zero", "Cloud Run", "min-instances", "IAM role",
     "least privilege", "payload", "timeout", "p50 / p95",
+    "function URL", "SnapStart", "ONNX Runtime", "quantization", "RIE (Runtime Interface Emulator)",
+    "REPORT line / Billed Duration", "response streaming", "WebSocket", "webhook", "async (Event) invoke",
+    "revision (Cloud Run)", "request-based vs instance-based billing", "trigger / binding (Azure Functions)",
+    "Flex Consumption",
 ]
 
 
