@@ -1,27 +1,42 @@
-"""The notebooks a student opens hand out no answers: no outputs of a reference run, no solution blocks.
+"""The notebooks a student opens hand out no answers, and speak Bengali from their one source.
 
-``make lab`` and the notebook tests write executed copies under the build folder; the
-committed notebooks stay as a student first sees them (``make notebooks`` strips them).
+Each committed notebook is its text catalogue rendered in Bengali, with every markdown cell
+in both languages and no output of a run (``scripts/render_notebooks.py --check``), and
+no solution block. ``make lab`` and the notebook tests write executed copies under the
+build folder; ``make notebooks`` renders and strips the committed ones.
 """
 
 from __future__ import annotations
 
-import pytest
+import importlib.util
+
 import nbformat
+import pytest
 
 from labkit.config import REPO_ROOT
 
-NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("*.ipynb"))
+spec = importlib.util.spec_from_file_location("render_notebooks", REPO_ROOT / "scripts" / "render_notebooks.py")
+render_notebooks = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(render_notebooks)
+NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
-def test_there_are_notebooks():
-    assert len(NOTEBOOKS) >= 10
+def test_there_are_ten_notebooks():
+    assert [p.name[:2] for p in NOTEBOOKS] == [f"{n:02d}" for n in range(10)]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_a_committed_notebook_carries_no_output_and_no_solution(path):
+def test_a_committed_notebook_is_its_bengali_text_without_outputs(path):
+    assert not render_notebooks.check(path), "run `make notebooks` and commit"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_a_committed_notebook_carries_no_solution(path):
     nb = nbformat.read(path, as_version=4)
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    assert not [i for i, c in enumerate(code) if c.get("outputs")], "outputs of a run (run `make notebooks`)"
-    assert not [i for i, c in enumerate(code) if c.get("execution_count")], "execution counts (run `make notebooks`)"
-    assert not [c.source[:80] for c in nb.cells if "BEGIN SOLUTION" in c.source or "END SOLUTION" in c.source]
+    assert not [c.id for c in nb.cells if "BEGIN SOLUTION" in c.source or "END SOLUTION" in c.source]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_english_renders_every_cell_too(path):
+    nb = render_notebooks.render(nbformat.read(path, as_version=4), render_notebooks.catalogue_of(path), "en")
+    assert all(c.source.strip() for c in nb.cells if c.cell_type == "markdown")
