@@ -108,12 +108,13 @@ def open_then_written(step: steps.Step, submission, env, written: set[str]) -> l
     cells = [c for c in code if not any(e in c.source for e in EXPERIMENTS)]
     experiments = [c for c in code if c not in cells]
     files = sorted({todo.split(":")[0] for todo in step.todos})
+    grade = next(i for i, c in enumerate(cells) if "grade(" in c.source)  # the step's inline grade
     with kernels.kernel(nb, REPO_ROOT / "notebooks", env=env, timeout=600) as client:
         client.allow_errors = True  # a student's open TODO is an error in a cell, and the notebook goes on
         before = run_all(client, cells)
         assert any(f"TODO still open: exercises/{name}" in out for out in before for name in files), (
             f"step {step.number}: no cell named an open TODO of {files}")
-        assert "all checks passed" not in before[-1], f"step {step.number} passed with its TODOs open"
+        assert "all checks passed" not in before[grade], f"step {step.number} passed with its TODOs open"
         earned = [graded(step, env, written)[0]]
         for todo in step.todos:  # the student writes one more TODO, saves, and re-runs the cells
             written.add(todo)
@@ -124,7 +125,7 @@ def open_then_written(step: steps.Step, submission, env, written: set[str]) -> l
         assert earned[0] == 0 and earned == sorted(earned), f"step {step.number}: scores {earned}"
         run_all(client, experiments)
     assert not errors(code), f"step {step.number} still fails after the TODOs were written: {errors(code)}"
-    assert "all checks passed" in after[-1], f"step {step.number}: {after[-1][-1500:]}"
+    assert "all checks passed" in after[grade], f"step {step.number}: {after[grade][-1500:]}"
     if experiments:  # provisioned concurrency removed what it added
         assert provisioned_leftovers(config.load(env)) == {"aliases": [], "versions": ["$LATEST"], "configs": []}
     return skipped
