@@ -23,7 +23,7 @@ import lambda_rie
 
 from localcloud import children, engine, settings
 from localcloud.aws import backends, motofixes
-from localcloud.edge import httpserver
+from localcloud.edge.cheroot_server import EdgeServer, return_large_blocks
 from localcloud.aws.apigateway.api import ApiGatewayHook
 from localcloud.aws.awslambda.catalog import Catalog
 from localcloud.aws.wire import AwsError
@@ -49,17 +49,6 @@ class Prerequisite(RuntimeError):
     """Something the stand-in needs is missing; the message says what to do."""
 
 
-def edge_server():
-    """The module of the edge's HTTP server (LOCALCLOUD_HTTP_SERVER)."""
-    if settings.http_server() == "builtin":
-        return httpserver
-    try:
-        from localcloud.edge import cheroot_server
-    except ImportError:
-        raise Prerequisite("LOCALCLOUD_HTTP_SERVER=cheroot needs cheroot: .venv/bin/pip install cheroot") from None
-    return cheroot_server
-
-
 def claim_home(home: Path):
     """An exclusive lock on LOCALCLOUD_HOME, held for the life of the process."""
     for folder in ("logs", "run", "state", "registry", "images"):
@@ -82,7 +71,7 @@ def claim_port(port: int) -> socket.socket:
         sock.close()
         raise Prerequisite(f"port {port} on 127.0.0.1 is in use by another program; stop it or set "
                            "LOCALCLOUD_PORT to a free port") from None
-    sock.listen(128)
+    sock.listen(settings.EDGE.listen_backlog)
     return sock
 
 
@@ -198,13 +187,14 @@ class Server:
                 "functions": self.runtime.pools.status(), "cloud_run": self.cloudrun.status()}
 
     def serve(self) -> None:
-        server = edge_server().make_server(self.sock, self.edge)
+        return_large_blocks()
+        server = EdgeServer(self.sock, self.edge)
         stopping = threading.Event()
 
         def stop(*_):
             if not stopping.is_set():
                 stopping.set()
-                threading.Thread(target=server.shutdown, daemon=True).start()
+                threading.Thread(target=server.stop, daemon=True).start()
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
@@ -215,7 +205,7 @@ class Server:
         (self.home / "instance.json").write_text(json.dumps(info))
         print(f"localcloud: serving {self.edge_url} in {self.mode} mode (instance {self.instance})", flush=True)
         try:
-            server.serve_forever(poll_interval=0.2)
+            server.safe_start()
         finally:
             self.shutdown()
 

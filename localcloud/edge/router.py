@@ -103,6 +103,8 @@ class Edge:
                 return wsgi.respond_json(start_response, 404, {"message": "Not Found"})
             environ[wsgi.MATCH] = match.groupdict() if match else {}
             return app(environ, start_response)
+        except wsgi.BadBody as error:
+            return wsgi.respond_json(start_response, 400, {"message": f"Bad Request: {error}"}, [("Connection", "close")])
         except Exception:  # answer as AWS does (500 InternalFailure) and keep the trace in the edge log
             traceback.print_exc()
             return wsgi.respond_json(start_response, 500, {"message": "InternalFailure: see the stand-in's edge log"},
