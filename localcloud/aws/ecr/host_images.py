@@ -4,7 +4,7 @@
     Content-Type: application/x-tar      (the folder's files, names relative to it; gzip allowed)
 
 The stand-in never reads a folder it is told about: the client streams the folder as a
-tar, which is unpacked safely (:mod:`localcloud.layers`, at most 250 MB, Lambda's unzipped
+tar, which is unpacked safely (:mod:`localcloud.aws.ecr.layers`, at most 250 MB, Lambda's unzipped
 package quota) into LOCALCLOUD_HOME, packed as a one-layer image (files under /var/task,
 CMD from ``command``), pushed into the registry and recorded in ECR, so the rest of the
 lab (``describe_images``, ``create_function(ImageUri=...)``) is unchanged. The image's digest
