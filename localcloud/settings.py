@@ -136,8 +136,8 @@ class EdgeBounds:
     """An idle keep-alive connection (or one that never sends a byte) closes after this; so does one whose
     reads or writes stall this long mid-request. It waits in a selector, holding no thread."""
     threads: int = 64
-    """Requests served at once, a fixed pool: a slow Invoke holds one for its whole run, and Cloud Run's tests
-    hold 40 at once (an instance's concurrency)."""
+    """Requests served at once, a fixed pool (more wait for a thread): an Invoke or a Cloud Run request holds one
+    for its whole run, and the tests hold 40 Cloud Run requests at once."""
     keep_alive_connections: int = 256
     """Idle keep-alive connections kept open; beyond them an answer closes its connection."""
     accepted_queue: int = 256

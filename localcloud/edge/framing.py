@@ -34,7 +34,7 @@ class HeaderReader(server.HeaderReader):
             if line[:1] in (b" ", b"\t"):
                 raise ValueError("obsolete line folding is not accepted")
             name, colon, value = line[:-2].partition(b":")
-            if not colon or not TOKEN.fullmatch(name):
+            if not colon or not TOKEN.fullmatch(name) or b"\r" in value or b"\0" in value:
                 raise ValueError("Illegal header line.")
             if b"_" not in name:
                 fields.setdefault(name.title(), []).append(value.strip(b" \t"))
@@ -90,6 +90,8 @@ class Dechunked:
         return line[:-2]
 
     def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            return b"".join(iter(lambda: self.read(wsgi.CHUNK), b""))
         if self.done or size == 0:
             return b""
         if self.left == 0:
@@ -105,7 +107,7 @@ class Dechunked:
                         raise wsgi.BadBody("the chunked body's trailer fields are too long")
                 self.done = True
                 return b""
-        data = self.rfile.read(self.left if size is None or size < 0 else min(size, self.left))
+        data = self.rfile.read(min(size, self.left))
         if not data:
             raise wsgi.BadBody("the chunked body ended inside a chunk")
         self.left -= len(data)
