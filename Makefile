@@ -51,8 +51,7 @@ cloud-down:  ## stop the local AWS stand-in and remove what it started
 cloud-status:  ## the stand-in's mode, components and per-function counters
 	$(PY) -m localcloud status
 
-cloud-bench: venv docker  ## measure the stand-in's overhead over a direct RIE call, built-in edge server vs cheroot (a few minutes)
-	$(PY) -m pip install --quiet cheroot==11.1.2  # only for the comparison; not in requirements.txt
+cloud-bench: venv docker  ## measure the stand-in's overhead over a direct RIE call, and its cold starts (a few minutes)
 	$(PY) -m localcloud.bench
 
 exercises: venv  ## regenerate exercises/ from lab_solution/ (maintainers)

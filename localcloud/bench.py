@@ -1,21 +1,19 @@
 """Benchmark: what the edge and the gateway add to a warm invoke, and what a cold start costs.
 
-    python -m localcloud.bench [--mode host|docker|both] [--server builtin|cheroot|both] [--calls 500] [--colds 5]
+    python -m localcloud.bench [--mode host|docker|both] [--calls 500] [--colds 5]
 
 Starts its own stand-in (free port, temporary home), deploys a trivial handler and, in
 one run, interleaves warm calls on the same execution environment three ways with the
 same HTTP client (requests, keep-alive): straight to the environment's RIE, through the
 edge's Lambda Invoke API, and through an HTTP API route. Then forces cold starts by
 updating the configuration. Targets: edge <= 1.0 ms and gateway + edge <= 1.5 ms over
-the direct RIE call, at p50. ``--server`` picks the edge's HTTP server (LOCALCLOUD_HTTP_SERVER):
-the built-in one, cheroot (when installed), or both, one after the other.
+the direct RIE call, at p50. A script, not a test: it takes minutes.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
-import importlib.util
 import os
 import re
 import subprocess
@@ -98,9 +96,9 @@ def measure(cloud: process.Instance, name: str, api_url: str, calls: int, colds:
     return samples
 
 
-def report(mode: str, server: str, samples: dict[str, list[float]]) -> str:
+def report(mode: str, samples: dict[str, list[float]]) -> str:
     direct = percentile(samples["RIE direct"], 0.5)
-    lines = [f"mode: {mode}, edge server: {server}  ({len(samples['RIE direct'])} warm calls per path, {len(samples['cold start, round trip'])} "
+    lines = [f"mode: {mode}  ({len(samples['RIE direct'])} warm calls per path, {len(samples['cold start, round trip'])} "
              f"cold starts, {os.cpu_count()} CPUs, Python {sys.version.split()[0]})",
              f"{'path':<32}{'p50 ms':>9}{'p95 ms':>9}{'+p50 vs RIE':>13}  target"]
     for label, values in samples.items():
@@ -113,14 +111,13 @@ def report(mode: str, server: str, samples: dict[str, list[float]]) -> str:
     return "\n".join(lines)
 
 
-def run(mode: str, server: str, calls: int, colds: int) -> str:
-    with tempfile.TemporaryDirectory(prefix="localcloud-bench-") as folder, \
-            process.running(mode=mode, http_server=server) as cloud:
+def run(mode: str, calls: int, colds: int) -> str:
+    with tempfile.TemporaryDirectory(prefix="localcloud-bench-") as folder, process.running(mode=mode) as cloud:
         code = Path(folder) / "code"
         code.mkdir()
         (code / "app.py").write_text(HANDLER)
         name, api_url = deploy(cloud, mode, code)
-        text = report(mode, server, measure(cloud, name, api_url, calls, colds))
+        text = report(mode, measure(cloud, name, api_url, calls, colds))
     if mode == "docker":  # once the stand-in and its containers are gone
         subprocess.run([engine.cli(), "rmi", f"127.0.0.1:{cloud.port}/bench:v1"], capture_output=True)
     return text
@@ -129,8 +126,6 @@ def run(mode: str, server: str, calls: int, colds: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m localcloud.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--mode", choices=("host", "docker", "both"), default="both")
-    parser.add_argument("--server", choices=("builtin", "cheroot", "both"), default="both",
-                        help="the edge's HTTP server (both: cheroot too, when it is installed)")
     parser.add_argument("--calls", type=int, default=500, help="warm calls per path (default 500)")
     parser.add_argument("--colds", type=int, default=5, help="cold starts (default 5)")
     args = parser.parse_args(argv)
@@ -140,13 +135,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"localcloud.bench: docker mode needs a Docker engine and the {BASE_IMAGE} image", file=sys.stderr)
             return 1
         modes.remove("docker")
-    servers = ["builtin", "cheroot"] if args.server == "both" else [args.server]
-    if args.server == "both" and importlib.util.find_spec("cheroot") is None:
-        servers.remove("cheroot")
     try:
         for mode in modes:
-            for server in servers:
-                print(run(mode, server, args.calls, args.colds), end="\n\n", flush=True)
+            print(run(mode, args.calls, args.colds), end="\n\n", flush=True)
     except process.StartError as error:
         print(f"localcloud.bench: {error}", file=sys.stderr)
         return 1

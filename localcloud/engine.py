@@ -1,7 +1,7 @@
 """The Docker engine, reached through the docker CLI (no SDK, no docker networks).
 
-Every container the stand-in creates carries the labels ``localcloud.home`` and
-``localcloud.instance``, so ``down`` and a restart remove exactly those and nothing else.
+Every container the stand-in creates carries the Docker labels ``localcloud.home=<home>`` and
+``localcloud.instance=<id>``, so ``down`` and a restart remove exactly those and nothing else.
 """
 
 from __future__ import annotations

@@ -1,8 +1,11 @@
 """The stand-in process (``python -m localcloud serve``): assembles the parts and runs the edge.
 
 Start-up order: claim LOCALCLOUD_HOME and the port, pick the mode, start the registry,
-restore the saved control-plane state, start the runtime, serve. SIGTERM / SIGINT stop
-it cleanly: environments and containers removed, state saved, registry stopped.
+restore the saved control-plane state (:class:`localcloud.cloud.Cloud`, which every service
+shares), build each service from its package's ``urls.py`` (Cloud Run, Lambda and its
+runtime, API Gateway, CloudWatch Logs, ECR) and register its routes and hooks, serve.
+SIGTERM / SIGINT stop it cleanly: environments and containers removed, state saved,
+registry stopped.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ import fcntl
 import functools
 import json
 import os
-import re
 import secrets
 import signal
 import socket
@@ -22,42 +24,22 @@ from pathlib import Path
 import lambda_rie
 
 from localcloud import children, engine, settings
-from localcloud.aws import backends, motofixes
-from localcloud.edge import httpserver
-from localcloud.aws.apigateway.api import ApiGatewayHook
-from localcloud.aws.awslambda.catalog import Catalog
-from localcloud.aws.wire import AwsError
+from localcloud.aws import motofixes
+from localcloud.aws.apigateway import urls as apigateway_urls
+from localcloud.aws.awslambda import urls as lambda_urls
 from localcloud.aws.control import ControlPlane
-from localcloud.aws.ecr.api import EcrHook
-from localcloud.edge.router import Edge, Route
-from localcloud.aws.awslambda.functions import ImageStore
-from localcloud.aws.apigateway.gateway import Gateway
-from localcloud.aws.ecr.host_images import HostImages
-from localcloud.aws.awslambda.invoke import InvokeApi
-from localcloud.aws.awslambda.api import LambdaHook
-from localcloud.aws.awslambda.lambdalog import LogSink
-from localcloud.aws.logs.api import LogsHook
-from localcloud.aws.persistence import StateStore
+from localcloud.aws.ecr import urls as ecr_urls
 from localcloud.aws.ecr.registry import Registry, RegistryUnavailable
-from localcloud.aws.ecr.proxy import RegistryProxy
-from localcloud.aws.awslambda.runtime import Runtime
-from localcloud.aws.sidetable import SideTable
-from localcloud.gcp import CloudRun, Repositories
+from localcloud.aws.logs import urls as logs_urls
+from localcloud.cloud import Cloud
+from localcloud.edge.cheroot_server import EdgeServer, return_large_blocks
+from localcloud.edge.router import Edge
+from localcloud.gcp import Repositories
+from localcloud.gcp import urls as cloud_run_urls
 
 
 class Prerequisite(RuntimeError):
     """Something the stand-in needs is missing; the message says what to do."""
-
-
-def edge_server():
-    """The module of the edge's HTTP server (LOCALCLOUD_HTTP_SERVER)."""
-    if settings.http_server() == "builtin":
-        return httpserver
-    try:
-        from localcloud.edge import cheroot_server
-    except ImportError:
-        raise Prerequisite("LOCALCLOUD_HTTP_SERVER=cheroot needs cheroot: .venv/bin/pip install cheroot") from None
-    return cheroot_server
 
 
 def claim_home(home: Path):
@@ -82,7 +64,7 @@ def claim_port(port: int) -> socket.socket:
         sock.close()
         raise Prerequisite(f"port {port} on 127.0.0.1 is in use by another program; stop it or set "
                            "LOCALCLOUD_PORT to a free port") from None
-    sock.listen(128)
+    sock.listen(settings.EDGE.listen_backlog)
     return sock
 
 
@@ -125,66 +107,26 @@ class Server:
         self._assemble()
 
     def _assemble(self) -> None:
-        self.table = SideTable()
-        motofixes.install(self.table)
-        self.control = ControlPlane([], settings.default_region(), self._changed)
-        lock, table = self.control.lock, self.table
-        self.state = StateStore(self.home, lock, table)
-        print(f"localcloud: {self.state.load()}", flush=True)
-        store = ImageStore(self.registry, self.home / "images", self.edge_host, self.mode == "docker", lock, table)
-        self.catalog = Catalog(self.registry, (self.edge_host, f"localhost:{self.port}"), table, lock)
-        self.sink = LogSink(self._put_logs)
-        self.runtime = Runtime(
-            store, self.sink, self._ensure_rie, home=self.home, instance=self.instance,
-            extra_env={"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_SESSION_TOKEN": "test",
-                       "AWS_ENDPOINT_URL": self.edge_url},
-            idle_timeout=settings.idle_timeout(), max_concurrency=settings.max_concurrency(),
-            resolve=self.catalog.resolve)
-        ecr = EcrHook(self.registry, self.edge_host, lock)
-        lambda_hook = LambdaHook(self.catalog, store, self.runtime, lock, table, self._changed)
-        apigateway = ApiGatewayHook(self.edge_url, lock, table, self._changed)
-        self.control.hooks = [ecr, lambda_hook, apigateway, LogsHook(self.runtime)]
-        self.cloudrun = CloudRun(self.edge_url, home=self.home, instance=self.instance,
-                                 idle_timeout_s=settings.run_idle_timeout())
-        apigateway.restore()
-        for name in lambda_hook.restore(self.edge_host):
-            print(f"localcloud: removed the unused extracted image {name}", flush=True)
+        """The shared state, restored; then each service, from its package's ``urls.py``; then the edge."""
+        self.cloud = cloud = Cloud(self.home, self.port, self.instance, self.mode, settings.default_region(),
+                                   self.registry)
+        motofixes.install(cloud.table)
+        self.control = ControlPlane(cloud)
+        cloud.log(cloud.state.load())
+        self.cloud_run = cloud_run_urls.service(cloud, idle_timeout_s=settings.run_idle_timeout())
+        self.awslambda = lambda_urls.service(cloud, rie=self._ensure_rie, idle_timeout=settings.idle_timeout(),
+                                             max_concurrency=settings.max_concurrency())
         self.edge = Edge(port=self.port, control=self.control, status=self.status, health=self.health)
-        for route in (
-            # before the registry's /v2: Cloud Run's Admin API v2 shares the prefix
-            Route("cloud-run", re.compile(r"^(?:/v2/projects/|/_gcp/run/)"), self.cloudrun),
-            Route("invoke", re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$"),
-                  InvokeApi(self.catalog, self.runtime, settings.default_region()), ("POST",)),
-            Route("execute-api", re.compile(r"^/_aws/execute-api/(?P<api>[^/]+)(?:/(?P<rest>.*))?$"),
-                  Gateway(self.catalog, self.runtime, self.port, lock, table)),
-            Route("registry", re.compile(r"^/v2(?:/.*)?$"), RegistryProxy(self.registry, Repositories(ecr), self._changed),
-                  unsigned_only=True),
-            Route("host-images", re.compile(r"^/_localcloud/host-images$"),
-                  HostImages(self.registry, ecr, self.edge_host, self.home, lock, table, self._changed), ("POST",)),
-        ):
-            self.edge.register(route)
-
-    def _changed(self) -> None:
-        self.state.changed()
-
-    def _put_logs(self, destination: tuple, events: list[dict]) -> None:
-        account, region, group, stream = destination
-        with self.control.lock:
-            logs = backends.service("logs", account, region)
-            if group not in logs.groups:
-                try:
-                    self.catalog.function(account, region, group.removeprefix("/aws/lambda/"))
-                except AwsError:
-                    return  # the last words of a deleted function's environments: AWS keeps no such logs
-                logs.ensure_log_group(group)  # Lambda creates /aws/lambda/NAME on first use
-            if stream not in logs.groups[group].streams:
-                logs.create_log_stream(group, stream)
-            logs.put_log_events(group, stream, events)
-        self.state.changed(urgent=False)
+        for service in (self.cloud_run,  # before the registry's /v2: Cloud Run's Admin API v2 shares the prefix
+                        self.awslambda, apigateway_urls.service(cloud, self.awslambda), logs_urls.service(self.awslambda),
+                        ecr_urls.service(cloud, push_rules=Repositories)):
+            for route in service.routes:
+                self.edge.register(route)
+            self.control.hooks += service.hooks
 
     def health(self) -> dict[str, bool]:
         components = {"edge": True, "registry": self.registry.running and self.registry.healthy(),
-                      "control_plane": True, "runtime": self.runtime.pools.healthy()}
+                      "control_plane": True, "runtime": self.awslambda.runtime.pools.healthy()}
         if self.mode == "docker":
             if time.monotonic() - self._engine_checked[0] > 5:  # `docker version` takes ~0.1 s: ask every 5 s at most
                 self._engine_checked = (time.monotonic(), engine.available(timeout=5))
@@ -195,27 +137,28 @@ class Server:
         return {"service": "localcloud", "mode": self.mode, "endpoint": self.edge_url, "instance": self.instance,
                 "pid": os.getpid(), "home": str(self.home), "registry": self.registry.shown,
                 "components": {name: "healthy" if ok else "unhealthy" for name, ok in self.health().items()},
-                "functions": self.runtime.pools.status(), "cloud_run": self.cloudrun.status()}
+                "functions": self.awslambda.runtime.pools.status(), "cloud_run": self.cloud_run.app.status()}
 
     def serve(self) -> None:
-        server = edge_server().make_server(self.sock, self.edge)
+        return_large_blocks()
+        server = EdgeServer(self.sock, self.edge)
         stopping = threading.Event()
 
         def stop(*_):
             if not stopping.is_set():
                 stopping.set()
-                threading.Thread(target=server.shutdown, daemon=True).start()
+                threading.Thread(target=server.stop, daemon=True).start()
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         threading.Thread(target=self._watch_registry, args=(stopping,), daemon=True).start()
-        self.state.start()
+        self.cloud.state.start()
         info = {"pid": os.getpid(), "port": self.port, "instance": self.instance, "mode": self.mode,
                 "home": str(self.home), "endpoint": self.edge_url, "started": time.time()}
         (self.home / "instance.json").write_text(json.dumps(info))
         print(f"localcloud: serving {self.edge_url} in {self.mode} mode (instance {self.instance})", flush=True)
         try:
-            server.serve_forever(poll_interval=0.2)
+            server.safe_start()
         finally:
             self.shutdown()
 
@@ -231,8 +174,9 @@ class Server:
     def shutdown(self) -> None:
         """Each step runs even when an earlier one fails: nothing may outlive the stand-in."""
         print("localcloud: stopping", flush=True)
-        steps = (self.runtime.shutdown, self.cloudrun.shutdown, lambda: self.runtime.flush_logs(timeout=2), self.state.close,
-                 self.registry.stop, self._remove_containers, (self.home / "instance.json").unlink)
+        runtime = self.awslambda.runtime
+        steps = (runtime.shutdown, self.cloud_run.app.shutdown, lambda: runtime.flush_logs(timeout=2),
+                 self.cloud.state.close, self.registry.stop, self._remove_containers, (self.home / "instance.json").unlink)
         for step in steps:
             try:
                 step()

@@ -19,20 +19,20 @@ variable                         meaning                                        
 ``LOCALCLOUD_DOCKER``            the docker CLI                                  ``docker``
 ``LOCALCLOUD_RIE_CACHE``         where the RIE binary is cached                  ``~/.cache/serverless-iris/rie``
 ``LOCALCLOUD_STARTUP_TIMEOUT``   seconds ``up`` waits for health                 ``90``
-``LOCALCLOUD_HTTP_SERVER``       the edge's HTTP server: ``builtin`` or          ``builtin``
-                                 ``cheroot`` (measured by ``make cloud-bench``)
 ===============================  ==============================================  ==========================
+
+The edge's HTTP bounds are not read from the environment: :data:`EDGE` holds them, in one place.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MODES = ("auto", "docker", "host")
-HTTP_SERVERS = ("builtin", "cheroot")
 ENV_PREFIX = "LOCALCLOUD_"
 
 
@@ -119,12 +119,41 @@ def startup_timeout() -> float:
     return float(_int("LOCALCLOUD_STARTUP_TIMEOUT", 90, minimum=1))
 
 
-def http_server() -> str:
-    """The edge's HTTP server: ``builtin`` (:mod:`localcloud.edge.httpserver`) or ``cheroot``."""
-    value = os.environ.get("LOCALCLOUD_HTTP_SERVER", "").strip().lower() or "builtin"
-    if value not in HTTP_SERVERS:
-        raise SettingError(f"LOCALCLOUD_HTTP_SERVER={value!r}; expected one of {', '.join(HTTP_SERVERS)}")
-    return value
+@dataclass(frozen=True)
+class EdgeBounds:
+    """What the edge's HTTP server (:mod:`localcloud.edge.cheroot_server`) lets one client take.
+
+    Request bodies are limited per route, while they are read (:mod:`localcloud.edge.wsgi`), not here.
+    """
+
+    max_head_bytes: int = 64 * 1024
+    """Request line and headers together; more answers 414 (a long request line) or 413, and closes. boto3 and
+    the docker CLI send 1-4 KB; nginx accepts about 32 KB, Node.js 16 KB."""
+    head_timeout_s: float = 10.0
+    """The whole request head must arrive within this, from its first byte, or the connection is cut (408):
+    a client trickling a header byte by byte cannot hold a thread. On loopback a head arrives at once."""
+    idle_timeout_s: float = 30.0
+    """An idle keep-alive connection (or one that never sends a byte) closes after this; so does one whose
+    reads or writes stall this long mid-request. It waits in a selector, holding no thread."""
+    threads: int = 64
+    """Requests served at once, a fixed pool (more wait for a thread): an Invoke or a Cloud Run request holds one
+    for its whole run, and the tests hold 40 Cloud Run requests at once."""
+    keep_alive_connections: int = 256
+    """Idle keep-alive connections kept open; beyond them an answer closes its connection."""
+    accepted_queue: int = 256
+    """Connections with a request waiting for a free thread; when it is full ..."""
+    accepted_queue_timeout_s: float = 0.5
+    """... a new request waits this long for room (the accept loop waits with it), then is answered 503."""
+    listen_backlog: int = 128
+    """Connections the kernel queues before the edge accepts them."""
+    discard_bytes: int = 16 * 1024 * 1024
+    """What is read and dropped of a body an app did not read (a refused one), while it keeps coming, so the
+    client reads the answer instead of a reset; a larger unread body closes the connection."""
+    discard_idle_s: float = 1.0
+    """... as long as the next piece comes within this."""
+
+
+EDGE = EdgeBounds()
 
 
 def overrides() -> dict[str, str]:

@@ -3,8 +3,9 @@
 Routing copies moto's ``DomainDispatcherApplication`` (the SigV4 credential scope names
 the service and region). A hook sees each call before moto (it may answer instead,
 e.g. with an AWS error moto does not raise) and after (it may fix the answer, e.g.
-point ECR URIs at the edge). Calls into moto are serialised by one lock, which the
-state saver also takes, so a snapshot never sees half a change.
+point ECR URIs at the edge); each service registers its own (:class:`localcloud.cloud.Service`).
+Calls into moto are serialised by the cloud's one lock, which the state saver also takes,
+so a snapshot never sees half a change.
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ from __future__ import annotations
 import io
 import json
 import re
-import threading
 from dataclasses import dataclass, field
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote
 
 from moto.moto_server import werkzeug_app
@@ -22,6 +22,9 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 
 from localcloud.aws.wire import Answer, RequestEntityTooLarge, account_for, signing_scope
 from localcloud.edge import wsgi
+
+if TYPE_CHECKING:
+    from localcloud.cloud import Cloud
 
 READ_ONLY = re.compile(r"^(Get|List|Describe|BatchGet|Filter|Search|Lookup)")
 MAX_REQUEST = 69905067  # Lambda's largest API request (CreateFunction with a 50 MB zip, base64-encoded)
@@ -74,13 +77,13 @@ class Hook:
 class ControlPlane:
     """WSGI app: parse the call, run the hooks and moto, note mutations for the state saver."""
 
-    def __init__(self, hooks: list[Hook], default_region: str, on_mutation: Callable[[], None]):
+    def __init__(self, cloud: Cloud):
         werkzeug_app.DISABLE_GLOBAL_CORS = True  # moto's flask-cors echoes any Origin; AWS's APIs send no CORS headers
         self.moto = DomainDispatcherApplication(create_backend_app)
-        self.hooks = hooks
-        self.default_region = default_region
-        self.on_mutation = on_mutation
-        self.lock = threading.RLock()
+        self.hooks: list[Hook] = []
+        self.default_region = cloud.region
+        self.on_mutation = cloud.changed
+        self.lock = cloud.lock
 
     def parse(self, environ: dict, body: bytes) -> Call:
         scope = signing_scope(environ)

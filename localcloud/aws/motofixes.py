@@ -11,7 +11,7 @@
 * IAM: AWS's managed policies (``AWSLambdaBasicExecutionRole`` among them) always exist on
   AWS; moto creates them only when its configuration asks for them.
 
-The extra state lives in the stand-in's side table (:mod:`localcloud.sidetable`), saved
+The extra state lives in the stand-in's side table (:mod:`localcloud.aws.sidetable`), saved
 and restored with moto's backends.
 """
 

@@ -1,7 +1,7 @@
 """The stand-in's own records beside moto's: what AWS tracks and moto has no field for.
 
 One typed table instead of attributes set on moto's objects; it is saved and restored
-with moto's backends (:mod:`localcloud.persistence`) and, like them, read and changed
+with moto's backends (:mod:`localcloud.aws.persistence`) and, like them, read and changed
 only under the control plane's lock.
 """
 

@@ -1,1 +1,1 @@
-"""The edge: the one HTTP endpoint (route table, Host and cross-site guard, keep-alive server, WSGI helpers)."""
+"""The edge: the one HTTP endpoint (route table and guard, cheroot with its bounds, RFC 9112 framing, WSGI helpers)."""

@@ -1,18 +1,21 @@
 """The edge: one HTTP endpoint on 127.0.0.1 for everything, like LocalStack's port 4566.
 
 The route table is :attr:`Edge.routes`, in order; the first route whose method and path
-match takes the request, and the control plane takes what none matches. A service of
-another cloud registers its own routes with :meth:`Edge.register`.
+match takes the request, and the control plane takes what none matches. The edge's own
+endpoints come first; each service then registers its routes (:meth:`Edge.register`),
+declared beside its code in its package's ``urls.py`` (:mod:`localcloud.cloud`), in the
+order :mod:`localcloud.server` assembles them:
 
 ==============================================  =============================================
 path                                            goes to
 ==============================================  =============================================
-``POST /2015-03-31/functions/F/invocations``    Lambda Invoke (runtime)
-``/_aws/execute-api/API_ID/...``                API Gateway HTTP API data plane
-``/v2/...`` without a SigV4 signature           the Docker registry (docker login/push/pull)
-``/_localcloud/health``, ``/status``,           the stand-in's own endpoints
-``/host-images``
-anything else                                   the AWS control plane (moto, with fixes)
+``/_localcloud/health``, ``/status``            the stand-in's own endpoints
+``/v2/projects/...``, ``/_gcp/run/...``         Cloud Run (:mod:`localcloud.gcp.urls`)
+``POST /2015-03-31/functions/F/invocations``    Lambda Invoke (:mod:`localcloud.aws.awslambda.urls`)
+``/_aws/execute-api/API_ID/...``                the HTTP API data plane (:mod:`localcloud.aws.apigateway.urls`)
+``/v2/...`` without a SigV4 signature           the Docker registry, and ``POST /_localcloud/host-images``
+                                                (:mod:`localcloud.aws.ecr.urls`)
+anything else                                   the AWS control plane (moto, with each service's hooks)
 ==============================================  =============================================
 
 Before any route, :class:`Guard` refuses what a web page in the student's browser could
@@ -103,6 +106,8 @@ class Edge:
                 return wsgi.respond_json(start_response, 404, {"message": "Not Found"})
             environ[wsgi.MATCH] = match.groupdict() if match else {}
             return app(environ, start_response)
+        except wsgi.BadBody as error:
+            return wsgi.respond_json(start_response, 400, {"message": f"Bad Request: {error}"}, [("Connection", "close")])
         except Exception:  # answer as AWS does (500 InternalFailure) and keep the trace in the edge log
             traceback.print_exc()
             return wsgi.respond_json(start_response, 500, {"message": "InternalFailure: see the stand-in's edge log"},

@@ -24,6 +24,10 @@ class TooLarge(Exception):
         self.limit = limit
 
 
+class BadBody(ValueError):
+    """The request body's framing broke while it was read (a malformed chunk): answered 400, and the connection closes."""
+
+
 def read_body(environ: dict, limit: int | None = None) -> bytes:
     """The whole request body (Content-Length or chunked); TooLarge once it passes ``limit`` bytes."""
     return b"".join(body_chunks(environ, limit))

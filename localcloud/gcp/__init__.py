@@ -8,14 +8,13 @@ One WSGI app behind the edge, for two path prefixes:
 - ``/_gcp/run/PROJECT/REGION/SERVICE/...``: each service's URL (:mod:`.dataplane`), served by
   container instances (:mod:`.runtime`, :mod:`.scaler`, :mod:`.container`).
 
-Images live in the stand-in's registry under their Google names (:mod:`.images`).
+Images live in the stand-in's registry under their Google names (:mod:`.images`); the edge's
+route to this app is registered by :mod:`.urls`.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from localcloud.edge import wsgi
 from .admin import PREFIX as ADMIN_PREFIX
@@ -25,15 +24,18 @@ from .dataplane import DataPlane
 from .images import Repositories
 from .runtime import Runtime
 
+if TYPE_CHECKING:
+    from localcloud.cloud import Cloud
+
 PREFIXES = (ADMIN_PREFIX, RUN_PREFIX)
 __all__ = ["PREFIXES", "CloudRun", "Repositories"]
 
 
 class CloudRun:
-    def __init__(self, edge_url: str, *, home: Path, instance: str, idle_timeout_s: float,
-                 clock: Callable[[], float] = time.monotonic):
-        self.runtime = Runtime(registry_host=edge_url.split("://", 1)[1], home=home, instance=instance,
-                               idle_timeout_s=idle_timeout_s, clock=clock)
+    def __init__(self, cloud: Cloud, *, idle_timeout_s: float):
+        self.runtime = Runtime(registry_host=cloud.edge_host, home=cloud.home, instance=cloud.instance,
+                               idle_timeout_s=idle_timeout_s, clock=cloud.clock)
+        edge_url = cloud.edge_url
         self.admin = AdminApi(self.runtime, lambda name: edge_url + RUN_PREFIX + "/".join(name.split("/")[1::2]))
         self.data = DataPlane(self.runtime, self.admin.policies, lambda name: name in self.admin.services)
 

@@ -1,4 +1,5 @@
-"""localcloud/README.md stays true to the code: every setting and command it names exists, and no setting is undocumented."""
+"""localcloud/README.md stays true to the code: every setting, command and module it names exists, and no setting or
+module is left out."""
 
 from __future__ import annotations
 
@@ -22,3 +23,23 @@ def test_documented_commands_exist():
     commands = set(cli.parser()._subparsers._group_actions[0].choices)
     documented = set(re.findall(r"python -m localcloud (\w+)", README))
     assert documented <= commands and {"up", "down", "status", "logs"} <= documented
+
+
+def modules_table() -> dict[str, set[str]]:
+    """The README's table of modules: package folder -> the files its row names."""
+    rows = {}
+    for line in README[README.index("## Modules"):].splitlines():
+        if line.startswith("| `"):
+            package, job = line.split("|")[1:3]
+            named = re.findall(r"`([\w/.]+)`", package)
+            folder = named[0] if named[0].endswith("/") else ""
+            rows[folder] = rows.get(folder, set()) | {name for name in named if name.endswith(".py")} | set(
+                re.findall(r"`(\w+\.py)`", job))
+    return rows
+
+
+def test_the_modules_table_names_every_module_and_only_modules_that_exist():
+    package = Path(settings.__file__).parent
+    listed = {(folder + name) for folder, names in modules_table().items() for name in names}
+    on_disk = {path.relative_to(package).as_posix() for path in package.rglob("*.py") if path.name != "__init__.py"}
+    assert listed == on_disk

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import inspect
 import re
 from pathlib import Path
 
@@ -42,9 +43,37 @@ def top_level_names(source: Path) -> set[str]:
                     for t in (n.targets if isinstance(n, ast.Assign) else [n.target]) if isinstance(t, ast.Name)}
 
 
+def instance_attribute(name: str) -> bool:
+    """``module.Class.attribute`` where the class's methods assign ``self.attribute``."""
+    owner, _, attribute = name.rpartition(".")
+    if not resolves(owner) or not isinstance(cls := _object(owner), type):
+        return False
+    tree = ast.parse(Path(inspect.getsourcefile(cls)).read_text(encoding="utf-8"))
+    node = next((n for n in ast.walk(tree) if isinstance(n, ast.ClassDef) and n.name == cls.__name__), None)
+    return node is not None and any(isinstance(t, ast.Attribute) and t.attr == attribute and
+                                    isinstance(t.value, ast.Name) and t.value.id == "self"
+                                    for n in ast.walk(node) if isinstance(n, ast.Assign | ast.AnnAssign)
+                                    for t in (n.targets if isinstance(n, ast.Assign) else [n.target]))
+
+
+def _object(name: str):
+    parts = name.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            found = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for attribute in parts[cut:]:
+            found = getattr(found, attribute)
+        return found
+    raise LookupError(name)
+
+
 def resolves(name: str) -> bool:
     """Whether ``name`` is a module or an attribute of one; a student's module is read, not imported (it loads a model)."""
     parts = name.rstrip(".").split(".")
+    if not all(parts):
+        return False
     if parts[0] in ("lab_solution", "exercises"):
         if len(parts) == 1:
             return True
@@ -80,8 +109,11 @@ def roles_unresolved(path: Path, text: str) -> list[str]:
     """Sphinx role targets that resolve neither as written nor relative to the module or its package."""
     module = ".".join(path.relative_to(REPO_ROOT).with_suffix("").parts).removesuffix(".__init__")
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    classes = [n.name for n in ast.parse(path.read_text(encoding="utf-8")).body if isinstance(n, ast.ClassDef)]
+    places = ["{name}", f"{module}.{{name}}", f"{package}.{{name}}"]
+    places += [f"{module}.{c}.{{name}}" for c in classes]  # :meth:`receive` inside a class's docstring
     return [name for name in ROLE.findall(text)
-            if not any(resolves(where) for where in (name, f"{module}.{name}", f"{package}.{name}"))]
+            if not any(resolves(p.format(name=name)) or instance_attribute(p.format(name=name)) for p in places)]
 
 
 @pytest.mark.parametrize("path", SOURCES + DOCUMENTS, ids=lambda p: str(p.relative_to(REPO_ROOT)))

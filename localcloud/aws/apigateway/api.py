@@ -14,12 +14,14 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from localcloud.aws import backends
 from localcloud.aws.control import Call, Hook
 from localcloud.aws.wire import Answer, BadRequest, NotFound
-from localcloud.aws.sidetable import SideTable
+
+if TYPE_CHECKING:
+    from localcloud.cloud import Cloud
 
 APIS = "/v2/apis"
 DEPLOYMENTS = re.compile(r"^/v2/apis/(?P<api>[^/]+)/deployments/?$")
@@ -29,10 +31,9 @@ INTEGRATIONS = re.compile(r"^/v2/apis/(?P<api>[^/]+)/integrations/?$")
 class ApiGatewayHook(Hook):
     service = "apigateway"
 
-    def __init__(self, edge_url: str, lock, table: SideTable, on_mutation: Callable[[], None]):
-        self.edge_url = edge_url
-        self.lock, self.table = lock, table
-        self.on_mutation = on_mutation
+    def __init__(self, cloud: Cloud):
+        self.edge_url = cloud.edge_url
+        self.lock, self.table, self.on_mutation = cloud.lock, cloud.table, cloud.changed
 
     def endpoint(self, api_id: str) -> str:
         return f"{self.edge_url}/_aws/execute-api/{api_id}"

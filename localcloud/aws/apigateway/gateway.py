@@ -24,6 +24,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from localcloud.aws import backends
 from localcloud.edge import wsgi
@@ -33,7 +34,9 @@ from localcloud.aws.apigateway.events import GatewayRequest, MalformedResponse, 
 from localcloud.aws.apigateway.routes import DEFAULT, RouteMatcher
 from localcloud.aws.awslambda.concurrency import Throttled
 from localcloud.aws.awslambda.runtime import Runtime
-from localcloud.aws.sidetable import SideTable
+
+if TYPE_CHECKING:
+    from localcloud.cloud import Cloud
 
 LAMBDA_ARN = re.compile(r"arn:aws[\w-]*:lambda:(?P<region>[^:]+):(?P<account>\d{12}):function:(?P<name>[^:/]+)"
                         r"(?::(?P<qualifier>[^:/]+))?")
@@ -92,10 +95,9 @@ def api_may_invoke(fn, source_arns: list[str], account: str) -> bool:
 class Gateway:
     """The data plane: reads moto's APIs and functions under the control plane's lock, invokes outside it."""
 
-    def __init__(self, catalog: Catalog, runtime: Runtime, edge_port: int, lock, table: SideTable,
-                 clock: Callable[[], float] = time.monotonic):
-        self.catalog, self.runtime, self.edge_port, self.clock = catalog, runtime, edge_port, clock
-        self.lock, self.table = lock, table
+    def __init__(self, cloud: Cloud, catalog: Catalog, runtime: Runtime):
+        self.catalog, self.runtime, self.edge_port, self.clock = catalog, runtime, cloud.port, cloud.clock
+        self.lock, self.table = cloud.lock, cloud.table
         self.matchers: dict[tuple, RouteMatcher] = {}
         self.buckets: dict[tuple, TokenBucket] = {}
 

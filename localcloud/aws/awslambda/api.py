@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from moto.core.utils import iso_8601_datetime_with_nanoseconds
 
@@ -27,7 +27,10 @@ from localcloud.aws.awslambda.functions import IMAGE_URI, ImageError, ImageStore
 from localcloud.aws.awslambda.params import check_configuration
 from localcloud.aws.awslambda.provisioned import ProvisionedConcurrency
 from localcloud.aws.awslambda.runtime import Runtime
-from localcloud.aws.sidetable import Code, FunctionRecord, SideTable, key_of
+from localcloud.aws.sidetable import Code, FunctionRecord, key_of
+
+if TYPE_CHECKING:
+    from localcloud.cloud import Cloud
 
 FUNCTIONS = "/2015-03-31/functions"
 CODE = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/code/?$")
@@ -40,11 +43,10 @@ PREPARE_FAILURES = (ImageError, EngineError, AwsError, LookupError, OSError)
 class LambdaHook(Hook):
     service = "lambda"
 
-    def __init__(self, catalog: Catalog, store: ImageStore, runtime: Runtime, lock, table: SideTable,
-                 on_mutation: Callable[[], None]):
+    def __init__(self, cloud: Cloud, catalog: Catalog, store: ImageStore, runtime: Runtime):
         self.catalog, self.store, self.runtime = catalog, store, runtime
-        self.lock, self.table, self.on_mutation = lock, table, on_mutation
-        self.provisioned = ProvisionedConcurrency(catalog, runtime.pools, lock, table, on_mutation)
+        self.lock, self.table, self.on_mutation = cloud.lock, cloud.table, cloud.changed
+        self.provisioned = ProvisionedConcurrency(cloud, catalog, runtime.pools)
 
     def before(self, call: Call) -> Answer | None:
         try:

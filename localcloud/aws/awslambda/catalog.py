@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from moto.awslambda.exceptions import LambdaClientError
 
@@ -11,8 +12,10 @@ from localcloud.aws import backends
 from localcloud.aws.ecr import images
 from localcloud.aws.wire import AwsError, InvalidParameterValue, ResourceNotFound
 from localcloud.aws.awslambda.functions import LATEST, FunctionSpec, parse_image_uri
-from localcloud.aws.ecr.registry import Registry
-from localcloud.aws.sidetable import Code, SideTable, key_of
+from localcloud.aws.sidetable import Code, key_of
+
+if TYPE_CHECKING:
+    from localcloud.cloud import Cloud
 
 
 @dataclass(frozen=True)
@@ -28,12 +31,11 @@ class CheckedImage:
 
 
 class Catalog:
-    """Reads moto and the side table; callers hold the control plane's lock."""
+    """Reads moto and the side table; callers hold the cloud's lock."""
 
-    def __init__(self, registry: Registry, local_hosts: tuple[str, ...], table: SideTable, lock):
-        self.registry, self.lock = registry, lock
-        self.local_hosts = local_hosts
-        self.table = table
+    def __init__(self, cloud: Cloud):
+        self.registry, self.lock, self.table = cloud.registry, cloud.lock, cloud.table
+        self.local_hosts = cloud.local_hosts
 
     def function(self, account: str, region: str, name: str, qualifier: str | None = None):
         """moto's function object (a version when qualified), or ResourceNotFoundException."""

@@ -18,12 +18,15 @@ import tarfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from localcloud import engine
 from localcloud.aws.awslambda.params import MEMORY_MB, TIMEOUT_S, within
 from localcloud.aws.ecr import images, layers
-from localcloud.aws.ecr.registry import Registry
-from localcloud.aws.sidetable import Code, SideTable
+from localcloud.aws.sidetable import Code
+
+if TYPE_CHECKING:
+    from localcloud.cloud import Cloud
 
 LATEST = "$LATEST"
 IMAGE_URI = re.compile(r"^(?P<host>[^/]+)/(?P<repository>[a-z0-9][a-z0-9._/-]*?)(?::(?P<tag>[\w][\w.-]{0,127}))?"
@@ -135,14 +138,14 @@ class LaunchPlan:
 
 
 class ImageStore:
-    """Prepares images once per digest; safe to call from many threads."""
+    """Prepares images once per digest (under LOCALCLOUD_HOME/images); safe to call from many threads."""
 
-    def __init__(self, registry: Registry, cache: Path, edge_host: str, docker: bool, lock, table: SideTable):
-        self.registry = registry
-        self.cache = cache
-        self.lock, self.table = lock, table
-        self.edge_host = edge_host
-        self.docker = docker
+    def __init__(self, cloud: Cloud):
+        self.registry = cloud.registry
+        self.cache = cloud.home / "images"
+        self.lock, self.table = cloud.lock, cloud.table
+        self.edge_host = cloud.edge_host
+        self.docker = cloud.mode == "docker"
         self._plans: dict[str, LaunchPlan] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()

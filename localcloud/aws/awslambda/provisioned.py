@@ -7,7 +7,7 @@ environments of the version (provisioned-concurrency.html).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from moto.core.utils import iso_8601_datetime_with_nanoseconds
 
@@ -15,14 +15,17 @@ from localcloud.aws.awslambda.catalog import Catalog
 from localcloud.aws.awslambda.functions import LATEST
 from localcloud.aws.awslambda.pools import Pools
 from localcloud.aws.control import Call
-from localcloud.aws.sidetable import SideTable, key_of
+from localcloud.aws.sidetable import key_of
 from localcloud.aws.wire import Answer, InvalidParameterValue, ProvisionedConcurrencyConfigNotFound
+
+if TYPE_CHECKING:
+    from localcloud.cloud import Cloud
 
 
 class ProvisionedConcurrency:
-    def __init__(self, catalog: Catalog, pools: Pools, lock, table: SideTable, on_mutation: Callable[[], None]):
+    def __init__(self, cloud: Cloud, catalog: Catalog, pools: Pools):
         self.catalog, self.pools = catalog, pools
-        self.lock, self.table, self.on_mutation = lock, table, on_mutation
+        self.lock, self.table, self.on_mutation = cloud.lock, cloud.table, cloud.changed
 
     def handle(self, call: Call, name: str) -> Answer:
         with self.lock:

@@ -1,6 +1,6 @@
 """Running invocations on Lambda execution environments, and shaping their answers like Lambda's.
 
-:class:`Runtime` takes an environment from :mod:`localcloud.pools` (which decides warm,
+:class:`Runtime` takes an environment from :mod:`localcloud.aws.awslambda.pools` (which decides warm,
 cold or throttled), sends the event to its RIE, and turns the RIE's answer into
 Lambda's: FunctionError for handler errors, timeouts and crashed runtimes, the
 ``Task timed out after N.00 seconds`` payload, and the log tail with AWS's REPORT line.

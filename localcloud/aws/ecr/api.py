@@ -13,6 +13,7 @@ import contextlib
 import json
 import re
 import time
+from typing import TYPE_CHECKING
 
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ecr.exceptions import ImageAlreadyExistsException
@@ -20,7 +21,10 @@ from moto.ecr.exceptions import ImageAlreadyExistsException
 from localcloud.aws import backends
 from localcloud.aws.control import Call, Hook
 from localcloud.aws.wire import Answer, InvalidParameter
-from localcloud.aws.ecr.registry import REPOSITORY_NAME, TAG, Registry
+from localcloud.aws.ecr.registry import REPOSITORY_NAME, TAG
+
+if TYPE_CHECKING:
+    from localcloud.cloud import Cloud
 
 AWS_HOST = re.compile(rb"\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com")
 TOKEN_LIFETIME_S = 12 * 3600  # get-authorization-token: "valid for 12 hours"
@@ -29,10 +33,10 @@ TOKEN_LIFETIME_S = 12 * 3600  # get-authorization-token: "valid for 12 hours"
 class EcrHook(Hook):
     service = "ecr"
 
-    def __init__(self, registry: Registry, edge_host: str, lock):
-        self.registry = registry
-        self.edge_host = edge_host.encode()
-        self.lock = lock
+    def __init__(self, cloud: Cloud):
+        self.registry = cloud.registry
+        self.edge_host = cloud.edge_host.encode()
+        self.lock = cloud.lock
         self.account = DEFAULT_ACCOUNT_ID  # the registry's id in ECR's messages
 
     def before(self, call: Call) -> Answer | None:

@@ -4,7 +4,7 @@
     Content-Type: application/x-tar      (the folder's files, names relative to it; gzip allowed)
 
 The stand-in never reads a folder it is told about: the client streams the folder as a
-tar, which is unpacked safely (:mod:`localcloud.layers`, at most 250 MB, Lambda's unzipped
+tar, which is unpacked safely (:mod:`localcloud.aws.ecr.layers`, at most 250 MB, Lambda's unzipped
 package quota) into LOCALCLOUD_HOME, packed as a one-layer image (files under /var/task,
 CMD from ``command``), pushed into the registry and recorded in ECR, so the rest of the
 lab (``describe_images``, ``create_function(ImageUri=...)``) is unchanged. The image's digest
@@ -20,15 +20,18 @@ import shutil
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 from localcloud.aws.ecr import images, layers
 from localcloud.edge import wsgi
 from localcloud.aws.ecr.api import EcrHook
-from localcloud.aws.ecr.registry import TAG, Registry
-from localcloud.aws.sidetable import SideTable
+from localcloud.aws.ecr.registry import TAG
 from localcloud.aws.wire import (AwsError, ImageTagAlreadyExists, InvalidParameter, RepositoryNotFound,
                                  RequestEntityTooLarge)
+
+if TYPE_CHECKING:
+    from localcloud.cloud import Cloud
 
 ARCHITECTURES = ("x86_64", "arm64")
 MAX_UPLOAD = 250 * 1024 * 1024  # Lambda: 250 MB unzipped deployment package; the tar stream and its files
@@ -51,11 +54,10 @@ class ChunkStream:
 
 
 class HostImages:
-    def __init__(self, registry: Registry, ecr: EcrHook, edge_host: str, home: Path, lock, table: SideTable,
-                 on_mutation):
-        self.registry, self.ecr, self.edge_host = registry, ecr, edge_host
-        self.uploads = home / "uploads"
-        self.lock, self.table, self.on_mutation = lock, table, on_mutation
+    def __init__(self, cloud: Cloud, ecr: EcrHook):
+        self.registry, self.ecr, self.edge_host = cloud.registry, ecr, cloud.edge_host
+        self.uploads = cloud.home / "uploads"
+        self.lock, self.table, self.on_mutation = cloud.lock, cloud.table, cloud.changed
 
     def __call__(self, environ: dict, start_response: wsgi.StartResponse) -> list[bytes]:
         try:

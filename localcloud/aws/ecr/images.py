@@ -2,7 +2,7 @@
 
 Also the two host-mode conversions: packing a code folder into a one-layer image
 (``POST /_localcloud/host-images``) and extracting an image's ``/var/task`` to run it
-on this machine (safely: :mod:`localcloud.layers`).
+on this machine (safely: :mod:`localcloud.aws.ecr.layers`).
 """
 
 from __future__ import annotations

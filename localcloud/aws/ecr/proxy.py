@@ -2,7 +2,9 @@
 
 Requests stream both ways (image layers are large). Two of them get ECR's rules first:
 a push into a repository ECR does not have fails as on ECR (``NAME_UNKNOWN``), and a
-manifest pushed successfully is recorded in ECR, so ``describe_images`` lists it.
+manifest pushed successfully is recorded in ECR, so ``describe_images`` lists it. The rules
+come from :class:`PushRules`: the ECR hook, or a wrapper that lets another cloud's image
+names through (Cloud Run's :class:`localcloud.gcp.images.Repositories`).
 """
 
 from __future__ import annotations
@@ -10,13 +12,15 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Protocol
 
 import urllib3
 
 from localcloud.edge import wsgi
-from localcloud.aws.ecr.api import EcrHook
-from localcloud.aws.ecr.registry import Registry
+
+if TYPE_CHECKING:
+    from localcloud.cloud import Cloud
 
 UPLOAD_START = re.compile(r"^/v2/(?P<name>.+)/blobs/uploads/?$")
 MANIFEST = re.compile(r"^/v2/(?P<name>.+)/manifests/(?P<reference>[^/]+)$")
@@ -29,11 +33,23 @@ def registry_error(start_response: wsgi.StartResponse, status: int, code: str, m
     return wsgi.respond(start_response, status, body, [("Docker-Distribution-Api-Version", "registry/2.0")])
 
 
+class PushRules(Protocol):
+    """What the proxy asks of ECR about a push."""
+
+    account: str
+
+    def repository_exists(self, name: str) -> bool: ...
+
+    def push_error(self, name: str, reference: str, manifest: bytes, digest: str) -> str | None: ...
+
+    def record_push(self, name: str, reference: str, media_type: str, manifest: bytes, digest: str) -> None: ...
+
+
 class RegistryProxy:
-    def __init__(self, registry: Registry, ecr: EcrHook, on_mutation: Callable[[], None]):
-        self.registry = registry
-        self.ecr = ecr
-        self.on_mutation = on_mutation
+    def __init__(self, cloud: Cloud, rules: PushRules):
+        self.registry = cloud.registry
+        self.ecr = rules
+        self.on_mutation = cloud.changed
 
     def __call__(self, environ: dict, start_response: wsgi.StartResponse):
         method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")

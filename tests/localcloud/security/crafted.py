@@ -65,10 +65,11 @@ def push_image(lab, repository: str, tag: str, layer_tars: list[bytes]) -> str:
 
 
 class PeakMemory:
-    """How much a process's peak resident memory rose during the ``with`` block, in MB (Linux)."""
+    """How much a process's peak resident memory rose during the ``with`` block, and how much of it it kept, in MB
+    (Linux)."""
 
     def __init__(self, pid: int):
-        self.pid, self.rise_mb = pid, 0.0
+        self.pid, self.rise_mb, self.kept_mb = pid, 0.0, 0.0
 
     def _read(self, field: str) -> float:
         status = Path(f"/proc/{self.pid}/status").read_text()
@@ -81,6 +82,7 @@ class PeakMemory:
 
     def __exit__(self, *exc) -> None:
         self.rise_mb = self._read("VmHWM:") - self.before
+        self.kept_mb = self._read("VmRSS:") - self.before
 
 
 def untouched(folder) -> bool:

@@ -51,6 +51,14 @@ def chunks_of(total: int):
     return send
 
 
+def one_chunk_of(total: int):
+    def send(sock):
+        sock.sendall(b"%x\r\n" % total)
+        for _ in range(total // MB):
+            sock.sendall(b"{" * MB)
+    return send
+
+
 def invocations(lab, name: str) -> int:
     return lab.counters(name).get("invocations", 0)
 
@@ -68,10 +76,10 @@ def test_invoke_refuses_a_large_content_length_before_the_body_arrives(lab, echo
     assert json.loads(body)["message"] == "Request must be smaller than 6291456 bytes for the InvokeFunction operation"
 
 
-def test_invoke_stops_reading_a_chunked_body_at_the_limit(lab, echo):
+@pytest.mark.parametrize("send", [chunks_of(128 * MB), one_chunk_of(128 * MB)], ids=["1 MB chunks", "one chunk"])
+def test_invoke_stops_reading_a_chunked_body_at_the_limit(lab, echo, send):
     with PeakMemory(lab.cloud.pid) as memory:
-        status, _ = raw_request(lab, f"/2015-03-31/functions/{echo}/invocations", {"Transfer-Encoding": "chunked"},
-                                chunks_of(128 * MB))
+        status, _ = raw_request(lab, f"/2015-03-31/functions/{echo}/invocations", {"Transfer-Encoding": "chunked"}, send)
         time.sleep(1)  # what the stand-in does with the rest of the body
     assert status == 413
     assert memory.rise_mb < 40

@@ -1,0 +1,33 @@
+"""Cloud Run's share of the edge: one route for its Admin API and its services' URLs.
+
+=============================================  ==================================================
+``/v2/projects/...``                           the Admin API v2 over REST (:mod:`.admin`)
+``/_gcp/run/PROJECT/REGION/SERVICE/...``       each service's URL (:mod:`.dataplane`)
+=============================================  ==================================================
+
+The route must come before the registry's ``/v2``, which shares the Admin API's prefix.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from localcloud.cloud import Cloud, Service
+from localcloud.edge.router import Route
+from localcloud.gcp import PREFIXES, CloudRun
+
+CLOUD_RUN = re.compile("^(?:" + "|".join(re.escape(prefix) for prefix in PREFIXES) + ")")
+
+
+@dataclass(kw_only=True)
+class CloudRunService(Service):
+    """Cloud Run's route, and the app behind it, whose status and shutdown the stand-in uses."""
+
+    app: CloudRun
+
+
+def service(cloud: Cloud, *, idle_timeout_s: float) -> CloudRunService:
+    """Cloud Run on ``cloud``; an idle instance beyond a service's minimum stops after ``idle_timeout_s``."""
+    cloudrun = CloudRun(cloud, idle_timeout_s=idle_timeout_s)
+    return CloudRunService(routes=[Route("cloud-run", CLOUD_RUN, cloudrun)], app=cloudrun)
