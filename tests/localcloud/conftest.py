@@ -9,6 +9,7 @@ shared ``lambda_base`` fixture (tests/conftest.py): they skip without an engine,
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import uuid
 from pathlib import Path
@@ -81,7 +82,8 @@ class Lab:
     def _docker_image(self, function: str, repository: str, tag: str) -> str:
         local = self.built.get(function)
         if local is None:
-            local = self.built[function] = f"localcloud-tests/{function}:latest"
+            # per test process: parallel workers (and sessions) sharing one engine never remove each other's images
+            local = self.built[function] = f"localcloud-tests/{function}:{os.getpid()}"
             dockerfile = f"FROM {BASE_IMAGE}\nCOPY app.py ${{LAMBDA_TASK_ROOT}}/\nCMD [\"app.handler\"]\n"
             run(["docker", "build", "--network", "host", "--quiet", "--tag", local, "--file", "-",
                  str(FUNCTIONS / function)], input=dockerfile)
