@@ -83,6 +83,24 @@ def test_a_cli_with_an_open_todo_prints_it_in_one_line(tmp_path):
     assert done.stderr.strip() == "error: TODO still open: exercises/train.py split()"
 
 
+def test_the_endpoint_follows_the_stand_ins_port_unless_it_is_given():
+    # given the port the stand-in was started on (make cloud-up reads LOCALCLOUD_PORT too)
+    moved = {"LOCALCLOUD_PORT": "4599"}
+    # then the lab, the doctor and the grader look for it there, unless LAB_ENDPOINT_URL names the endpoint
+    assert config.load(moved).endpoint_url == "http://127.0.0.1:4599"
+    assert config.load({**moved, "LAB_ENDPOINT_URL": "http://127.0.0.1:5000"}).endpoint_url == "http://127.0.0.1:5000"
+    assert config.load({}).endpoint_url == "http://127.0.0.1:4566"
+    assert config.load({**moved, "LAB_TARGET": "aws"}).endpoint_url is None
+    # and a child process that reads the settings back finds the same endpoint
+    assert config.load(config.load(moved).environment()).endpoint_url == "http://127.0.0.1:4599"
+
+
+@pytest.mark.parametrize("port", ["0", "70000", "http"])
+def test_a_port_that_is_not_one_is_refused_with_the_variable_named(port):
+    with pytest.raises(ConfigError, match="LOCALCLOUD_PORT"):
+        config.load({"LOCALCLOUD_PORT": port})
+
+
 def non_default(tmp_path) -> dict[str, object]:
     """A valid value other than the default for every setting read from the environment."""
     return {"target": "aws", "code": str(tmp_path), "region": "eu-west-1", "endpoint_url": "http://127.0.0.1:4599",
