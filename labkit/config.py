@@ -227,6 +227,15 @@ def _code(raw: str | Path) -> str:
     return str((REPO_ROOT / Path(code).expanduser()).resolve())
 
 
+def code_label(settings: Settings) -> str:
+    """The folder of the code as a student names it: ``exercises``, ``lab_solution``, or a submission folder
+    relative to the repository root (``submissions/me``), absolute when it lies outside."""
+    if settings.code in CODE_PACKAGES:
+        return settings.code
+    folder = Path(settings.code)
+    return folder.relative_to(REPO_ROOT).as_posix() if folder.is_relative_to(REPO_ROOT) else str(folder)
+
+
 def _port(env: Mapping[str, str]) -> int:
     """``LOCALCLOUD_PORT``, the port the stand-in listens on (``python -m localcloud up`` reads the same variable)."""
     port = _integer(env, "LOCALCLOUD_PORT", 4566)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -57,7 +58,8 @@ def test_every_check_is_declared_with_points_a_hint_and_the_todos_of_its_step():
 
 def test_list_prints_per_step_the_notebook_what_to_write_and_each_check_with_its_points():
     # when
-    done = subprocess.run([sys.executable, "-m", "checks", "--list"], capture_output=True, text=True, timeout=60)
+    done = subprocess.run([sys.executable, "-m", "checks", "--list"], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "LAB_LANG": "en"})
     # then
     assert done.returncode == 0 and not done.stderr
     for step in all_steps().values():
