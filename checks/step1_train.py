@@ -168,9 +168,19 @@ def saved_model(run):
             hint="train.py train(): write the metadata from the model, split and test scores you just computed.")
 def metadata_matches(run):
     meta, saved = metadata(run.ctx), run.value("saved")
-    model = run.ctx.settings.model_dir / "model.joblib"
+    model, described = run.ctx.settings.model_dir / "model.joblib", run.ctx.settings.model_dir / "metadata.json"
     problems = []
     if meta.get("sha256") != hashlib.sha256(model.read_bytes()).hexdigest():
+        if described.stat().st_mtime_ns < model.stat().st_mtime_ns:  # the model changed after its metadata was written
+            raise CheckFailed(say(
+                "metadata.json on disk is older than model.joblib and describes another model (its sha256 differs): "
+                "model.joblib was saved again after its metadata was written. If another cell or run saved it, run "
+                "train() again (notebook 01) to write both together; if train() itself saves the model last, its "
+                "metadata must describe that model",
+                "disk-এর metadata.json model.joblib-এর চেয়ে পুরোনো, আর এটা অন্য একটা model-এর বর্ণনা (sha256 মেলে না): "
+                "metadata লেখার পরে model.joblib আবার save হয়েছে। অন্য কোনো cell বা run সেটা করে থাকলে train() আবার "
+                "চালাও (notebook 01), যাতে দুটো file একসঙ্গে লেখা হয়; train() নিজেই শেষে model save করলে, metadata-কে "
+                "সেই model-টারই বর্ণনা দিতে হবে"))
         problems.append(say("sha256 is not the hash of model.joblib", "sha256 model.joblib-এর hash নয়"))
     if meta.get("features") != list(FEATURES):
         problems.append(say(f"features should be {list(FEATURES)} in that order",
