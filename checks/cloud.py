@@ -47,6 +47,14 @@ def api(run) -> dict:
     return found
 
 
+def conflict(observed: object) -> str | None:
+    """Lambda's own words when a call of the student's code failed with ResourceConflictException, else None."""
+    error = observed.get("error") if isinstance(observed, dict) and not observed.get("todo") else None
+    if not isinstance(error, str) or "ResourceConflictException" not in error:
+        return None
+    return error.split("ResourceConflictException", 1)[1].lstrip(":) -")[:200]
+
+
 def invoke_statements(run) -> list[dict]:
     """The function's resource-policy statements that let API Gateway invoke it."""
     awslambda = run.client("lambda")

@@ -59,16 +59,30 @@ def least_privilege(run):
     inline = iam.list_role_policies(RoleName=role_name)["PolicyNames"]
     tags = {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=role_name)["Tags"]}
     untagged = {k: v for k, v in run.settings.tags.items() if tags.get(k) != v}
+    extra = [arn for arn in attached if arn != BASIC_EXECUTION_POLICY]
     problems = []
     if principals != ["lambda.amazonaws.com"]:
         problems.append(say(f"trusted principals are {principals}", f"role trust করে {principals}-কে"))
     if untagged:
         problems.append(say(f"the role lacks the tag{'s' if len(untagged) > 1 else ''} {untagged} (cleanup finds it by them)",
                             f"role-এ {untagged} tag নেই (cleanup এগুলো দেখেই role খুঁজে পায়)"))
-    if attached != [BASIC_EXECUTION_POLICY]:
-        problems.append(say(f"attached policies are {attached}", f"attach করা policy হলো {attached}"))
+    if BASIC_EXECUTION_POLICY not in attached:
+        problems.append(say(f"AWSLambdaBasicExecutionRole is not attached (attached policies are {attached})",
+                            f"AWSLambdaBasicExecutionRole attach করা নেই (attach করা policy: {attached})"))
+    if extra:  # often left by an earlier run: IAM keeps an attachment when the code that made it is gone
+        problems.append(say(
+            f"the role also has {extra} attached. If your code no longer attaches it, an earlier run left it: IAM "
+            "keeps an attachment until it is detached. Detach it (IAM detach_role_policy) and grade again, or run "
+            "the cleanup (notebook 08) and deploy again from notebook 04",
+            f"role-এ {extra}-ও attach করা আছে। তোমার code এখন আর এটা attach না করলে, আগের কোনো run এটা রেখে গেছে: "
+            "detach না করা পর্যন্ত IAM attachment রেখে দেয়। এটা detach করো (IAM detach_role_policy) আর আবার grade "
+            "করো, অথবা cleanup চালাও (notebook 08) আর notebook 04 থেকে আবার deploy করো"))
     if inline:
-        problems.append(say(f"inline policies {inline}", f"inline policy {inline}"))
+        problems.append(say(
+            f"the role has inline policies {inline}. If your code no longer puts them, an earlier run left them: "
+            "delete them (IAM delete_role_policy) and grade again",
+            f"role-এ inline policy {inline} আছে। তোমার code এখন আর এগুলো না বসালে, আগের কোনো run রেখে গেছে: এগুলো "
+            "মুছে দাও (IAM delete_role_policy) আর আবার grade করো"))
     if problems:
         raise CheckFailed(joined(problems))
 
@@ -102,6 +116,9 @@ def answers(run):
 @STEP.check("deploy() can run twice", points=1, todos=(DEPLOY,), needs="the function is a container-image function, Active and up to date",
             hint="get_function first; when the function exists, update its code and configuration instead of creating it.")
 def redeploys(run):
+    if (said := cloud.conflict(run.records.get("deploy_again"))) is not None:
+        raise CheckFailed(say(f"the second deploy() failed: Lambda answered ResourceConflictException ({said})",
+                              f"দ্বিতীয় deploy() ব্যর্থ হয়েছে: Lambda ResourceConflictException দিয়েছে ({said})"))
     again = run.value("deploy_again")
     arn = cloud.function(run)["Configuration"]["FunctionArn"]
     if not isinstance(again, dict) or again.get("FunctionArn") != arn:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import requests
 
 from .context import SETOSA
 
 from . import cloud
-from .framework import CheckFailed, Plan, say, step
+from .framework import CheckFailed, Plan, Said, say, step
 
 API, ALLOW = "gateway.py:ensure_api", "gateway.py:allow_invoke"
 STEP = step(6)
@@ -48,6 +50,23 @@ def staged(run):
                               f"AutoDeploy সহ কোনো $default stage নেই; stage-গুলো: {found}"))
 
 
+def stale(statement: dict, api_id: str) -> Said | None:
+    """What to do about a statement for another API: a permission stays on the function when its API is gone."""
+    source = statement.get("Condition", {}).get("ArnLike", {}).get("AWS:SourceArn", "")
+    other = re.search(r":execute-api:[^:]*:[^:]*:([^/:]+)/", source)
+    if other is None or other[1] in (api_id, "*"):
+        return None
+    sid = statement.get("Sid", "?")
+    return say(f"the function still lets API {other[1]} invoke it (statement {sid!r}), not this API {api_id}. "
+               "An earlier run left it: a permission stays on the function after the API it was for is gone. "
+               f"Remove it (Lambda remove_permission, StatementId={sid!r}) and grade again, or run the cleanup "
+               "(notebook 08) and deploy again from notebook 04",
+               f"function এখনো API {other[1]}-কে invoke করতে দেয় (statement {sid!r}), এই API {api_id}-কে নয়। "
+               "আগের কোনো run এটা রেখে গেছে: যে API-র জন্য permission দেওয়া হয়েছিল সেটা মুছে গেলেও permission "
+               f"function-এ থেকে যায়। সেটা সরাও (Lambda remove_permission, StatementId={sid!r}) আর আবার grade করো, "
+               "অথবা cleanup চালাও (notebook 08) আর notebook 04 থেকে আবার deploy করো")
+
+
 @STEP.check("only this API may invoke the function", points=2, todos=(ALLOW,),
             hint="add_permission(..., Principal='apigateway.amazonaws.com', SourceArn='arn:aws:execute-api:REGION:ACCOUNT:API_ID/*/POST/predict').")
 def scoped_permission(run):
@@ -59,9 +78,9 @@ def scoped_permission(run):
     for statement in statements:
         source = statement.get("Condition", {}).get("ArnLike", {}).get("AWS:SourceArn", "")
         if f":{api_id}/" not in source:
-            raise CheckFailed(say(f"a statement allows SourceArn {source or 'anything'}; scope it to API {api_id}",
-                                  f"একটা statement SourceArn {source or 'যেকোনো কিছু'}-কে অনুমতি দেয়; এটা শুধু API "
-                                  f"{api_id}-এ সীমিত করো"))
+            raise CheckFailed(stale(statement, api_id) or say(
+                f"a statement allows SourceArn {source or 'anything'}; scope it to API {api_id}",
+                f"একটা statement SourceArn {source or 'যেকোনো কিছু'}-কে অনুমতি দেয়; এটা শুধু API {api_id}-এ সীমিত করো"))
 
 
 @STEP.check("the public URL answers the right species and refuses bad input", points=3, todos=(API, ALLOW),
@@ -81,8 +100,15 @@ def public_url(run):
 
 @STEP.check("ensure_api() can run twice", points=1, todos=(API, ALLOW),
             hint="Find the API by name first (apis.find_api) and reuse it, its integration, route and stage; "
-                 "create only what is missing.")
+                 "create only what is missing. allow_invoke(): on a rerun the statement is there already "
+                 "(ResourceConflictException): keep it if it names this API, else replace it.")
 def idempotent(run):
+    if (said := cloud.conflict(run.records.get("ensure_api_again"))) is not None:
+        raise CheckFailed(say(
+            f"the second ensure_api() failed in allow_invoke(): Lambda answered ResourceConflictException ({said}): "
+            "the function's policy holds that statement since the first run",
+            f"দ্বিতীয় ensure_api() allow_invoke()-এ ব্যর্থ হয়েছে: Lambda ResourceConflictException দিয়েছে ({said}): "
+            "প্রথমবার চালানোর পর থেকেই function-এর policy-তে statement-টা আছে"))
     api_id = run.value("ensure_api_again")
     apis = [a for page in run.client("apigatewayv2").get_paginator("get_apis").paginate() for a in page["Items"]
             if a["Name"] == run.settings.api_name]
@@ -96,7 +122,9 @@ def idempotent(run):
     if [r["RouteKey"] for r in routes].count("POST /predict") != 1:
         keys = [r["RouteKey"] for r in routes]
         raise CheckFailed(say(f"the routes are now {keys}", f"route-গুলো এখন {keys}"))
-    sources = [s.get("Condition", {}).get("ArnLike", {}).get("AWS:SourceArn", "") for s in cloud.invoke_statements(run)]
+    statements = cloud.invoke_statements(run)
+    sources = [s.get("Condition", {}).get("ArnLike", {}).get("AWS:SourceArn", "") for s in statements]
     if not sources or any(f":{api_id}/" not in source for source in sources):
-        raise CheckFailed(say(f"the invoke permission now allows {sources or 'no API'}",
-                              f"invoke permission এখন অনুমতি দেয় {sources or 'কোনো API-কে নয়'}"))
+        left = next(filter(None, (stale(s, api_id) for s in statements)), None)
+        raise CheckFailed(left or say(f"the invoke permission now allows {sources or 'no API'}",
+                                      f"invoke permission এখন অনুমতি দেয় {sources or 'কোনো API-কে নয়'}"))
