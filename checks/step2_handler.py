@@ -19,7 +19,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from . import cases
-from .framework import CheckFailed, Plan, say, step
+from .framework import CheckFailed, Plan, joined, say, step
 from .probes.broken import FAILURE, BrokenModel
 
 STEP = step(2)
@@ -50,7 +50,7 @@ def plan(ctx) -> Plan:
     draw, hidden = random.Random(), cases.Secrets()
     made = cases.all_cases(draw, hidden)
     ids = [cases.request_id() for _ in made]
-    broken = [cases.Case("a flower", "species", cases.gateway("apigw_http_v2", hidden, body=cases.flower_dict(f)), f)
+    broken = [cases.Case(say("a flower", "একটা ফুল"), "species", cases.gateway("apigw_http_v2", hidden, body=cases.flower_dict(f)), f)
               for f in draw.sample(cases.REAL_FLOWERS, 2)]
     broken_ids = [cases.request_id() for _ in broken]
     files = {**ctx.submission_files(), "_task/model.joblib": grader_model()[1], "_broken/model.joblib": pickled(
@@ -139,17 +139,17 @@ def expect_species(run, kind: str) -> str:
         if status != 200 or not isinstance(body, dict) or body.get("prediction") != expected:
             got = f"{status} {json.dumps(body)[:100]}"
             raise CheckFailed(say(f"{case.label} got {got}; expected 200 with prediction {expected!r}",
-                                  f"{case.label} পেয়েছে {got}; আশা ছিল 200, prediction {expected!r}"))
+                                  f"{case.label.bn} পেয়েছে {got}; আশা ছিল 200, prediction {expected!r}"))
         if body.get("version") != "v1":
             raise CheckFailed(say(f"{case.label}: 'version' is {body.get('version')!r}, not 'v1'",
-                                  f"{case.label}: 'version' হলো {body.get('version')!r}, 'v1' নয়"))
+                                  f"{case.label.bn}: 'version' হলো {body.get('version')!r}, 'v1' নয়"))
         wanted = dict(zip(map(str, model.classes_), model.predict_proba([list(case.flower)])[0]))
         got = body.get("probabilities")
         if not isinstance(got, dict) or set(got) != set(wanted) or not all(
                 isinstance(got[k], (int, float)) and math.isclose(got[k], wanted[k], abs_tol=1e-3) for k in wanted):
             shown = json.dumps(got)[:120]
             raise CheckFailed(say(f"{case.label}: probabilities {shown} are not the model's predict_proba per class",
-                                  f"{case.label}: probabilities {shown} প্রতিটা class-এর জন্য model-এর predict_proba নয়"))
+                                  f"{case.label.bn}: probabilities {shown} প্রতিটা class-এর জন্য model-এর predict_proba নয়"))
         checked += 1
     return say(f"{checked} requests", f"{checked}টা request")
 
@@ -176,11 +176,11 @@ def expect_refusals(run, kind: str) -> str:
         status, _, body = response(observed, run)
         if status not in case.status or not (isinstance(body, dict) and isinstance(body.get("error"), str)
                                               and body["error"]):
-            wrong.append(f"{case.label} -> {status} {json.dumps(body)[:60]}")
+            wrong.append(case.label + f" -> {status} {json.dumps(body)[:60]}")
     if wrong:
         more = len(wrong) - 3
-        raise CheckFailed(say("; ".join(wrong[:3]) + (f" (and {more} more)" if more > 0 else ""),
-                              "উত্তর ঠিক নয়: " + "; ".join(wrong[:3]) + (f" (আরও {more}টা)" if more > 0 else "")))
+        raise CheckFailed(say("", "উত্তর ঠিক নয়: ") + joined(wrong[:3]) +
+                          (say(f" (and {more} more)", f" (আরও {more}টা)") if more > 0 else ""))
     return ""
 
 
@@ -209,7 +209,7 @@ def headers(run):
                  if not (isinstance(found.get(k), str) and found[k].split(";")[0].strip() == v)]
         if wrong:
             raise CheckFailed(say(f"{case.label} (request {number + 1}) has headers {', '.join(wrong)}; expected {wanted}",
-                                  f"{case.label} (request {number + 1})-এর header {', '.join(wrong)}; "
+                                  f"{case.label.bn} (request {number + 1})-এর header {', '.join(wrong)}; "
                                   f"আশা ছিল {wanted}"))
 
 
@@ -241,13 +241,13 @@ def log_line(run):
             records = []
         if len(records) != 1 or not isinstance(records[0], dict):
             raise CheckFailed(say(f"{case.label} logged {len(lines)} lines to stdout, not one JSON line: {lines[:2]}",
-                                  f"{case.label} stdout-এ {len(lines)}টা লাইন log করেছে, একটা JSON লাইন নয়: {lines[:2]}"))
+                                  f"{case.label.bn} stdout-এ {len(lines)}টা লাইন log করেছে, একটা JSON লাইন নয়: {lines[:2]}"))
         record = records[0]
         if record.get("request_id") != rid or not {"latency_ms", "cold_start", "status"} <= record.keys():
             logged = json.dumps(record)[:120]
             raise CheckFailed(say(f"{case.label} logged {logged}; expected its request_id {rid}, status, latency_ms "
                                   "and cold_start",
-                                  f"{case.label} log করেছে {logged}; আশা ছিল তার request_id {rid}, status, latency_ms "
+                                  f"{case.label.bn} log করেছে {logged}; আশা ছিল তার request_id {rid}, status, latency_ms "
                                   "আর cold_start"))
 
 
@@ -258,7 +258,7 @@ def no_secrets(run):
         output = observed.get("stdout", "") + observed.get("stderr", "")
         if hidden.token in output or hidden.marker in output:
             raise CheckFailed(say(f"for {case.label} the logs contain the request's Authorization header or cookies",
-                                  f"{case.label}-এর log-এ request-এর Authorization header বা cookie আছে"))
+                                  f"{case.label.bn}-এর log-এ request-এর Authorization header বা cookie আছে"))
 
 
 @STEP.check("a failing model answers 500 with a JSON error and no traceback", points=1, todos=(MODEL, PREDICT, HANDLER),
