@@ -9,6 +9,9 @@
 Exit status: 0 when every check passed, 1 when any failed, 2 for a usage mistake.
 ``--json`` prints only the grader's JSON on stdout (the submission's output never reaches it);
 ``--out FILE`` writes the same JSON atomically (a run that dies leaves no FILE at all).
+The index and the text report are in ``LAB_LANG`` (Bengali by default; ``LAB_LANG=en``: English).
+Grading a submission folder (``--code FOLDER``) is an instructor's run: its text report also
+says when a step's code did not run in a container (the JSON always does).
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from labkit.bilingual import say, text
+
+from . import texts
 from .context import Context, LabError, config
 from .framework import all_steps, todo_label
 from .runner import ISOLATIONS, choose_isolation, run_steps
@@ -47,17 +53,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def listing(numbers: list[int]) -> str:
-    """The step index: notebook, what to write, and every check with its points."""
+def listing(numbers: list[int], lang: str = "en", folder: str = "exercises") -> str:
+    """The step index in ``lang``: notebook, what to write (in ``folder``), and every check with its points."""
+    step_word, points, write = (text(w, lang) for w in (say("Step", "ধাপ"), say("points", "পয়েন্ট"),
+                                                          say("write", "লিখবে")))
     lines = []
     for number, step in all_steps().items():
         if number not in numbers:
             continue
-        lines.append(f"Step {number}: {step.title}  [{sum(c.points for c in step.checks)} points]  "
+        lines.append(f"{step_word} {number}: {text(step.title, lang)}  [{sum(c.points for c in step.checks)} {points}]  "
                      f"notebooks/{step.notebook}")
         if step.todos:
-            lines.append("  write: " + ", ".join(todo_label(t) for t in step.todos))
-        lines += [f"  {c.points:>2}  {c.name}" for c in step.checks]
+            lines.append(f"  {write}: " + ", ".join(todo_label(t, folder) for t in step.todos))
+        lines += [f"  {c.points:>2}  {texts.of_check(c.id, 'name', c.name, lang)}" for c in step.checks]
     return "\n".join(lines)
 
 
@@ -80,7 +88,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     steps = args.steps or sorted(all_steps())
     if args.list:
-        print(listing(steps))
+        try:
+            settings = config.load(code=args.code)
+        except LabError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        print(listing(steps, settings.lang, config.code_label(settings)))
         return 0
     out = Path(args.out).resolve() if args.out else None
     if out is not None:
@@ -101,8 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(report.to_json())
     else:
-        print(f"Grading {settings.code} on target {settings.target}")
-        print(report.summary())
+        folder, target = config.code_label(settings), settings.target
+        print(text(say(f"Grading {folder} on target {target}", f"Grade করা হচ্ছে: {folder}, target {target}"),
+                   settings.lang))
+        print(report.summary(sandbox_note=args.code is not None and args.code.strip() not in config.CODE_PACKAGES))
     return 0 if report.passed else 1
 
 

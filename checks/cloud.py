@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from .framework import CheckFailed
+from .framework import CheckFailed, say
 
 
 def repository(run) -> dict:
@@ -12,7 +12,8 @@ def repository(run) -> dict:
     try:
         return ecr.describe_repositories(repositoryNames=[run.settings.repository])["repositories"][0]
     except ecr.exceptions.RepositoryNotFoundException:
-        raise CheckFailed(f"there is no ECR repository {run.settings.repository!r}") from None
+        raise CheckFailed(say(f"there is no ECR repository {run.settings.repository!r}",
+                              f"ECR repository {run.settings.repository!r} নেই")) from None
 
 
 def pushed_digest(run, tag: str = "latest") -> str:
@@ -21,7 +22,8 @@ def pushed_digest(run, tag: str = "latest") -> str:
     try:
         found = ecr.describe_images(repositoryName=run.settings.repository, imageIds=[{"imageTag": tag}])
     except (ecr.exceptions.RepositoryNotFoundException, ecr.exceptions.ImageNotFoundException):
-        raise CheckFailed(f"no image {run.settings.repository}:{tag} in ECR yet") from None
+        raise CheckFailed(say(f"no image {run.settings.repository}:{tag} in ECR yet",
+                              f"ECR-এ এখনো image {run.settings.repository}:{tag} নেই")) from None
     return found["imageDetails"][0]["imageDigest"]
 
 
@@ -30,7 +32,8 @@ def function(run) -> dict:
     try:
         return awslambda.get_function(FunctionName=run.settings.function_name)
     except awslambda.exceptions.ResourceNotFoundException:
-        raise CheckFailed(f"there is no Lambda function {run.settings.function_name!r}") from None
+        raise CheckFailed(say(f"there is no Lambda function {run.settings.function_name!r}",
+                              f"Lambda function {run.settings.function_name!r} নেই")) from None
 
 
 def api(run) -> dict:
@@ -39,8 +42,17 @@ def api(run) -> dict:
     found = next((a for a in apis if a["Name"] == run.settings.api_name
                   and a.get("Tags", {}).get("lab") == run.settings.tags["lab"]), None)
     if found is None:
-        raise CheckFailed(f"there is no HTTP API {run.settings.api_name!r} tagged {dict(run.settings.tags)}")
+        raise CheckFailed(say(f"there is no HTTP API {run.settings.api_name!r} tagged {dict(run.settings.tags)}",
+                              f"{dict(run.settings.tags)} tag দেওয়া HTTP API {run.settings.api_name!r} নেই"))
     return found
+
+
+def conflict(observed: object) -> str | None:
+    """Lambda's own words when a call of the student's code failed with ResourceConflictException, else None."""
+    error = observed.get("error") if isinstance(observed, dict) and not observed.get("todo") else None
+    if not isinstance(error, str) or "ResourceConflictException" not in error:
+        return None
+    return error.split("ResourceConflictException", 1)[1].lstrip(":) -")[:200]
 
 
 def invoke_statements(run) -> list[dict]:

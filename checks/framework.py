@@ -11,36 +11,61 @@ on, so that an open TODO is the message of exactly the checks that need it::
                 hint="train.py split(): stratify by species.")
     def stratified(run):
         ...
+
+The declaration is in English; the check's id is ``STEP.FUNCTION`` (``1.stratified``), and
+``checks/text/bn.yaml`` holds its Bengali name and hint under that id (:mod:`checks.texts`,
+looked up when a report is shown). A failure's message is built in both languages where it
+is built, with :func:`say` (:mod:`labkit.bilingual`)::
+
+    raise CheckFailed(say(f"only {n} requests", f"মাত্র {n}টা request"))
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-TODO_LINE = re.compile(r"TODO still open: exercises/(?P<file>[\w.]+)(?: (?P<name>\w+))?")
+from labkit.bilingual import Said, joined, say
+from labkit.todo import LINE, PREFIXES
+
+__all__ = ["CheckFailed", "CheckSkipped", "Plan", "Run", "Said", "joined", "say", "step", "todo_id", "todo_label",
+           "todo_open"]
 
 
-class CheckFailed(Exception):
+class Verdict(Exception):
+    """A check's outcome other than a pass; its message is a ``str`` (English) or a :class:`Said` (both languages)."""
+
+    @property
+    def said(self) -> str:
+        """The message as it was given: a :class:`Said` keeps its Bengali."""
+        return self.args[0] if self.args and isinstance(self.args[0], str) else str(self)
+
+
+class CheckFailed(Verdict):
     """The step is not right yet; the message tells the student what was observed."""
 
 
-class CheckSkipped(Exception):
+class CheckSkipped(Verdict):
     """The check cannot run on this machine (e.g. no Docker engine); it neither passes nor fails."""
 
 
 def todo_id(line: str) -> str | None:
-    """``app.py:predict`` for ``TODO still open: exercises/app.py predict()``."""
-    found = TODO_LINE.search(line)
+    """``app.py:predict`` for ``TODO still open: exercises/app.py predict()`` (either language, any folder)."""
+    found = LINE.search(line)
     return None if found is None else found["file"] + (f":{found['name']}" if found["name"] else "")
 
 
-def todo_label(todo: str) -> str:
-    """Where a student finds a TODO: ``exercises/app.py predict()``."""
+def todo_label(todo: str, folder: str = "exercises") -> str:
+    """Where a student finds a TODO: ``exercises/app.py predict()``, or in ``folder`` (``submissions/me``)."""
     file, _, name = todo.partition(":")
-    return f"exercises/{file}" + ("" if not name else " MODEL (module scope)" if name.isupper() else f" {name}()")
+    return f"{folder}/{file}" + ("" if not name else " MODEL (module scope)" if name.isupper() else f" {name}()")
+
+
+def todo_open(todo: str, folder: str = "exercises") -> Said:
+    """The line that names an open TODO, in both languages (as :mod:`labkit.todo` words it)."""
+    where = todo_label(todo, folder)
+    return say(PREFIXES["en"] + where, PREFIXES["bn"] + where)
 
 
 @dataclass(frozen=True)
@@ -88,21 +113,41 @@ class Run:
         """A boto3 client for the grader's own questions to the cloud."""
         return self.ctx.client(service)
 
+    @property
+    def folder(self) -> str:
+        """The code's folder as the student names it (``exercises``, ``submissions/me``)."""
+        from labkit.config import code_label
+
+        return code_label(self.settings)
+
+    def todo(self, line: object) -> Said | None:
+        """The open TODO a ``TODO still open: …`` line reports, named in the student's folder; None if none."""
+        found = todo_id(line) if isinstance(line, str) else None
+        return None if found is None else todo_open(found, self.folder)
+
     def get(self, key: str):
         """An observation, or a failure saying why the code under test never produced it."""
         if key not in self.records:
             imported = self.records.get("import")
             if isinstance(imported, dict) and imported.get("error"):
-                raise CheckFailed(imported.get("todo") or f"importing the submission failed: {imported['error']}")
-            raise CheckFailed(self.problem or f"the code under test never produced {key!r}")
+                raise CheckFailed(self.todo(imported.get("todo")) or say(
+                    f"importing the submission failed: {imported['error']}",
+                    f"তোমার code import করা গেল না: {imported['error']}"))
+            raise CheckFailed(self.problem or say(f"the code under test never produced {key!r}",
+                                                  f"তোমার code {key!r} দেয়নি"))
         return self.records[key]
 
     def value(self, key: str):
         """The value a call returned; its error (with any open TODO) becomes the failure."""
         observed = self.get(key)
         if isinstance(observed, dict) and "error" in observed:
-            raise CheckFailed(observed.get("todo") or observed["error"])
+            raise CheckFailed(self.todo(observed.get("todo")) or failed_with(observed["error"]))
         return observed.get("value") if isinstance(observed, dict) else observed
+
+
+def failed_with(error: str) -> Said:
+    """A call of the student's code that raised ``error`` (its type and first line)."""
+    return say(error, f"তোমার code error দিল: {error}")
 
 
 @dataclass(frozen=True)
@@ -115,11 +160,16 @@ class Check:
     todos: tuple[str, ...] = ()
     needs: str | None = None  # name of an earlier check in the same step this one builds on
 
+    @property
+    def id(self) -> str:
+        """``STEP.FUNCTION`` (``1.split_sizes``): the key of its Bengali text, and of the check in JSON reports."""
+        return f"{self.step}.{self.func.__name__}"
+
 
 @dataclass
 class Step:
     number: int
-    title: str
+    title: str  # labkit.steps' title: English, a Said carrying its Bengali
     notebook: str
     checks: list[Check] = field(default_factory=list)
     planner: Callable | None = None
@@ -139,7 +189,10 @@ class Step:
             raise ValueError(f"check {name!r} depends on {sorted(set(todos) - set(self.order))}, not TODOs of its step")
 
         def declare(func: Callable) -> Callable:
-            self.checks.append(Check(self.number, name, points, hint, func, tuple(todos), needs))
+            check = Check(self.number, name, points, hint, func, tuple(todos), needs)
+            if check.id in {c.id for c in self.checks}:
+                raise ValueError(f"two checks of step {self.number} are decided by a function named {func.__name__}")
+            self.checks.append(check)
             return func
 
         return declare

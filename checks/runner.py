@@ -4,19 +4,23 @@ A step's student code runs in one sandboxed child (:mod:`checks.sandbox`), so a 
 import costs one timeout per step, not one per check. The checks then judge the child's
 plain observations here, in the grader's process: nothing the submission computes is
 taken as a verdict. A check whose declared TODO is still open fails with the
-``TODO still open: …`` line the child reported; a check whose own code fails
-unexpectedly fails with a one-line message, never a traceback.
+``TODO still open: …`` line the child reported (named in the student's folder and
+language); a check whose own code fails unexpectedly fails with a one-line message,
+never a traceback. Messages built here are in both languages (:func:`say`); the report
+shows them in the run's ``LAB_LANG``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from labkit.bilingual import text
 from labkit.todo import STUB
 
+from . import texts
 from .sandbox import container, spawn
 from .context import Context
-from .framework import Check, CheckFailed, CheckSkipped, Run, Step, all_steps, todo_id, todo_label
+from .framework import Check, CheckFailed, CheckSkipped, Run, Said, Step, all_steps, say, todo_id, todo_open
 from .report import Report, Result
 
 ISOLATIONS = ("auto", "docker", "process")
@@ -39,7 +43,7 @@ def run_steps(numbers: Iterable[int], ctx: Context, progress: Callable[[Check], 
     """Grade the given steps in order and return one report."""
     steps = all_steps()
     results: list[Result] = []
-    report = Report(results, {})
+    report = Report(results, {}, lang=ctx.settings.lang)
     for number in numbers:
         step = steps[number]
         report.titles[number] = step.title
@@ -59,7 +63,7 @@ def observe(step: Step, ctx: Context, isolation: str, step_timeout: float | None
     try:
         run.plan = step.planner(ctx)
     except CheckFailed as failure:  # e.g. nothing deployed yet: an open TODO in the source says why, if there is one
-        run.problem = str(failure)
+        run.problem = failure.said
         run.records["stubs"] = stubs(ctx, step.todos)
         return run
     plan = run.plan
@@ -79,7 +83,7 @@ def observe(step: Step, ctx: Context, isolation: str, step_timeout: float | None
 
 def judge(step: Step, run: Run, progress: Callable[[Check], None] | None) -> list[Result]:
     """Every check of one step, decided from the step's observations."""
-    open_todos = reported_todos(run.records)
+    open_todos = reported_todos(run.records, run.folder)
     done: dict[str, Result] = {}
     for check in step.checks:
         if progress:
@@ -87,12 +91,14 @@ def judge(step: Step, run: Run, progress: Callable[[Check], None] | None) -> lis
         needed = done.get(check.needs)
         blamed = next((open_todos[t] for t in check.todos if t in open_todos), None)
         if needed is not None and not needed.passed:
-            why = needed.message if needed.skipped else f"not run: it needs '{check.needs}' to pass first"
-            result = Result(check.step, check.name, check.points, False, why, check.hint, needed.skipped)
+            why = needed.message if needed.skipped else say(
+                f"not run: it needs '{check.needs}' to pass first",
+                f"চালানো হয়নি: আগে '{texts.of_check(needed.id, 'name', check.needs, 'bn')}' pass করতে হবে")
+            result = outcome(check, False, why, needed.skipped)
         elif run.tampered:  # nothing of this step can be believed, not even a file that exists
-            result = Result(check.step, check.name, check.points, False, run.problem, check.hint)
+            result = outcome(check, False, run.problem)
         elif blamed:
-            result = Result(check.step, check.name, check.points, False, blamed, check.hint)
+            result = outcome(check, False, blamed)
         else:
             result = decide(check, run)
         done[check.name] = result
@@ -105,13 +111,20 @@ def decide(check: Check, run: Run) -> Result:
     try:
         status, message = "pass", check.func(run) or ""
     except CheckFailed as failure:
-        status, message = "fail", str(failure)
+        status, message = "fail", failure.said
     except CheckSkipped as skip:
-        status, message = "skip", str(skip)
+        status, message = "skip", skip.said
     except Exception as error:  # noqa: BLE001 - an answer of an unexpected shape must become a message
-        message = f"unexpected answer from the code under test ({type(error).__name__}: {_first_line(error)})"
-    return Result(check.step, check.name, check.points, status == "pass", str(message)[:500], check.hint,
-                  status == "skip")
+        problem = f"{type(error).__name__}: {_first_line(error)}"
+        message = say(f"unexpected answer from the code under test ({problem})",
+                      f"তোমার code এমন আকারের উত্তর দিয়েছে যা আশা করা হয়নি ({problem})")
+    return outcome(check, status == "pass", message, status == "skip")
+
+
+def outcome(check: Check, passed: bool, message: str, skipped: bool = False) -> Result:
+    """The check's Result, its message cut to 500 characters in each language."""
+    message = Said(str(message)[:500], text(message, "bn")[:500])
+    return Result(check.step, check.name, check.points, passed, message, check.hint, skipped, check.id)
 
 
 def stubs(ctx: Context, todos: Iterable[str]) -> list[str]:
@@ -126,16 +139,17 @@ def stubs(ctx: Context, todos: Iterable[str]) -> list[str]:
     return [line for line in found if todo_id(line) in todos]
 
 
-def reported_todos(records: object) -> dict[str, str]:
-    """Every ``TODO still open`` line in the observations, by TODO id (``app.py:predict``)."""
-    found: dict[str, str] = {}
+def reported_todos(records: object, folder: str = "exercises") -> dict[str, Said]:
+    """Every ``TODO still open`` line in the observations (either language), by TODO id (``app.py:predict``),
+    as the line that names it in the student's ``folder``."""
+    found: dict[str, Said] = {}
 
     def walk(value: object, depth: int = 0) -> None:
         if depth > 12:
             return
         if isinstance(value, str):
-            if "TODO still open: " in value and (todo := todo_id(value)):
-                found.setdefault(todo, f"TODO still open: {todo_label(todo)}")
+            if "TODO " in value and (todo := todo_id(value)):
+                found.setdefault(todo, todo_open(todo, folder))
         elif isinstance(value, dict):
             for key, item in value.items():
                 if key not in ("stdout", "stderr"):  # a traceback printed to the log is not an answer

@@ -17,7 +17,7 @@ from sklearn.model_selection import train_test_split
 from labkit.serving import FEATURES
 
 from .context import REPO_ROOT
-from .framework import CheckFailed, Plan, step
+from .framework import CheckFailed, Plan, joined, say, step
 
 STEP = step(1)
 SPECIES = ("setosa", "versicolor", "virginica")
@@ -77,17 +77,22 @@ def split_sizes(run):
     for number, case in enumerate(run.plan.request["splits"]):
         parts = run.value(f"split/{number}")[0]
         if "shape_error" in parts:
-            raise CheckFailed(f"split() must return X_train, X_test, y_train, y_test ({parts['shape_error']})")
+            raise CheckFailed(say(f"split() must return X_train, X_test, y_train, y_test ({parts['shape_error']})",
+                                  f"split()-কে X_train, X_test, y_train, y_test ফেরত দিতে হবে ({parts['shape_error']})"))
         size, n_test = case["test_size"], len(parts["y_test"])
         if abs(n_test - size * len(y)) > 1:
-            raise CheckFailed(f"split(seed={case['seed']}, test_size={size}) held out {n_test} of {len(y)} flowers")
+            call = f"split(seed={case['seed']}, test_size={size})"
+            raise CheckFailed(say(f"{call} held out {n_test} of {len(y)} flowers",
+                                  f"{call} {len(y)}টা ফুলের মধ্যে {n_test}টা আলাদা রেখেছে"))
         together = Counter((tuple(r), label) for key in ("train", "test")
                            for r, label in zip(parts[f"X_{key}"], parts[f"y_{key}"]))
         if together != everything:
-            raise CheckFailed("the train and test parts together are not the 150 flowers, each with its species")
+            raise CheckFailed(say("the train and test parts together are not the 150 flowers, each with its species",
+                                  "train আর test অংশ মিলিয়ে সেই 150টা ফুল হয় না, প্রতিটা তার নিজের species সহ"))
         counts = Counter(parts["y_test"])
         if any(abs(counts[s] - size * 50) > 1 for s in SPECIES):
-            raise CheckFailed(f"test_size={size}: the test part has {dict(counts)}, not the species' proportions")
+            raise CheckFailed(say(f"test_size={size}: the test part has {dict(counts)}, not the species' proportions",
+                                  f"test_size={size}: test অংশে আছে {dict(counts)}, species-এর অনুপাতে নয়"))
 
 
 @STEP.check("split() is reproducible and follows its seed", points=1, todos=(SPLIT,),
@@ -97,10 +102,12 @@ def split_seeded(run):
     for number, case in enumerate(run.plan.request["splits"]):
         first, again = run.value(f"split/{number}")
         if first != again:
-            raise CheckFailed(f"two calls of split(seed={case['seed']}) gave different splits")
+            raise CheckFailed(say(f"two calls of split(seed={case['seed']}) gave different splits",
+                                  f"split(seed={case['seed']}) দুবার ডাকলে দুরকম split এসেছে"))
         tests.append(first.get("X_test"))
     if tests[0] == tests[1]:
-        raise CheckFailed("split() gave the same test part for two different seeds")
+        raise CheckFailed(say("split() gave the same test part for two different seeds",
+                              "দুটো আলাদা seed-এ split() একই test অংশ দিয়েছে"))
 
 
 @STEP.check("build_model() is an unfitted pipeline that reaches 90% on flowers the checker holds out", points=3,
@@ -112,12 +119,15 @@ def recipe_accuracy(run):
     for number, case in enumerate(run.plan.request["fits"]):
         fitted = run.value(f"fit/{number}")
         if fitted["fitted_before"]:
-            raise CheckFailed("build_model() returned a model that is already fitted; return a fresh pipeline")
+            raise CheckFailed(say("build_model() returned a model that is already fitted; return a fresh pipeline",
+                                  "build_model() আগেই fit করা model ফেরত দিয়েছে; নতুন, fit না করা pipeline ফেরত দাও"))
         right += int(np.sum(np.array(fitted["predicted"]) == y[case["test"]]))
         total += len(case["test"])
     if right / total < MIN_ACCURACY:
-        raise CheckFailed(f"accuracy {right / total:.3f} on the checker's held-out flowers (needs >= {MIN_ACCURACY})")
-    return f"accuracy {right / total:.3f} over {total} held-out flowers"
+        raise CheckFailed(say(f"accuracy {right / total:.3f} on the checker's held-out flowers (needs >= {MIN_ACCURACY})",
+                              f"checker-এর আলাদা রাখা ফুলে accuracy {right / total:.3f} (লাগবে অন্তত {MIN_ACCURACY})"))
+    return say(f"accuracy {right / total:.3f} over {total} held-out flowers",
+               f"আলাদা রাখা {total}টা ফুলে accuracy {right / total:.3f}")
 
 
 @STEP.check("model.joblib and metadata.json exist", points=1, todos=(SPLIT, BUILD),
@@ -126,9 +136,9 @@ def files_exist(run):
     folder = run.ctx.settings.model_dir
     missing = [name for name in ("model.joblib", "metadata.json") if not (folder / name).is_file()]
     if missing:
-        raise CheckFailed(f"{', '.join(missing)} not found in {folder}")
+        raise CheckFailed(say(f"{', '.join(missing)} not found in {folder}", f"{folder}-এ {', '.join(missing)} নেই"))
     if metadata(run.ctx) is None:
-        raise CheckFailed("metadata.json is not a JSON object")
+        raise CheckFailed(say("metadata.json is not a JSON object", "metadata.json একটা JSON object নয়"))
 
 
 @STEP.check("the saved model predicts species names and reaches 90% accuracy", points=2,
@@ -138,15 +148,19 @@ def saved_model(run):
     saved = run.value("saved")
     mismatched = [w for w in saved["warnings"] if "InconsistentVersion" in w]
     if mismatched:
-        raise CheckFailed(f"the model was saved by another scikit-learn: {mismatched[0]}")
+        raise CheckFailed(say(f"the model was saved by another scikit-learn: {mismatched[0]}",
+                              f"model-টা অন্য একটা scikit-learn দিয়ে save করা: {mismatched[0]}"))
     predicted = saved["predicted"]
     if not set(predicted) <= set(SPECIES):
-        raise CheckFailed(f"predict() returns {sorted(set(predicted))[:3]}, not the species names {list(SPECIES)}")
+        found = sorted(set(predicted))[:3]
+        raise CheckFailed(say(f"predict() returns {found}, not the species names {list(SPECIES)}",
+                              f"predict() ফেরত দেয় {found}, species-এর নাম {list(SPECIES)} নয়"))
     _, y = iris()  # all 150: on a random 45 of them even the reference model dips below 90% once in 40 runs
     accuracy = float(np.mean(np.array(predicted) == y))
     if accuracy < MIN_ACCURACY:
-        raise CheckFailed(f"the saved model scores {accuracy:.3f} on the 150 Iris flowers")
-    return f"accuracy {accuracy:.3f} on the 150 Iris flowers"
+        raise CheckFailed(say(f"the saved model scores {accuracy:.3f} on the 150 Iris flowers",
+                              f"save করা model 150টা Iris ফুলে পায় {accuracy:.3f}"))
+    return say(f"accuracy {accuracy:.3f} on the 150 Iris flowers", f"150টা Iris ফুলে accuracy {accuracy:.3f}")
 
 
 @STEP.check("metadata.json describes the saved model and how it was trained", points=2, todos=(SPLIT, BUILD),
@@ -154,33 +168,50 @@ def saved_model(run):
             hint="train.py train(): write the metadata from the model, split and test scores you just computed.")
 def metadata_matches(run):
     meta, saved = metadata(run.ctx), run.value("saved")
-    model_bytes = (run.ctx.settings.model_dir / "model.joblib").read_bytes()
+    model, described = run.ctx.settings.model_dir / "model.joblib", run.ctx.settings.model_dir / "metadata.json"
     problems = []
-    if meta.get("sha256") != hashlib.sha256(model_bytes).hexdigest():
-        problems.append("sha256 is not the hash of model.joblib")
+    if meta.get("sha256") != hashlib.sha256(model.read_bytes()).hexdigest():
+        if described.stat().st_mtime_ns < model.stat().st_mtime_ns:  # the model changed after its metadata was written
+            raise CheckFailed(say(
+                "metadata.json on disk is older than model.joblib and describes another model (its sha256 differs): "
+                "model.joblib was saved again after its metadata was written. If another cell or run saved it, run "
+                "train() again (notebook 01) to write both together; if train() itself saves the model last, its "
+                "metadata must describe that model",
+                "disk-এর metadata.json model.joblib-এর চেয়ে পুরোনো, আর এটা অন্য একটা model-এর বর্ণনা (sha256 মেলে না): "
+                "metadata লেখার পরে model.joblib আবার save হয়েছে। অন্য কোনো cell বা run সেটা করে থাকলে train() আবার "
+                "চালাও (notebook 01), যাতে দুটো file একসঙ্গে লেখা হয়; train() নিজেই শেষে model save করলে, metadata-কে "
+                "সেই model-টারই বর্ণনা দিতে হবে"))
+        problems.append(say("sha256 is not the hash of model.joblib", "sha256 model.joblib-এর hash নয়"))
     if meta.get("features") != list(FEATURES):
-        problems.append(f"features should be {list(FEATURES)} in that order")
+        problems.append(say(f"features should be {list(FEATURES)} in that order",
+                            f"features হওয়া উচিত {list(FEATURES)}, এই ক্রমে"))
     if meta.get("classes") != saved["classes"].get("value"):
-        problems.append("classes differ from the model's classes_")
+        problems.append(say("classes differ from the model's classes_", "classes model-এর classes_-এর সঙ্গে মেলে না"))
     if meta.get("sklearn_version") != sklearn.__version__:
-        problems.append(f"sklearn_version {meta.get('sklearn_version')} is not the lab's {sklearn.__version__}")
+        problems.append(say(f"sklearn_version {meta.get('sklearn_version')} is not the lab's {sklearn.__version__}",
+                            f"sklearn_version {meta.get('sklearn_version')}, lab-এর {sklearn.__version__} নয়"))
     own = saved.get("own_split")
     if not isinstance(own, dict) or "y_test" not in own:
-        problems.append("split(seed, test_size) with the metadata's seed and test_size fails")
+        problems.append(say("split(seed, test_size) with the metadata's seed and test_size fails",
+                            "metadata-র seed আর test_size দিয়ে split(seed, test_size) ব্যর্থ হয়"))
     else:
         accuracy = float(np.mean(np.array(own["predicted"]) == np.array(own["y_test"])))
         said = meta.get("accuracy")
         if not isinstance(said, (int, float)) or isinstance(said, bool) or not (
                 math.isclose(said, accuracy, abs_tol=1e-9) or said == round(accuracy, 4)):  # exact, or to 4 places
-            problems.append(f"accuracy says {said}; the model scores {accuracy!r} on its test part "
-                            "(write it exactly, or rounded to 4 decimals)")
+            problems.append(say(f"accuracy says {said}; the model scores {accuracy!r} on its test part "
+                                "(write it exactly, or rounded to 4 decimals)",
+                                f"accuracy বলছে {said}; model তার test অংশে পায় {accuracy!r} "
+                                "(হুবহু লেখো, বা দশমিকের পর 4 ঘর পর্যন্ত round করে)"))
         counts = {"n_train": own["n_train"], "n_test": len(own["y_test"])}
-        problems += [f"{k} says {meta.get(k)}; the split has {v}" for k, v in counts.items() if meta.get(k) != v]
+        problems += [say(f"{k} says {meta.get(k)}; the split has {v}", f"{k} বলছে {meta.get(k)}; split-এ আছে {v}")
+                     for k, v in counts.items() if meta.get(k) != v]
         if saved["n_samples_seen"] and saved["n_samples_seen"][0] != own["n_train"]:
-            problems.append(f"the model was fitted on {saved['n_samples_seen'][0]} flowers, not the {own['n_train']} "
-                            "of the training part")
+            seen = saved["n_samples_seen"][0]
+            problems.append(say(f"the model was fitted on {seen} flowers, not the {own['n_train']} of the training part",
+                                f"model fit হয়েছে {seen}টা ফুলে, training অংশের {own['n_train']}টায় নয়"))
     if problems:
-        raise CheckFailed("; ".join(problems))
+        raise CheckFailed(joined(problems))
 
 
 @STEP.check("the image pins the scikit-learn that trained the model", points=1, todos=(SPLIT, BUILD),
@@ -194,4 +225,5 @@ def image_pins_training_version(run):
     pins = re.findall(r"^\s*scikit[-_]learn\s*==\s*([\w.]+)", requirements.read_text(errors="replace")[:100_000],
                       re.MULTILINE | re.IGNORECASE)
     if pins != [trained]:
-        raise CheckFailed(f"{requirements.name} pins scikit-learn {pins or 'nowhere'}; the model was trained with {trained}")
+        raise CheckFailed(say(f"{requirements.name} pins scikit-learn {pins or 'nowhere'}; the model was trained with {trained}",
+                              f"{requirements.name} scikit-learn pin করে {pins or 'কোথাও না'}; model train হয়েছে {trained} দিয়ে"))

@@ -19,7 +19,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from . import cases
-from .framework import CheckFailed, Plan, step
+from .framework import CheckFailed, Plan, joined, say, step
 from .probes.broken import FAILURE, BrokenModel
 
 STEP = step(2)
@@ -50,7 +50,7 @@ def plan(ctx) -> Plan:
     draw, hidden = random.Random(), cases.Secrets()
     made = cases.all_cases(draw, hidden)
     ids = [cases.request_id() for _ in made]
-    broken = [cases.Case("a flower", "species", cases.gateway("apigw_http_v2", hidden, body=cases.flower_dict(f)), f)
+    broken = [cases.Case(say("a flower", "একটা ফুল"), "species", cases.gateway("apigw_http_v2", hidden, body=cases.flower_dict(f)), f)
               for f in draw.sample(cases.REAL_FLOWERS, 2)]
     broken_ids = [cases.request_id() for _ in broken]
     files = {**ctx.submission_files(), "_task/model.joblib": grader_model()[1], "_broken/model.joblib": pickled(
@@ -65,28 +65,39 @@ def answers(run, prefix: str = "") -> list[tuple[object, str, dict]]:
     """(case, request id, observation) for every request, in the order they were sent."""
     imported = run.get(prefix + "import")
     if imported.get("error"):
-        raise CheckFailed(imported.get("todo") or f"importing app.py failed: {imported['error']}")
+        raise CheckFailed(run.todo(imported.get("todo")) or import_failed(imported["error"]))
     made = run.plan.secret["cases"] if not prefix else [None] * len(run.plan.secret["broken_ids"])
     ids = run.plan.secret["broken_ids" if prefix else "ids"]
     return [(case, rid, run.get(f"{prefix}call/{n}")) for n, (case, rid) in enumerate(zip(made, ids))]
 
 
-def response(observed: dict) -> tuple[int, dict, object]:
-    """statusCode, headers (lower-case names) and the parsed JSON body of one proxy response."""
+def import_failed(error: str):
+    return say(f"importing app.py failed: {error}", f"app.py import করা গেল না: {error}")
+
+
+def response(observed: dict, run=None) -> tuple[int, dict, object]:
+    """statusCode, headers (lower-case names) and the parsed JSON body of one proxy response (``run``: names an open
+    TODO in the student's folder)."""
     if "error" in observed:
-        raise CheckFailed(observed.get("todo") or f"the handler raised {observed['error']} (a client gets a 502)")
+        raise CheckFailed((run and run.todo(observed.get("todo"))) or say(
+            f"the handler raised {observed['error']} (a client gets a 502)",
+            f"handler exception তুলেছে: {observed['error']} (client পায় 502)"))
     answer = observed.get("value")
     if not isinstance(answer, dict) or type(answer.get("statusCode")) is not int:
-        raise CheckFailed(f"the handler must return {{'statusCode': int, 'headers': {{...}}, 'body': str}}, got "
-                          f"{json.dumps(answer)[:100]}")
+        got = json.dumps(answer)[:100]
+        raise CheckFailed(say(f"the handler must return {{'statusCode': int, 'headers': {{...}}, 'body': str}}, got {got}",
+                              f"handler-কে {{'statusCode': int, 'headers': {{...}}, 'body': str}} ফেরত দিতে হবে, "
+                              f"দিয়েছে {got}"))
     headers = answer.get("headers") if isinstance(answer.get("headers"), dict) else {}
     if not isinstance(answer.get("body"), str):
-        raise CheckFailed("the response 'body' must be a JSON string (json.dumps(...)), got "
-                          f"{type(answer.get('body')).__name__}")
+        kind = type(answer.get("body")).__name__
+        raise CheckFailed(say(f"the response 'body' must be a JSON string (json.dumps(...)), got {kind}",
+                              f"response-এর 'body' হতে হবে একটা JSON string (json.dumps(...)), এসেছে {kind}"))
     try:
         body = json.loads(answer["body"])
     except ValueError:
-        raise CheckFailed(f"the response body is not JSON: {answer['body'][:80]!r}") from None
+        raise CheckFailed(say(f"the response body is not JSON: {answer['body'][:80]!r}",
+                              f"response-এর body JSON নয়: {answer['body'][:80]!r}")) from None
     return answer["statusCode"], {str(k).lower(): v for k, v in headers.items()}, body
 
 
@@ -96,12 +107,14 @@ def response(observed: dict) -> tuple[int, dict, object]:
 def loads_model(run):
     imported = run.get("import")
     if imported.get("error"):
-        raise CheckFailed(f"importing app.py failed: {imported['error']}")
+        raise CheckFailed(import_failed(imported["error"]))
     if imported["model"] != "set":
-        raise CheckFailed(f"after import MODEL is {imported['model']}")
+        raise CheckFailed(say(f"after import MODEL is {imported['model']}", f"import-এর পরে MODEL হলো {imported['model']}"))
     if not imported["loads"] or not all(p.endswith("/_task/model.joblib") for p in imported["loads"]):
-        raise CheckFailed(f"importing app.py loaded {imported['loads'] or 'nothing'}, not LAMBDA_TASK_ROOT's "
-                          "model.joblib")
+        raise CheckFailed(say(f"importing app.py loaded {imported['loads'] or 'nothing'}, not LAMBDA_TASK_ROOT's "
+                              "model.joblib",
+                              f"app.py import করার সময় load হয়েছে {imported['loads'] or 'কিছুই না'}, "
+                              "LAMBDA_TASK_ROOT-এর model.joblib নয়"))
 
 
 @STEP.check("the model loads once per environment, not per request", points=2, todos=(MODEL, HANDLER),
@@ -111,7 +124,8 @@ def loads_once(run):
     calls = answers(run)
     loads = calls[-1][2]["loads"] if calls else 0
     if loads != 1:
-        raise CheckFailed(f"the model was loaded {loads} times for one import and {len(calls)} requests")
+        raise CheckFailed(say(f"the model was loaded {loads} times for one import and {len(calls)} requests",
+                              f"একবার import আর {len(calls)}টা request-এ model load হয়েছে {loads} বার"))
 
 
 def expect_species(run, kind: str) -> str:
@@ -120,21 +134,24 @@ def expect_species(run, kind: str) -> str:
     for case, _, observed in answers(run):
         if case.kind != kind:
             continue
-        status, _, body = response(observed)
+        status, _, body = response(observed, run)
         expected = str(model.predict([list(case.flower)])[0])
         if status != 200 or not isinstance(body, dict) or body.get("prediction") != expected:
-            raise CheckFailed(f"{case.label} got {status} {json.dumps(body)[:100]}; expected 200 with "
-                              f"prediction {expected!r}")
+            got = f"{status} {json.dumps(body)[:100]}"
+            raise CheckFailed(say(f"{case.label} got {got}; expected 200 with prediction {expected!r}",
+                                  f"{case.label.bn} পেয়েছে {got}; আশা ছিল 200, prediction {expected!r}"))
         if body.get("version") != "v1":
-            raise CheckFailed(f"{case.label}: 'version' is {body.get('version')!r}, not 'v1'")
+            raise CheckFailed(say(f"{case.label}: 'version' is {body.get('version')!r}, not 'v1'",
+                                  f"{case.label.bn}: 'version' হলো {body.get('version')!r}, 'v1' নয়"))
         wanted = dict(zip(map(str, model.classes_), model.predict_proba([list(case.flower)])[0]))
         got = body.get("probabilities")
         if not isinstance(got, dict) or set(got) != set(wanted) or not all(
                 isinstance(got[k], (int, float)) and math.isclose(got[k], wanted[k], abs_tol=1e-3) for k in wanted):
-            raise CheckFailed(f"{case.label}: probabilities {json.dumps(got)[:120]} are not the model's "
-                              f"predict_proba per class")
+            shown = json.dumps(got)[:120]
+            raise CheckFailed(say(f"{case.label}: probabilities {shown} are not the model's predict_proba per class",
+                                  f"{case.label.bn}: probabilities {shown} প্রতিটা class-এর জন্য model-এর predict_proba নয়"))
         checked += 1
-    return f"{checked} requests"
+    return say(f"{checked} requests", f"{checked}টা request")
 
 
 @STEP.check("known flowers get the right species and probabilities", points=3, todos=(MODEL, PREDICT, HANDLER),
@@ -156,12 +173,14 @@ def expect_refusals(run, kind: str) -> str:
     for case, _, observed in answers(run):
         if case.kind != kind:
             continue
-        status, _, body = response(observed)
+        status, _, body = response(observed, run)
         if status not in case.status or not (isinstance(body, dict) and isinstance(body.get("error"), str)
                                               and body["error"]):
-            wrong.append(f"{case.label} -> {status} {json.dumps(body)[:60]}")
+            wrong.append(case.label + f" -> {status} {json.dumps(body)[:60]}")
     if wrong:
-        raise CheckFailed("; ".join(wrong[:3]) + (f" (and {len(wrong) - 3} more)" if len(wrong) > 3 else ""))
+        more = len(wrong) - 3
+        raise CheckFailed(say("", "উত্তর ঠিক নয়: ") + joined(wrong[:3]) +
+                          (say(f" (and {more} more)", f" (আরও {more}টা)") if more > 0 else ""))
     return ""
 
 
@@ -183,13 +202,15 @@ def values(run):
                                    "'true'/'false' and X-Request-Id (the context's aws_request_id), on errors too.")
 def headers(run):
     for number, (case, rid, observed) in enumerate(answers(run)):
-        _, found, _ = response(observed)
+        _, found, _ = response(observed, run)
         cold = "true" if number == 0 else "false"
         wanted = {"content-type": "application/json", "x-cold-start": cold, "x-request-id": rid}
         wrong = [f"{k}: {found.get(k)!r}" for k, v in wanted.items()
                  if not (isinstance(found.get(k), str) and found[k].split(";")[0].strip() == v)]
         if wrong:
-            raise CheckFailed(f"{case.label} (request {number + 1}) has headers {', '.join(wrong)}; expected {wanted}")
+            raise CheckFailed(say(f"{case.label} (request {number + 1}) has headers {', '.join(wrong)}; expected {wanted}",
+                                  f"{case.label.bn} (request {number + 1})-এর header {', '.join(wrong)}; "
+                                  f"আশা ছিল {wanted}"))
 
 
 @STEP.check("the first request of an environment is cold, later ones warm", points=1, todos=(HANDLER,),
@@ -198,12 +219,14 @@ def headers(run):
 def cold_then_warm(run):
     flags = []
     for _, _, observed in answers(run):
-        status, found, body = response(observed)
+        status, found, body = response(observed, run)
         flags.append(found.get("x-cold-start"))
         if status == 200 and isinstance(body, dict) and body.get("cold_start") is not (len(flags) == 1):
-            raise CheckFailed(f"request {len(flags)} answered cold_start={body.get('cold_start')}")
+            raise CheckFailed(say(f"request {len(flags)} answered cold_start={body.get('cold_start')}",
+                                  f"request {len(flags)}-এর উত্তরে cold_start={body.get('cold_start')}"))
     if flags[:1] != ["true"] or set(flags[1:]) != {"false"}:
-        raise CheckFailed(f"X-Cold-Start was {flags[:3]}…; expected 'true' once, then 'false'")
+        raise CheckFailed(say(f"X-Cold-Start was {flags[:3]}…; expected 'true' once, then 'false'",
+                              f"X-Cold-Start ছিল {flags[:3]}…; আশা ছিল একবার 'true', তারপর 'false'"))
 
 
 @STEP.check("each request logs one JSON line with its own request id", points=1, todos=(HANDLER,),
@@ -217,11 +240,15 @@ def log_line(run):
         except ValueError:
             records = []
         if len(records) != 1 or not isinstance(records[0], dict):
-            raise CheckFailed(f"{case.label} logged {len(lines)} lines to stdout, not one JSON line: {lines[:2]}")
+            raise CheckFailed(say(f"{case.label} logged {len(lines)} lines to stdout, not one JSON line: {lines[:2]}",
+                                  f"{case.label.bn} stdout-এ {len(lines)}টা লাইন log করেছে, একটা JSON লাইন নয়: {lines[:2]}"))
         record = records[0]
         if record.get("request_id") != rid or not {"latency_ms", "cold_start", "status"} <= record.keys():
-            raise CheckFailed(f"{case.label} logged {json.dumps(record)[:120]}; expected its request_id {rid}, "
-                              "status, latency_ms and cold_start")
+            logged = json.dumps(record)[:120]
+            raise CheckFailed(say(f"{case.label} logged {logged}; expected its request_id {rid}, status, latency_ms "
+                                  "and cold_start",
+                                  f"{case.label.bn} log করেছে {logged}; আশা ছিল তার request_id {rid}, status, latency_ms "
+                                  "আর cold_start"))
 
 
 @STEP.check("no secret header or raw event reaches the logs", points=1, todos=(HANDLER,), hint=SECRET_LOG_HINT)
@@ -230,7 +257,8 @@ def no_secrets(run):
     for case, _, observed in answers(run):
         output = observed.get("stdout", "") + observed.get("stderr", "")
         if hidden.token in output or hidden.marker in output:
-            raise CheckFailed(f"for {case.label} the logs contain the request's Authorization header or cookies")
+            raise CheckFailed(say(f"for {case.label} the logs contain the request's Authorization header or cookies",
+                                  f"{case.label.bn}-এর log-এ request-এর Authorization header বা cookie আছে"))
 
 
 @STEP.check("a failing model answers 500 with a JSON error and no traceback", points=1, todos=(MODEL, PREDICT, HANDLER),
@@ -238,9 +266,12 @@ def no_secrets(run):
                  "serving.internal_error(); the client never sees internals.")
 def internal_errors(run):
     for _, _, observed in answers(run, "broken/"):
-        status, _, body = response(observed)
+        status, _, body = response(observed, run)
         text = json.dumps(body)
         if status != 500 or not isinstance(body, dict) or not isinstance(body.get("error"), str):
-            raise CheckFailed(f"a request the model fails on got {status} {text[:100]}; expected 500 {{'error': ...}}")
+            raise CheckFailed(say(f"a request the model fails on got {status} {text[:100]}; expected 500 {{'error': ...}}",
+                                  f"যে request-এ model ব্যর্থ হয়, সেটা পেয়েছে {status} {text[:100]}; "
+                                  "আশা ছিল 500 {'error': ...}"))
         if "Traceback" in text or 'File \\"' in text or FAILURE in text:
-            raise CheckFailed(f"the 500's body shows internals to the client: {text[:100]}")
+            raise CheckFailed(say(f"the 500's body shows internals to the client: {text[:100]}",
+                                  f"500-এর body client-কে ভেতরের খবর দেখায়: {text[:100]}"))

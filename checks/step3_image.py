@@ -17,7 +17,7 @@ from labkit.config import ARCHITECTURES
 from .sandbox import container
 from .context import REPO_ROOT, SETOSA
 from .events import load_event
-from .framework import CheckFailed, CheckSkipped, Plan, step
+from .framework import CheckFailed, CheckSkipped, Plan, joined, say, step, todo_open
 
 STEP = step(3)
 DOCKERFILE, BUILD_COMMAND = "Dockerfile", "image.py:build_command"
@@ -31,12 +31,12 @@ def instructions(run) -> list[tuple[str, str]]:
     """(KEYWORD, arguments) of each instruction of the submission's Dockerfile, continuation lines joined."""
     path = run.ctx.source(DOCKERFILE)
     if not path.is_file():
-        raise CheckFailed(f"there is no Dockerfile in {run.ctx.folder}")
+        raise CheckFailed(say(f"there is no Dockerfile in {run.folder}", f"{run.folder}-এ কোনো Dockerfile নেই"))
     text = re.sub(r"\\\n", " ", path.read_text(errors="replace")[:100_000])
     lines = [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
     found = [(line.split(None, 1)[0].upper(), line.split(None, 1)[1] if " " in line else "") for line in lines]
     if [k for k, _ in found if k != "FROM"] == []:
-        raise CheckFailed("TODO still open: exercises/Dockerfile")
+        raise CheckFailed(todo_open(DOCKERFILE, run.folder))
     return found
 
 
@@ -53,7 +53,7 @@ def plan(ctx) -> Plan:
 def from_base(run):
     first = instructions(run)[0]
     if first != ("FROM", BASE_IMAGE):
-        raise CheckFailed(f"the first instruction is {' '.join(first)}")
+        raise CheckFailed(say(f"the first instruction is {' '.join(first)}", f"প্রথম instruction হলো {' '.join(first)}"))
 
 
 PIP_INSTALL = re.compile(r"\bpip3?(?:\.\d+)?\s+install\b|\bpython[\d.]*\s+-m\s+pip\s+install\b")
@@ -75,10 +75,13 @@ def cache_friendly(run):
     install = next((i for i, (k, a) in enumerate(steps) if k == "RUN" and PIP_INSTALL.search(a)), None)
     code = next((i for i, (k, a) in enumerate(steps) if k in ("COPY", "ADD") and copies_code(a)), None)
     if install is None or code is None or install > code:
-        raise CheckFailed("expected RUN pip install … before COPY app.py …")
+        raise CheckFailed(say("expected RUN pip install … before COPY app.py …",
+                              "আশা ছিল আগে RUN pip install …, তারপর COPY app.py …"))
     if not any(k == "RUN" and PIP_INSTALL.search(a) and FROM_REQUIREMENTS.search(a) for k, a in steps):
-        raise CheckFailed("pip install does not install from requirements.txt (-r requirements.txt): "
-                          "the image must get the pinned versions that trained the model")
+        raise CheckFailed(say("pip install does not install from requirements.txt (-r requirements.txt): "
+                              "the image must get the pinned versions that trained the model",
+                              "pip install requirements.txt থেকে install করে না (-r requirements.txt): image-এ "
+                              "সেই pin করা version-গুলোই লাগবে, যা দিয়ে model train হয়েছে"))
 
 
 @STEP.check("build_command() builds for the function's architecture, tagged, without attestations", points=1,
@@ -87,21 +90,27 @@ def cache_friendly(run):
 def command_shape(run):
     args = run.value("build_command")
     if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
-        raise CheckFailed(f"build_command() returned {json.dumps(args)[:100]}, not a list of strings")
-    problems = [] if args[:1] == ["build"] or args[:2] == ["buildx", "build"] else ["it does not start with build"]
+        got = json.dumps(args)[:100]
+        raise CheckFailed(say(f"build_command() returned {got}, not a list of strings",
+                              f"build_command() ফেরত দিয়েছে {got}, string-এর list নয়"))
+    problems = [] if args[:1] == ["build"] or args[:2] == ["buildx", "build"] else [
+        say("it does not start with build", "এটা build দিয়ে শুরু হয় না")]
     if not has_option(args, ("--platform",), run.settings.platform):
-        problems.append(f"no --platform {run.settings.platform}")
+        problems.append(say(f"no --platform {run.settings.platform}", f"--platform {run.settings.platform} নেই"))
     other = run.records.get("build_command_other_arch")
     other_args = other.get("value") if isinstance(other, dict) else None
     other = run.settings.with_overrides(architecture=run.plan.request["other_architecture"])
     if isinstance(other_args, list) and not has_option(other_args, ("--platform",), other.platform):
-        problems.append(f"with LAB_ARCH={other.architecture} it does not build for {other.platform} (use settings.platform)")
+        problems.append(say(f"with LAB_ARCH={other.architecture} it does not build for {other.platform} "
+                            "(use settings.platform)",
+                            f"LAB_ARCH={other.architecture} হলে এটা {other.platform}-এর জন্য build করে না "
+                            "(settings.platform ব্যবহার করো)"))
     if not has_option(args, ("--tag", "-t"), run.plan.request["tag"]):
-        problems.append("the tag it was given is not its --tag")
+        problems.append(say("the tag it was given is not its --tag", "যে tag দেওয়া হয়েছে সেটা এর --tag নয়"))
     if args[:1] == ["buildx"] and not {"--provenance=false", "--load"} <= set(args):
-        problems.append("buildx needs --provenance=false and --load")
+        problems.append(say("buildx needs --provenance=false and --load", "buildx-এ --provenance=false আর --load লাগে"))
     if problems:
-        raise CheckFailed(f"{args}: " + "; ".join(problems))
+        raise CheckFailed(f"{args}: " + joined(problems))
 
 
 def has_option(args: list[str], names: tuple[str, ...], value: str) -> bool:
@@ -116,10 +125,12 @@ def has_option(args: list[str], names: tuple[str, ...], value: str) -> bool:
 def builds(run):
     instructions(run)
     if run.settings.docker == "off" or not container.docker_available():
-        raise CheckSkipped("no Docker engine here (host mode): the image cannot be built or checked")
+        raise CheckSkipped(say("no Docker engine here (host mode): the image cannot be built or checked",
+                               "এখানে Docker engine নেই (host mode): image build বা পরীক্ষা করা যায় না"))
     model = run.settings.model_dir / "model.joblib"
     if not model.is_file():
-        raise CheckFailed(f"{model} is missing: train the model first (step 1)")
+        raise CheckFailed(say(f"{model} is missing: train the model first (step 1)",
+                              f"{model} নেই: আগে model train করো (ধাপ 1)"))
     own = [run.ctx.source(n) for n in REQUIREMENTS if run.ctx.source(n).is_file()]
     files = {"Dockerfile": run.ctx.source(DOCKERFILE), "app.py": run.ctx.source("app.py"), "model.joblib": model,
              "requirements.txt": own[0] if own else REPO_ROOT / "docker" / "requirements.txt",
@@ -129,12 +140,13 @@ def builds(run):
         tag = container.stage({k: v for k, v in files.items() if v.is_file()}, Path(folder) / "context")
         image, log = container.build(Path(folder) / "context", tag, run.settings.platform, timeout=900)
     if image is None:
-        raise CheckFailed(f"docker build failed: {log}")
+        raise CheckFailed(say(f"docker build failed: {log}", f"docker build ব্যর্থ হয়েছে: {log}"))
     run.facts["image"] = image
     arch = container.inspect(image).get("Architecture")
     expected = {"x86_64": "amd64", "arm64": "arm64"}[run.settings.architecture]
     if arch != expected:
-        raise CheckFailed(f"the image is {arch}; the function is {run.settings.architecture} ({expected})")
+        raise CheckFailed(say(f"the image is {arch}; the function is {run.settings.architecture} ({expected})",
+                              f"image-টা {arch}; function {run.settings.architecture} ({expected})"))
     return tag
 
 
@@ -150,21 +162,25 @@ def contents(run):
     image = run.facts["image"]
     code, output = container.python_in(image, PROBE)
     if code != 0:
-        raise CheckFailed(f"python in the image failed: {output.strip().splitlines()[-1:]}")
+        last = output.strip().splitlines()[-1:]
+        raise CheckFailed(say(f"python in the image failed: {last}", f"image-এর ভেতরে python ব্যর্থ হয়েছে: {last}"))
     found = json.loads(output.strip().splitlines()[-1])
     meta = json.loads((run.settings.model_dir / "metadata.json").read_text()) if (
         run.settings.model_dir / "metadata.json").is_file() else {}
-    problems = [f"/var/task lacks {n}" for n in ("app.py", "model.joblib", "labkit") if n not in found["files"]]
-    problems += ["/var/task/labkit lacks serving.py"] if "labkit" in found["files"] and "serving.py" not in found[
-        "labkit"] else []
+    problems = [say(f"/var/task lacks {n}", f"/var/task-এ {n} নেই") for n in ("app.py", "model.joblib", "labkit")
+                if n not in found["files"]]
+    problems += [say("/var/task/labkit lacks serving.py", "/var/task/labkit-এ serving.py নেই")] if (
+        "labkit" in found["files"] and "serving.py" not in found["labkit"]) else []
     if found["sklearn"] != meta.get("sklearn_version"):
-        problems.append(f"the image has scikit-learn {found['sklearn']}, the model was trained with "
-                        f"{meta.get('sklearn_version')}")
+        problems.append(say(f"the image has scikit-learn {found['sklearn']}, the model was trained with "
+                            f"{meta.get('sklearn_version')}",
+                            f"image-এ scikit-learn {found['sklearn']}, অথচ model train হয়েছে "
+                            f"{meta.get('sklearn_version')} দিয়ে"))
     cmd = (container.inspect(image).get("Config") or {}).get("Cmd")
     if cmd != ["app.handler"]:
-        problems.append(f"CMD is {cmd}, not [\"app.handler\"]")
+        problems.append(say(f"CMD is {cmd}, not [\"app.handler\"]", f"CMD হলো {cmd}, [\"app.handler\"] নয়"))
     if problems:
-        raise CheckFailed("; ".join(problems))
+        raise CheckFailed(joined(problems))
 
 
 @STEP.check("the image fits the size budget", points=1, todos=(DOCKERFILE,), needs="the submission's Dockerfile builds",
@@ -172,8 +188,10 @@ def contents(run):
 def size_budget(run):
     size_mb = int(container.inspect(run.facts["image"]).get("Size", 0)) / 1e6
     if size_mb > SIZE_BUDGET_MB:
-        raise CheckFailed(f"{size_mb:,.0f} MB is over the lab's {SIZE_BUDGET_MB:,} MB budget")
-    return f"{size_mb:,.0f} MB of a {SIZE_BUDGET_MB:,} MB budget (Lambda's limit: 10 GB)"
+        raise CheckFailed(say(f"{size_mb:,.0f} MB is over the lab's {SIZE_BUDGET_MB:,} MB budget",
+                              f"{size_mb:,.0f} MB, lab-এর {SIZE_BUDGET_MB:,} MB বাজেটের বেশি"))
+    return say(f"{size_mb:,.0f} MB of a {SIZE_BUDGET_MB:,} MB budget (Lambda's limit: 10 GB)",
+               f"{SIZE_BUDGET_MB:,} MB বাজেটের {size_mb:,.0f} MB (Lambda-র সীমা: 10 GB)")
 
 
 @STEP.check("under the Runtime Interface Emulator the image answers right and refuses bad input", points=3,
@@ -184,6 +202,6 @@ def answers_locally(run):
         good, bad = invoke(load_event(body=SETOSA)), invoke(load_event(raw_body="{not json"))
     body = json.loads(good["body"]) if isinstance(good, dict) and isinstance(good.get("body"), str) else {}
     if not (isinstance(good, dict) and good.get("statusCode") == 200 and body.get("prediction") == "setosa"):
-        raise CheckFailed(f"a setosa got {str(good)[:120]}")
+        raise CheckFailed(say(f"a setosa got {str(good)[:120]}", f"একটা setosa পেয়েছে {str(good)[:120]}"))
     if not (isinstance(bad, dict) and 400 <= (bad.get("statusCode") or 0) < 500):
-        raise CheckFailed(f"invalid JSON got {str(bad)[:120]}")
+        raise CheckFailed(say(f"invalid JSON got {str(bad)[:120]}", f"ভুল JSON পেয়েছে {str(bad)[:120]}"))

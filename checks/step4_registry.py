@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from . import cloud
-from .framework import CheckFailed, Plan, step
+from .framework import CheckFailed, Plan, say, step
 
 STEP = step(4)
 SINGLE_IMAGE_MANIFESTS = ("application/vnd.docker.distribution.manifest.v2+json",
@@ -29,7 +29,7 @@ def repository_exists(run):
     tags = {t["Key"]: t["Value"] for t in run.client("ecr").list_tags_for_resource(
         resourceArn=repository["repositoryArn"])["tags"]}
     if tags.get("lab") != run.settings.tags["lab"]:
-        raise CheckFailed(f"its tags are {tags}")
+        raise CheckFailed(say(f"its tags are {tags}", f"এর tag-গুলো হলো {tags}"))
 
 
 @STEP.check("images are scanned on push and old ones expire", points=1, todos=(ENSURE,), needs="the ECR repository exists and carries the lab tag",
@@ -37,13 +37,13 @@ def repository_exists(run):
 def repository_policies(run):
     ecr = run.client("ecr")
     if not cloud.repository(run).get("imageScanningConfiguration", {}).get("scanOnPush"):
-        raise CheckFailed("scanOnPush is off")
+        raise CheckFailed(say("scanOnPush is off", "scanOnPush বন্ধ"))
     try:
         policy = json.loads(ecr.get_lifecycle_policy(repositoryName=run.settings.repository)["lifecyclePolicyText"])
     except ecr.exceptions.LifecyclePolicyNotFoundException:
-        raise CheckFailed("the repository has no lifecycle policy") from None
+        raise CheckFailed(say("the repository has no lifecycle policy", "repository-র কোনো lifecycle policy নেই")) from None
     if not any(rule.get("action", {}).get("type") == "expire" for rule in policy.get("rules", [])):
-        raise CheckFailed("the lifecycle policy has no expire rule")
+        raise CheckFailed(say("the lifecycle policy has no expire rule", "lifecycle policy-তে কোনো expire rule নেই"))
 
 
 @STEP.check("the repository holds the image under its tag, as a single-platform manifest", points=2, todos=(PUSH,),
@@ -55,7 +55,8 @@ def image_pushed(run):
                                                imageIds=[{"imageDigest": digest}])["images"]
     media_type = images[0].get("imageManifestMediaType") if images else None
     if media_type not in SINGLE_IMAGE_MANIFESTS:
-        raise CheckFailed(f"the manifest is {media_type}; Lambda only accepts a single image manifest")
+        raise CheckFailed(say(f"the manifest is {media_type}; Lambda only accepts a single image manifest",
+                              f"manifest হলো {media_type}; Lambda শুধু একটা single image manifest নেয়"))
     return digest[:19] + "…"
 
 
@@ -64,6 +65,7 @@ def image_pushed(run):
 def idempotent(run):
     first, second = run.value("ensure_repository_twice")
     if isinstance(second, dict) and "error" in second:
-        raise CheckFailed(second.get("todo") or f"the second call failed: {second['error']}")
+        raise CheckFailed(run.todo(second.get("todo")) or say(f"the second call failed: {second['error']}",
+                                                              f"দ্বিতীয় call ব্যর্থ হয়েছে: {second['error']}"))
     if first != second.get("value"):
-        raise CheckFailed("two calls returned different repositories")
+        raise CheckFailed(say("two calls returned different repositories", "দুটো call দুটো আলাদা repository ফেরত দিয়েছে"))

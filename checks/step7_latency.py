@@ -11,7 +11,7 @@ import requests
 
 from . import cloud
 from .context import SETOSA
-from .framework import CheckFailed, step
+from .framework import CheckFailed, joined, say, step
 
 STEP = step(7)
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -23,9 +23,9 @@ REQUESTS_PER_ROUND = 10  # at least: notebook 07's measure(..., requests_per_rou
 def _report_file(run, name: str):
     path = run.settings.latency_dir / name
     if not path.is_file():
-        raise CheckFailed(f"{name} not found in {path.parent}")
+        raise CheckFailed(say(f"{name} not found in {path.parent}", f"{path.parent}-এ {name} নেই"))
     if path.stat().st_size > MAX_REPORT_BYTES:
-        raise CheckFailed(f"{name} is implausibly large")
+        raise CheckFailed(say(f"{name} is implausibly large", f"{name} অবিশ্বাস্য রকম বড়"))
     return path
 
 
@@ -39,7 +39,7 @@ def _samples(run) -> list[SimpleNamespace]:
                                     duration_ms=_optional(r.get("duration_ms")), init_ms=_optional(r.get("init_ms")))
                     for r in csv.DictReader(handle)]
     except (ValueError, KeyError, TypeError) as error:
-        raise CheckFailed(f"samples.csv cannot be read: {error}") from None
+        raise CheckFailed(say(f"samples.csv cannot be read: {error}", f"samples.csv পড়া যায় না: {error}")) from None
 
 
 def _optional(value: str | None) -> float | None:
@@ -51,7 +51,7 @@ def _summary(run) -> dict:
     try:
         summary = json.loads(_report_file(run, "summary.json").read_text())
     except ValueError as error:
-        raise CheckFailed(f"summary.json cannot be read: {error}") from None
+        raise CheckFailed(say(f"summary.json cannot be read: {error}", f"summary.json পড়া যায় না: {error}")) from None
     return summary if isinstance(summary, dict) else {}
 
 
@@ -84,19 +84,21 @@ def expected_summary(samples: list[SimpleNamespace]) -> dict:
 def report_exists(run):
     samples = _samples(run)
     if len(samples) < 10:
-        raise CheckFailed(f"only {len(samples)} requests")
+        raise CheckFailed(say(f"only {len(samples)} requests", f"মাত্র {len(samples)}টা request"))
     statuses = sorted({s.status for s in samples})
     if statuses != [200]:
-        raise CheckFailed(f"statuses {statuses}")
+        raise CheckFailed(say(f"statuses {statuses}", f"status-গুলো {statuses}, সবই 200 নয়"))
     rounds: dict[int, list[int]] = {}
     for s in samples:
         rounds.setdefault(s.round, []).append(s.position)
     size = max(REQUESTS_PER_ROUND, *(len(positions) for positions in rounds.values()))
     wrong = {n: len(positions) for n, positions in rounds.items() if sorted(positions) != list(range(1, size + 1))}
     if wrong:
-        raise CheckFailed(f"every round must hold positions 1..{size} (requests_per_round, at least "
-                          f"{REQUESTS_PER_ROUND}); requests per round: " +
-                          ", ".join(f"round {n}: {count}" for n, count in sorted(wrong.items())[:4]))
+        per_round = ", ".join(f"round {n}: {count}" for n, count in sorted(wrong.items())[:4])
+        raise CheckFailed(say(f"every round must hold positions 1..{size} (requests_per_round, at least "
+                              f"{REQUESTS_PER_ROUND}); requests per round: {per_round}",
+                              f"প্রতিটা round-এ position 1..{size} থাকতে হবে (requests_per_round, অন্তত "
+                              f"{REQUESTS_PER_ROUND}); প্রতি round-এ request: {per_round}"))
 
 
 @STEP.check("the first request of each round was cold, the others warm", points=2, todos=(LATENCY,),
@@ -104,10 +106,11 @@ def report_exists(run):
             hint="Force the cold start before each round (change the configuration and wait), then send requests one at a time.")
 def cold_then_warm(run):
     samples = _samples(run)
-    wrong = [f"round {s.round} request {s.position}: cold_start={s.cold_start}"
+    wrong = [say(f"round {s.round} request {s.position}: cold_start={s.cold_start}",
+                 f"round {s.round}-এর request {s.position}: cold_start={s.cold_start}")
              for s in samples if s.cold_start is not (s.position == 1)]
     if wrong:
-        raise CheckFailed("; ".join(wrong[:4]))
+        raise CheckFailed(joined(wrong[:4]))
 
 
 @STEP.check("cold p50 is above warm p50, and the summary matches the samples", points=2, todos=(SUMMARIZE,),
@@ -118,20 +121,24 @@ def summary_consistent(run):
     expected = expected_summary(samples)
     for key, value in expected.items():
         if key not in summary:
-            raise CheckFailed(f"summary.json has no {key!r}; summarize()'s docstring lists every key")
+            raise CheckFailed(say(f"summary.json has no {key!r}; summarize()'s docstring lists every key",
+                                  f"summary.json-এ {key!r} নেই; summarize()-এর docstring-এ সব key-র তালিকা আছে"))
         if summary[key] != value:
-            raise CheckFailed(f"summary.json {key} is {str(summary[key])[:150]}; the samples give {str(value)[:150]}")
+            found, wanted = str(summary[key])[:150], str(value)[:150]
+            raise CheckFailed(say(f"summary.json {key} is {found}; the samples give {wanted}",
+                                  f"summary.json-এ {key} হলো {found}; sample থেকে আসে {wanted}"))
     cold, warm = expected["cold_latency_ms"]["p50"], expected["warm_latency_ms"]["p50"]
     if not cold > warm:
-        raise CheckFailed(f"cold p50 {cold} ms is not above warm p50 {warm} ms")
-    return f"cold p50 {cold:.0f} ms, warm p50 {warm:.1f} ms"
+        raise CheckFailed(say(f"cold p50 {cold} ms is not above warm p50 {warm} ms",
+                              f"cold p50 {cold} ms warm p50 {warm} ms-এর চেয়ে বেশি নয়"))
+    return say(f"cold p50 {cold:.0f} ms, warm p50 {warm:.1f} ms", f"cold p50 {cold:.0f} ms, warm p50 {warm:.1f} ms")
 
 
 @STEP.check("the plot exists", points=1, todos=(LATENCY,), hint="Save the figure as build/latency/latency.png.")
 def plot_exists(run):
     path = run.settings.latency_dir / "latency.png"
     if not path.exists() or path.read_bytes()[:8] != PNG_MAGIC:
-        raise CheckFailed(f"{path} is missing or not a PNG")
+        raise CheckFailed(say(f"{path} is missing or not a PNG", f"{path} নেই, বা সেটা PNG নয়"))
 
 
 @STEP.check("the endpoint is live: three fresh requests answer 200", points=1, todos=(LATENCY,),
@@ -140,4 +147,4 @@ def live(run):
     url = cloud.api(run)["ApiEndpoint"] + "/predict"
     statuses = [requests.post(url, json=SETOSA).status_code for _ in range(3)]
     if statuses != [200, 200, 200]:
-        raise CheckFailed(f"statuses {statuses}")
+        raise CheckFailed(say(f"statuses {statuses}", f"status-গুলো {statuses}, তিনটাই 200 নয়"))

@@ -9,7 +9,7 @@ import secrets
 from labkit.lambdas import TRUST_POLICY
 from labkit.teardown import API, LOG_GROUP, REPOSITORY, ROLE
 
-from .framework import CheckFailed, CheckSkipped, Plan, step
+from .framework import CheckFailed, CheckSkipped, Plan, joined, say, step
 
 STEP = step(8)
 DELETE = "cleanup.py:delete"
@@ -51,7 +51,8 @@ def make_decoys(ctx) -> tuple[list, list, str]:
             api_id = ctx.client("apigatewayv2").create_api(Name=name, ProtocolType="HTTP", Tags=tags)["ApiId"]
             made[role].append((API, api_id, name))
     except Exception as error:  # noqa: BLE001 - e.g. an account that may not create roles: the check is skipped
-        return made["decoy"], made["bystander"], f"the grader could not create its decoys ({type(error).__name__})"
+        return made["decoy"], made["bystander"], say(f"the grader could not create its decoys ({type(error).__name__})",
+                                                     f"grader নিজের decoy বানাতে পারেনি ({type(error).__name__})")
     return made["decoy"], made["bystander"], ""
 
 
@@ -98,7 +99,8 @@ def look_and_remove(run, decoys: list, bystanders: list, problem: str) -> dict:
         return {"kept": [f"{kind} {label}" for kind, name, label in decoys if exists(run, kind, name)],
                 "taken": [f"{kind} {label}" for kind, name, label in bystanders if not exists(run, kind, name)]}
     except Exception as error:  # noqa: BLE001
-        return {"problem": f"the grader could not look at its decoys ({type(error).__name__})"}
+        return {"problem": say(f"the grader could not look at its decoys ({type(error).__name__})",
+                               f"grader নিজের decoy দেখতে পারেনি ({type(error).__name__})")}
     finally:
         for kind, name, _ in [*decoys, *bystanders]:
             remove(run, kind, name)
@@ -153,11 +155,12 @@ def cloud_run_leftovers(run, has_tag) -> list[str]:
 def nothing_left(run):
     left = run.plan.secret["left"]  # looked up before the second cleanup ran
     if left:
-        api = f"HTTP API {run.settings.api_name}"
-        again = (f"; {left.count(api)} HTTP APIs named {run.settings.api_name}: if step 6's ensure_api() created a "
-                 "new API on each run instead of finding the existing one, fix it there (cleanup deletes the one "
-                 "it finds)") if api in left else ""
-        raise CheckFailed("still there: " + ", ".join(left) + again)
+        api, name = f"HTTP API {run.settings.api_name}", run.settings.api_name
+        again = say(f"; {left.count(api)} HTTP APIs named {name}: if step 6's ensure_api() created a new API on each "
+                    "run instead of finding the existing one, fix it there (cleanup deletes the one it finds)",
+                    f"; {name} নামে {left.count(api)}টা HTTP API: ধাপ 6-এর ensure_api() যদি আগেরটা খুঁজে না নিয়ে "
+                    "প্রতিবার নতুন API বানিয়ে থাকে, সেখানে ঠিক করো (cleanup যেটা খুঁজে পায় সেটাই মোছে)") if api in left else ""
+        raise CheckFailed(say("still there: ", "এখনো রয়ে গেছে: ") + ", ".join(left) + again)
 
 
 @STEP.check("cleaning up a second time is harmless", points=1, todos=(DELETE,), needs="nothing tagged lab=serverless-iris remains",
@@ -165,7 +168,8 @@ def nothing_left(run):
 def idempotent(run):
     again = run.value("clean_up_again")
     if again["planned"] or again["left"]:
-        raise CheckFailed(f"a second run planned {again['planned'][:5]}")
+        raise CheckFailed(say(f"a second run planned {again['planned'][:5]}",
+                              f"দ্বিতীয়বার চালালে plan-এ এসেছে {again['planned'][:5]}"))
 
 
 @STEP.check("delete() removes exactly the resource it is given, and nothing else", points=2, todos=(DELETE,),
@@ -176,8 +180,15 @@ def exactly_that(run):
     if decoys.get("problem"):
         raise CheckSkipped(decoys["problem"])
     failed = [d for d in deleted if isinstance(d, dict) and "error" in d]
-    problems = ([f"it failed on {failed[0]['resource']}: {failed[0]['error']}"] if failed else []) + \
-        ([f"it left {', '.join(decoys['kept'])}"] if decoys.get("kept") else []) + \
-        ([f"it also deleted {', '.join(decoys['taken'])}, which it was not given"] if decoys.get("taken") else [])
+    problems = []
+    if failed:
+        problems.append(say(f"it failed on {failed[0]['resource']}: {failed[0]['error']}",
+                            f"{failed[0]['resource']}-এ ব্যর্থ হয়েছে: {failed[0]['error']}"))
+    if decoys.get("kept"):
+        problems.append(say(f"it left {', '.join(decoys['kept'])}", f"রেখে দিয়েছে {', '.join(decoys['kept'])}"))
+    if decoys.get("taken"):
+        problems.append(say(f"it also deleted {', '.join(decoys['taken'])}, which it was not given",
+                            f"{', '.join(decoys['taken'])}-ও মুছেছে, যা তাকে দেওয়াই হয়নি"))
     if problems:
-        raise CheckFailed("given the grader's own resources: " + "; ".join(problems))
+        raise CheckFailed(say("given the grader's own resources: ", "grader-এর নিজের resource দেওয়া হলে: ") +
+                          joined(problems))

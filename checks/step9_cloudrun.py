@@ -13,7 +13,7 @@ import contextlib
 from labkit import gcp, steps
 from labkit.config import SETOSA
 
-from .framework import CheckFailed, CheckSkipped, Plan, step
+from .framework import CheckFailed, CheckSkipped, Plan, say, step
 
 STEP = step(9)
 DEPLOY = "cloudrun.py:deploy"
@@ -50,12 +50,15 @@ def creates(run):
         first = run.value("cloud_run_deploy_twice")[0]
         service = gcp.services_client(settings).get_service(name=gcp.service_name(settings))
         if service.terminal_condition.state.name != "CONDITION_SUCCEEDED" or first["name"] != service.name:
-            raise CheckFailed(f"the service is {service.terminal_condition.state.name}, deploy() returned {first['name']}")
+            state = service.terminal_condition.state.name
+            raise CheckFailed(say(f"the service is {state}, deploy() returned {first['name']}",
+                                  f"service-টা {state}, deploy() ফেরত দিয়েছে {first['name']}"))
         container = service.template.containers[0]
         got = (container.resources.limits.get("memory"), container.resources.limits.get("cpu"),
                service.template.scaling.min_instance_count, service.template.scaling.max_instance_count)
         if got != ("1Gi", "1", 0, 10):
-            raise CheckFailed(f"memory, cpu, min and max instances are {got}; the chapter deploys ('1Gi', '1', 0, 10)")
+            raise CheckFailed(say(f"memory, cpu, min and max instances are {got}; the chapter deploys ('1Gi', '1', 0, 10)",
+                                  f"memory, cpu, min আর max instance হলো {got}; chapter deploy করে ('1Gi', '1', 0, 10)"))
     except CheckFailed:
         delete(settings)  # the checks that would delete it will not run
         raise
@@ -67,8 +70,8 @@ def creates(run):
 def updates(run):
     first, second = run.value("cloud_run_deploy_twice")
     if int(second["generation"]) <= int(first["generation"]) or second["revision"] == first["revision"]:
-        raise CheckFailed(f"the second deploy left generation {second['generation']}, revision "
-                          f"{second['revision'].rsplit('/', 1)[-1]}")
+        left = f"generation {second['generation']}, revision {second['revision'].rsplit('/', 1)[-1]}"
+        raise CheckFailed(say(f"the second deploy left {left}", f"দ্বিতীয় deploy-এর পরে রয়ে গেছে {left}"))
 
 
 @STEP.check("the deployed service answers a flower with its species", points=2, todos=(DEPLOY, SERVE),
@@ -80,6 +83,8 @@ def answers(run):
         gcp.allow_unauthenticated(settings)
         status, body, _, _ = gcp.call(run.value("cloud_run_deploy_twice")[-1]["uri"], SETOSA)
         if (status, body.get("prediction")) != (200, "setosa"):
-            raise CheckFailed(f"POST /predict with a setosa answered {status} {str(body)[:120]}")
+            got = f"{status} {str(body)[:120]}"
+            raise CheckFailed(say(f"POST /predict with a setosa answered {got}",
+                                  f"একটা setosa দিয়ে POST /predict-এর উত্তর {got}"))
     finally:
         delete(settings)

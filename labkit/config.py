@@ -13,7 +13,10 @@ variable               meaning                                    default
                        ``gcp`` (step 9 on Google Cloud)
 ``LAB_CODE``           ``exercises``, ``lab_solution`` or a path  ``exercises``
                        (relative paths: from the repository root)
-``LAB_ENDPOINT_URL``   the stand-in's edge (``local`` only)       ``http://127.0.0.1:4566``
+``LAB_ENDPOINT_URL``   the stand-in's edge (``local`` only)       ``http://127.0.0.1:`` and
+                                                                  ``LOCALCLOUD_PORT``
+``LOCALCLOUD_PORT``    the port ``make cloud-up`` starts the      ``4566``
+                       stand-in on; the default endpoint follows
 ``AWS_REGION``         region (also ``AWS_DEFAULT_REGION``)       ``us-east-1``
 ``LAB_NAME``           prefix of every resource the lab creates   ``serverless-iris``
 ``LAB_ARCH``           ``x86_64`` or ``arm64`` (image + function)  ``x86_64``
@@ -173,7 +176,7 @@ def load(environ: Mapping[str, str] | None = None, **overrides) -> Settings:
         target=target,
         code=_code(env.get("LAB_CODE", "exercises")),
         region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
-        endpoint_url=env.get("LAB_ENDPOINT_URL", "http://127.0.0.1:4566") if target == "local" else None,
+        endpoint_url=(env.get("LAB_ENDPOINT_URL") or f"http://127.0.0.1:{_port(env)}") if target == "local" else None,
         gcp_project=env.get("GOOGLE_CLOUD_PROJECT", "").strip() or ("" if target == "gcp" else "serverless-iris-local"),
         gcp_region=env.get("LAB_GCP_REGION", "").strip() or "asia-south1",
         name=env.get("LAB_NAME", "serverless-iris").strip(),
@@ -222,6 +225,23 @@ def _code(raw: str | Path) -> str:
     if code in CODE_PACKAGES:
         return code
     return str((REPO_ROOT / Path(code).expanduser()).resolve())
+
+
+def code_label(settings: Settings) -> str:
+    """The folder of the code as a student names it: ``exercises``, ``lab_solution``, or a submission folder
+    relative to the repository root (``submissions/me``), absolute when it lies outside."""
+    if settings.code in CODE_PACKAGES:
+        return settings.code
+    folder = Path(settings.code)
+    return folder.relative_to(REPO_ROOT).as_posix() if folder.is_relative_to(REPO_ROOT) else str(folder)
+
+
+def _port(env: Mapping[str, str]) -> int:
+    """``LOCALCLOUD_PORT``, the port the stand-in listens on (``python -m localcloud up`` reads the same variable)."""
+    port = _integer(env, "LOCALCLOUD_PORT", 4566)
+    if not 1 <= port <= 65535:
+        raise ConfigError(f"LOCALCLOUD_PORT={port} is not a TCP port (1-65535)")
+    return port
 
 
 def _integer(env: Mapping[str, str], variable: str, default: int) -> int:

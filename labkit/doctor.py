@@ -55,7 +55,8 @@ def check_environment(settings: Settings) -> list[Row]:
 def _target_row(settings: Settings) -> Row:
     if settings.target == "local":
         healthy = localtarget.healthy(settings)
-        return Row("Local AWS stand-in", healthy, "running" if healthy else "not running; start it with `make cloud-up`")
+        return Row("Local AWS stand-in", healthy, "running" if healthy else
+                   f"not running at {settings.endpoint_url}; start it with `make cloud-up`")
     try:
         with aws.explained(settings, "asking AWS who you are"):
             identity = aws.client(settings, "sts").get_caller_identity()

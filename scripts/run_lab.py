@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
             isolation |= report.isolation
             earned, possible = report.step_score(number)
             print(f"  step {number} graded: {earned}/{possible}")
-    report = Report(results, titles, isolation)
+    report = Report(results, titles, isolation, lang=settings.lang)
     print("\n" + report.summary())
     latency = settings.latency_dir / "summary.json"
     if latency.exists():

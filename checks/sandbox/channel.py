@@ -14,6 +14,8 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 
+from labkit.bilingual import say
+
 from .protocol import DONE, MAX_CHANNEL_BYTES, observation
 
 
@@ -23,7 +25,7 @@ class Outcome:
 
     records: dict[str, object] = field(default_factory=dict)
     finished: bool = False  # the probe reached its end
-    problem: str = ""  # why it did not: a timeout, a crash, a refused record
+    problem: str = ""  # why it did not: a timeout, a crash, a refused record (in both languages: labkit.bilingual)
     tampered: bool = False  # something other than the probe wrote to the grading channel
     nonce: str = ""
     isolation: str = "process"
@@ -45,7 +47,8 @@ def collect(read_end: int, child: subprocess.Popen, timeout: float, nonce: str) 
     while not outcome.finished and not outcome.problem:
         now = time.monotonic()
         if now > deadline:
-            outcome.problem = f"timed out after {timeout:.0f} s"
+            outcome.problem = say(f"timed out after {timeout:.0f} s",
+                                  f"{timeout:.0f} সেকেন্ডেও শেষ হয়নি (timeout): কোথাও code আটকে আছে বা অনেক ধীর")
             break
         if exited_at is None and child.poll() is not None:
             exited_at = now
@@ -59,7 +62,8 @@ def collect(read_end: int, child: subprocess.Popen, timeout: float, nonce: str) 
             break
         total += len(chunk)
         if total > MAX_CHANNEL_BYTES:
-            outcome.problem = f"the code under test sent more than {MAX_CHANNEL_BYTES:,} bytes of observations"
+            outcome.problem = say(f"the code under test sent more than {MAX_CHANNEL_BYTES:,} bytes of observations",
+                                  f"তোমার code {MAX_CHANNEL_BYTES:,} byte-এর বেশি observation পাঠিয়েছে")
             break
         buffer += chunk
         *lines, buffer = buffer.split(b"\n")
@@ -67,8 +71,9 @@ def collect(read_end: int, child: subprocess.Popen, timeout: float, nonce: str) 
             accept(outcome, line)
     if not outcome.finished and not outcome.problem:
         code = child.poll()
-        outcome.problem = ("the code under test ended the grading process" +
-                           (f" (exit code {code})" if code is not None else ""))
+        status = f" (exit code {code})" if code is not None else ""
+        outcome.problem = say(f"the code under test ended the grading process{status}",
+                              f"তোমার code grading process-টাই থামিয়ে দিয়েছে{status}")
     return outcome
 
 
@@ -78,11 +83,14 @@ def accept(outcome: Outcome, line: bytes) -> None:
         return
     record = observation(line)
     if record is None:
-        outcome.problem, outcome.tampered = "the grading channel received something that is not an observation", True
+        outcome.problem = say("the grading channel received something that is not an observation",
+                              "grading channel-এ এমন কিছু এসেছে যা observation নয়")
+        outcome.tampered = True
         return
     key, value = record
     if key in outcome.records or (key == DONE and value != outcome.nonce):
-        outcome.problem = f"observation {key!r} was forged: the code under test wrote to the grading channel"
+        outcome.problem = say(f"observation {key!r} was forged: the code under test wrote to the grading channel",
+                              f"observation {key!r} জাল: তোমার code grading channel-এ লিখেছে")
         outcome.tampered = True
     elif key == DONE:
         outcome.finished = True

@@ -31,6 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from labkit.bilingual import say
 from labkit.config import REPO_ROOT
 
 from . import confine, container, protocol, reaper
@@ -78,7 +79,7 @@ def _last_words(log: Path) -> str:
     with contextlib.suppress(OSError), log.open("rb") as handle:
         handle.seek(max(0, log.stat().st_size - 2000))
         lines = [line for line in handle.read().decode("utf-8", "replace").splitlines() if line.strip()]
-        return f"; its last words: {lines[-1].strip()[:200]}" if lines else ""
+        return say(f"; its last words: {lines[-1].strip()[:200]}", f"; শেষ লাইন: {lines[-1].strip()[:200]}") if lines else ""
     return ""
 
 

@@ -149,8 +149,12 @@ def sleepers() -> list[int]:
     return found
 
 
-def grade_in_process(mutant: Mutant, folder: Path, reference_model: Path) -> tuple[set[str], int, float]:
-    """Grade a (non-hostile) mutant with the grader's Python API; returns (failed checks, points possible, seconds)."""
+def grade_in_process(mutant: Mutant, folder: Path, reference_model: Path) -> tuple[set[str], int, dict[str, str]]:
+    """Grade a (non-hostile) mutant with the grader's Python API.
+
+    Returns:
+        (failed checks, points possible, each failed check's message in Bengali).
+    """
     from checks import Context, run_steps
     from labkit import config
 
@@ -162,8 +166,7 @@ def grade_in_process(mutant: Mutant, folder: Path, reference_model: Path) -> tup
         import_from_folder(code, "train").train(build_dir / "model")
     else:
         build(mutant, code, folder, reference_model)
-    started = time.monotonic()
     report = run_steps(mutant.steps, Context(config.load({}, code=str(code), build_dir=build_dir)),
                        isolation="process", step_timeout=STEP_TIMEOUT)
-    failed_checks = {r.name for r in report.results if not r.passed and not r.skipped}
-    return failed_checks, report.possible, time.monotonic() - started
+    failed = {r.name: r.shown("bn")["message"] for r in report.results if not r.passed and not r.skipped}
+    return set(failed), report.possible, failed

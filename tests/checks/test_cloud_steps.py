@@ -4,6 +4,7 @@ The mutation suite (test_mutants.py) grades steps 1-3 offline; these mistakes ne
 Each patch has the mutation suite's header, plus ``# deploy: 6`` (the lab is first deployed
 through step 6 with the mutant's own code, as its notebooks would) or ``# deploy: none``.
 Every deployment gets its own LAB_NAME and is cleaned up afterwards, so one stand-in serves all.
+A failure caused by state an earlier run left in the cloud says so, and how to clear it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from labkit.loader import import_from_folder
 from localcloud import process
 
 pytestmark = pytest.mark.integration
+BENGALI = re.compile(r"[\u0980-\u09FF]")
+EXTRA_POLICY = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
 
 CLOUD_MUTANTS = mutation.mutants_in(Path(__file__).resolve().parent / "cloud_mutants")
 
@@ -121,5 +124,46 @@ def test_a_cloud_mistake_loses_the_points_it_should(cloud, tmp_path, wrong):
         report = run_steps(wrong.steps, Context(settings), isolation="process")
         failed = {r.name for r in report.results if not r.passed and not r.skipped}
         assert wrong.loses <= failed <= wrong.loses | wrong.may_lose, report.summary()
+        assert all(BENGALI.search(r.shown("bn")["message"]) for r in report.results if not r.passed), report.summary("bn")
+        assert not [r.message for r in report.results if str(r.message).startswith(("LabError", "ClientError"))], (
+            "a raw exception reached the report")
+    finally:
+        clean_up(settings)
+
+
+def leave_an_extra_policy(settings: config.Settings) -> None:
+    """What an earlier run leaves when its code attached a policy, then the attach was removed from the code."""
+    aws.client(settings, "iam").attach_role_policy(RoleName=settings.role_name, PolicyArn=EXTRA_POLICY)
+
+
+def leave_a_permission_for_an_earlier_api(settings: config.Settings) -> None:
+    """What an earlier API leaves on the function when it is deleted and the lab makes a new one."""
+    awslambda = aws.client(settings, "lambda")
+    account = awslambda.get_function(FunctionName=settings.function_name)["Configuration"]["FunctionArn"].split(":")[4]
+    awslambda.add_permission(FunctionName=settings.function_name, StatementId="earlier-api", Action="lambda:InvokeFunction",
+                             Principal="apigateway.amazonaws.com",
+                             SourceArn=f"arn:aws:execute-api:{settings.region}:{account}:earlier1/*/POST/predict")
+
+
+@pytest.mark.parametrize("leave, step, loses, says", [
+    (leave_an_extra_policy, 5, {"its role trusts only Lambda and may only write logs"},
+     ("AmazonS3ReadOnlyAccess", "detach_role_policy", "notebook 08")),
+    (leave_a_permission_for_an_earlier_api, 6, {"only this API may invoke the function", "ensure_api() can run twice"},
+     ("earlier1", "'earlier-api'", "remove_permission", "notebook 08")),
+], ids=["an extra policy on the role", "a permission for an earlier API"])
+def test_state_left_in_the_cloud_is_named_with_how_to_clear_it(cloud, tmp_path, leave, step, loses, says):
+    # given the reference deployed, and state an earlier run left in the cloud
+    settings = settings_for(cloud, "lab_solution", tmp_path / "build", f"iris-left-{step}")
+    deploy(settings, mutation.SOLUTION)
+    try:
+        leave(settings)
+        # when
+        report = run_steps([step], Context(settings), isolation="process")
+        # then the checks it breaks say that an earlier run left it, what is left and how to clear it, in both languages
+        failed = [r for r in report.results if not r.passed]
+        assert {r.name for r in failed} == loses, report.summary("en")
+        for result in failed:
+            assert all(s in result.message for s in (*says, "earlier run")), result.message
+            assert all(s in result.shown("bn")["message"] for s in (*says, "আগের কোনো run")), result.shown("bn")
     finally:
         clean_up(settings)

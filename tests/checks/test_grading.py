@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 
+import joblib
 import pytest
+from sklearn.datasets import load_iris
 
 from checks import Context, all_steps, run_steps
 from checks.framework import todo_label
@@ -46,6 +50,22 @@ def test_untouched_exercises_score_zero_with_hints_that_name_the_todo(settings, 
     assert "Traceback" not in report.summary()
 
 
+def test_a_model_saved_again_after_train_is_blamed_on_the_stale_metadata_file(settings, tmp_path):
+    # given train()'s two files, and later model.joblib saved again by another cell (refitted on every flower)
+    folder = tmp_path / "build" / "model"
+    shutil.copytree(settings.model_dir, folder)
+    iris = load_iris()
+    joblib.dump(joblib.load(folder / "model.joblib").fit(iris.data, iris.target_names[iris.target]), folder / "model.joblib")
+    written = (folder / "metadata.json").stat().st_mtime_ns
+    os.utime(folder / "model.joblib", ns=(written + 10**9, written + 10**9))
+    # when
+    report = run_steps([1], Context(settings.with_overrides(build_dir=folder.parent)), isolation="process")
+    # then only the metadata check fails, and it says the file on disk is older than the model, in both languages
+    [stale] = [r for r in report.results if not r.passed]
+    assert stale.id == "1.metadata_matches" and "older than model.joblib" in stale.message
+    assert "run train() again" in stale.message and "train() আবার চালাও" in stale.shown("bn")["message"]
+
+
 def test_every_check_is_declared_with_points_a_hint_and_the_todos_of_its_step():
     index = {s.number: s for s in steps.STEPS}
     for step in all_steps().values():
@@ -57,7 +77,8 @@ def test_every_check_is_declared_with_points_a_hint_and_the_todos_of_its_step():
 
 def test_list_prints_per_step_the_notebook_what_to_write_and_each_check_with_its_points():
     # when
-    done = subprocess.run([sys.executable, "-m", "checks", "--list"], capture_output=True, text=True, timeout=60)
+    done = subprocess.run([sys.executable, "-m", "checks", "--list"], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "LAB_LANG": "en"})
     # then
     assert done.returncode == 0 and not done.stderr
     for step in all_steps().values():

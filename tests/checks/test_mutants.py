@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
@@ -66,6 +67,12 @@ def test_a_mistake_loses_the_points_it_should(mutant, mistakes_graded):
     assert possible > 0
     assert mutant.loses <= failed, f"{mutant.what}: should fail {sorted(mutant.loses - failed)}"
     assert failed <= mutant.loses | mutant.may_lose, f"{mutant.what}: also failed {sorted(failed - mutant.loses)}"
+
+
+def test_every_failure_a_mistake_causes_reads_in_bengali(mistakes_graded):
+    english_only = {f"{name}: {check}": message for name, (_, _, said) in mistakes_graded.items()
+                    for check, message in said.items() if not re.search(r"[\u0980-\u09FF]", message)}
+    assert not english_only, english_only
 
 
 @pytest.fixture(scope="module")

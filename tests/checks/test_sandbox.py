@@ -109,9 +109,9 @@ def test_a_hanging_import_costs_one_timeout_per_step_not_one_per_check(tmp_path)
 
 def test_report_renders_as_text_json_and_html_and_says_when_it_was_not_sandboxed():
     report = Report([Result(1, "a", 2, True, "fine"), Result(1, "b<c>", 3, False, "bad", "try x")], {1: "Train"},
-                    {1: "process, same user"})
+                    {1: "process, same user"}, lang="en")
     assert "FAIL  b<c> (0/3) - bad" in report.summary() and "hint: try x" in report.summary()
-    assert "Not sandboxed" in report.summary()
+    assert "Not sandboxed" in report.summary(sandbox_note=True)
     assert json.loads(report.to_json())["sandboxed"] is False
     assert "b&lt;c&gt;" in report._repr_html_()
 

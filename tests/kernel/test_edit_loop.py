@@ -23,8 +23,10 @@ import nbformat
 import pytest
 
 from checks import Context, all_steps, run_steps
-from labkit import config, kernels, steps
-from labkit.config import REPO_ROOT
+from checks.report import ALL_PASSED
+from labkit import bilingual, config, kernels, steps
+from labkit.config import LANGUAGES, REPO_ROOT
+from labkit.todo import PREFIXES
 from localcloud import process
 
 # Step 7's experiments (provisioned concurrency, the ONNX and NumPy images, the import profile) have no TODO:
@@ -40,6 +42,11 @@ IMAGE_CHECKS = [
 NAME = "edit-loop"
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1500)]
+
+
+def all_passed(text: str) -> bool:
+    """Whether a grade cell's report ends in "all checks passed", in either language."""
+    return any(bilingual.text(ALL_PASSED, lang) in text for lang in LANGUAGES)
 
 
 def run_all(client, cells) -> list[str]:
@@ -92,12 +99,13 @@ def open_then_written(step: steps.Step, submission, env, written: set[str]) -> l
     experiments = [c for c in code if c not in cells]
     files = sorted({todo.split(":")[0] for todo in step.todos})
     grade = next(i for i, c in enumerate(cells) if "grade(" in c.source)  # the step's inline grade
+    folder = config.code_label(config.load(env))  # the submission's own folder, not exercises/
     with kernels.kernel(nb, REPO_ROOT / "notebooks", env=env, timeout=600) as client:
         client.allow_errors = True  # a student's open TODO is an error in a cell, and the notebook goes on
         before = run_all(client, cells)
-        assert any(f"TODO still open: exercises/{name}" in out for out in before for name in files), (
-            f"step {step.number}: no cell named an open TODO of {files}")
-        assert "all checks passed" not in before[grade], f"step {step.number} passed with its TODOs open"
+        assert any(f"{prefix}{folder}/{name}" in out for out in before for name in files for prefix in PREFIXES.values()), (
+            f"step {step.number}: no cell named an open TODO of {files} in {folder}")
+        assert not all_passed(before[grade]), f"step {step.number} passed with its TODOs open"
         earned = [graded(step, env, written)[0]]
         for todo in step.todos:  # the student writes one more TODO, saves, and re-runs the cells
             written.add(todo)
@@ -108,7 +116,7 @@ def open_then_written(step: steps.Step, submission, env, written: set[str]) -> l
         assert earned[0] == 0 and earned == sorted(earned), f"step {step.number}: scores {earned}"
         run_all(client, experiments)
     assert not errors(code), f"step {step.number} still fails after the TODOs were written: {errors(code)}"
-    assert "all checks passed" in after[grade], f"step {step.number}: {after[grade][-1500:]}"
+    assert all_passed(after[grade]), f"step {step.number}: {after[grade][-1500:]}"
     if experiments:  # provisioned concurrency removed what it added
         assert provisioned_leftovers(config.load(env)) == NOTHING_PROVISIONED
     return skipped

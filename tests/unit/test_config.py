@@ -76,11 +76,44 @@ def test_a_relative_code_folder_is_taken_from_the_repository_root(tmp_path, monk
         submission.rmdir()
 
 
-def test_a_cli_with_an_open_todo_prints_it_in_one_line(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "exercises.train"], env={"LAB_BUILD_DIR": str(tmp_path), "PATH": ""},
-                          capture_output=True, text=True, cwd=config.REPO_ROOT)
+@pytest.mark.parametrize("lang, line", [(None, "TODO এখনো বাকি: exercises/train.py split()"),
+                                        ("en", "TODO still open: exercises/train.py split()")],
+                         ids=["Bengali by default", "English"])
+def test_a_cli_with_an_open_todo_prints_it_in_one_line_in_the_students_language(tmp_path, lang, line):
+    env = {"LAB_BUILD_DIR": str(tmp_path), "PATH": "", **({"LAB_LANG": lang} if lang else {})}
+    done = subprocess.run([sys.executable, "-m", "exercises.train"], env=env, capture_output=True, text=True,
+                          cwd=config.REPO_ROOT)
     assert done.returncode == 1 and "Traceback" not in done.stderr
-    assert done.stderr.strip() == "error: TODO still open: exercises/train.py split()"
+    assert done.stderr.strip() == f"error: {line}"
+
+
+def test_the_endpoint_follows_the_stand_ins_port_unless_it_is_given():
+    # given the port the stand-in was started on (make cloud-up reads LOCALCLOUD_PORT too)
+    moved = {"LOCALCLOUD_PORT": "4599"}
+    # then the lab, the doctor and the grader look for it there, unless LAB_ENDPOINT_URL names the endpoint
+    assert config.load(moved).endpoint_url == "http://127.0.0.1:4599"
+    assert config.load({**moved, "LAB_ENDPOINT_URL": "http://127.0.0.1:5000"}).endpoint_url == "http://127.0.0.1:5000"
+    assert config.load({}).endpoint_url == "http://127.0.0.1:4566"
+    assert config.load({**moved, "LAB_TARGET": "aws"}).endpoint_url is None
+    # and a child process that reads the settings back finds the same endpoint
+    assert config.load(config.load(moved).environment()).endpoint_url == "http://127.0.0.1:4599"
+
+
+@pytest.mark.parametrize("port", ["0", "70000", "http"])
+def test_a_port_that_is_not_one_is_refused_with_the_variable_named(port):
+    with pytest.raises(ConfigError, match="LOCALCLOUD_PORT"):
+        config.load({"LOCALCLOUD_PORT": port})
+
+
+def test_the_code_is_named_as_a_student_names_it(tmp_path):
+    inside = config.REPO_ROOT / "build" / "test-submissions" / "bob"
+    inside.mkdir(parents=True, exist_ok=True)
+    try:
+        assert config.code_label(config.load({})) == "exercises"
+        assert config.code_label(config.load({"LAB_CODE": "build/test-submissions/bob"})) == "build/test-submissions/bob"
+        assert config.code_label(config.load({"LAB_CODE": str(tmp_path)})) == str(tmp_path)
+    finally:
+        inside.rmdir()
 
 
 def non_default(tmp_path) -> dict[str, object]:

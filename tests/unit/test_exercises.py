@@ -38,10 +38,13 @@ def test_blocks_become_todos_with_stubs():
     compile(exercise, "f.py", "exec")
 
 
-def test_an_open_todo_names_its_file_and_function():
+@pytest.mark.parametrize("lang, line", [("en", r"^TODO still open: exercises/f.py f\(\)$"),
+                                        ("bn", r"^TODO এখনো বাকি: exercises/f.py f\(\)$")])
+def test_an_open_todo_names_its_file_and_function(monkeypatch, lang, line):
+    monkeypatch.setenv("LAB_LANG", lang)
     namespace = {}
     exec(compile(make_exercises.strip_solutions(SOLUTION, "f.py"), "f.py", "exec"), namespace)
-    with pytest.raises(NotImplementedError, match=r"^TODO still open: exercises/f.py f\(\)$"):
+    with pytest.raises(NotImplementedError, match=line):
         namespace["f"](1)
 
 

@@ -43,18 +43,23 @@ def test_the_step_index_names_exactly_the_todos_the_exercises_leave_open():
     assert all(1 <= n <= 15 for n in solution_lengths()), "every TODO is 1-15 lines of solution"
 
 
-def test_every_step_has_its_notebook():
+def test_every_step_has_its_notebook_and_a_title_in_both_languages():
     for step in steps.STEPS:
         assert (ROOT / step.where).is_file(), step.where
+        assert str(step.title).strip() and step.title.bn.strip() and step.title.bn != str(step.title), step.number
 
 
-def test_a_step_whose_earlier_step_is_unfinished_stops_with_one_line(tmp_path, monkeypatch):
+@pytest.mark.parametrize("lang, says", [("en", "finish step 1 (Train the model) first, in notebooks/01_train_model.ipynb: "),
+                                        ("bn", "আগে ধাপ 1 (Model train করা) শেষ করো, notebooks/01_train_model.ipynb-এ: ")])
+def test_a_step_whose_earlier_step_is_unfinished_stops_with_one_line_in_the_students_language(tmp_path, monkeypatch,
+                                                                                             lang, says):
     monkeypatch.setenv("LAB_BUILD_DIR", str(tmp_path))
+    monkeypatch.setenv("LAB_LANG", lang)
     with pytest.raises(StepNotReady) as stopped:
         steps.start(2)
     line = stopped.value._render_traceback_()
-    assert line == [str(stopped.value)] and "finish step 1 (Train the model) first" in line[0]
-    assert "notebooks/01_train_model.ipynb" in line[0]
+    assert line == [str(stopped.value)] and line[0].startswith(says), line
+    assert line[0].endswith({"en": "does not exist yet", "bn": "এখনো নেই"}[lang])
 
 
 def test_the_first_step_and_cleanup_need_nothing(tmp_path, monkeypatch):
@@ -63,17 +68,20 @@ def test_the_first_step_and_cleanup_need_nothing(tmp_path, monkeypatch):
     assert steps.start(steps.CLEANUP).build_dir == tmp_path
 
 
-def test_without_docker_step_9_stops_at_once_naming_the_engine(tmp_path, monkeypatch):
+@pytest.mark.parametrize("lang, says", [("en", "needs a Docker engine"), ("bn", "Docker engine লাগবে")])
+def test_without_docker_step_9_stops_at_once_naming_the_engine(tmp_path, monkeypatch, lang, says):
     monkeypatch.setenv("LAB_BUILD_DIR", str(tmp_path))
     monkeypatch.setenv("LAB_DOCKER", "off")
+    monkeypatch.setenv("LAB_LANG", lang)
     with pytest.raises(StepNotReady) as stopped:
         steps.start(9)
-    assert "needs a Docker engine" in str(stopped.value) and "scripts/ensure-docker.sh" in str(stopped.value)
+    assert says in str(stopped.value) and "scripts/ensure-docker.sh" in str(stopped.value)
     assert steps.unrunnable(steps.STEPS[5], config.load()) is None  # the Lambda path runs in host mode
 
 
 def test_past_cleanup_a_step_needs_only_the_trained_model(tmp_path, monkeypatch, docker_engine):
     monkeypatch.setenv("LAB_BUILD_DIR", str(tmp_path))
+    monkeypatch.setenv("LAB_LANG", "en")
     with pytest.raises(StepNotReady, match=r"finish step 1 \(Train the model\)"):
         steps.start(9)
     settings = config.load()
