@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from .harness import call, emit, import_module
+from .harness import WAITING_CALL_SECONDS, call, emit, import_module
 
 
 def settings():
@@ -53,7 +53,7 @@ def deploy_again(request: dict) -> dict:
         configuration = function.deploy(settings(), request["image_uri"], request["role_arn"])
         return {"FunctionArn": str(configuration.get("FunctionArn")) if isinstance(configuration, dict) else None}
 
-    return call(run)
+    return call(run, seconds=WAITING_CALL_SECONDS)
 
 
 def ensure_api_again(request: dict) -> dict:
@@ -85,7 +85,7 @@ def cloud_run_deploy_twice(request: dict) -> dict:
         return [{"name": s.name, "generation": s.generation, "revision": s.latest_ready_revision, "uri": s.uri}
                 for s in deployed]
 
-    return call(run)
+    return call(run, seconds=WAITING_CALL_SECONDS)
 
 
 CALLS = {"build_command": build_command, "build_command_other_arch": build_command_other_arch,
