@@ -6,19 +6,15 @@ graded on its own; the expected answers come from that model, here in the grader
 
 from __future__ import annotations
 
-import functools
 import io
 import json
 import math
 import random
 
 import joblib
-from sklearn.datasets import load_iris
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from . import cases
+from .cases import grader_model
 from .framework import CheckFailed, Plan, step
 from .probes.broken import FAILURE, BrokenModel
 
@@ -26,17 +22,6 @@ STEP = step(2)
 MODEL, PREDICT, HANDLER = "app.py:MODEL", "app.py:predict", "app.py:handler"
 SECRET_LOG_HINT = ("app.py handler(): log only the one JSON line of serving.log_line(); never the event, its headers "
                    "or its body (they carry credentials and personal data).")
-
-
-@functools.cache
-def grader_model():
-    """The grader's own model (never one a submission saved), and its pickle for the sandbox."""
-    iris = load_iris()
-    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, random_state=0))
-    model.fit(iris.data, iris.target_names[iris.target])
-    blob = io.BytesIO()
-    joblib.dump(model, blob)
-    return model, blob.getvalue()
 
 
 def pickled(value) -> bytes:
@@ -50,8 +35,7 @@ def plan(ctx) -> Plan:
     draw, hidden = random.Random(), cases.Secrets()
     made = cases.all_cases(draw, hidden)
     ids = [cases.request_id() for _ in made]
-    broken = [cases.Case("a flower", "species", cases.gateway("apigw_http_v2", hidden, body=cases.flower_dict(f)), f)
-              for f in draw.sample(cases.REAL_FLOWERS, 2)]
+    broken = cases.failing_model_cases(draw, hidden)
     broken_ids = [cases.request_id() for _ in broken]
     files = {**ctx.submission_files(), "_task/model.joblib": grader_model()[1], "_broken/model.joblib": pickled(
         BrokenModel())}
