@@ -29,6 +29,7 @@ import numpy as np
 from labkit.serving import FEATURES, MAX_BODY_BYTES, MAX_CM
 
 from .events import load_event
+from .probes.broken import BrokenModel
 
 CONFIDENT = 0.99  # the least posterior probability of its species a drawn flower keeps
 
@@ -129,6 +130,16 @@ def grader_model():
     blob = io.BytesIO()
     joblib.dump(model, blob)
     return model, blob.getvalue()
+
+
+def model_files() -> dict[str, bytes]:
+    """The models a handler or service is imported over in the sandbox: the grader's, and one that fails on every
+    prediction (:class:`~checks.probes.broken.BrokenModel`)."""
+    import joblib
+
+    broken = io.BytesIO()
+    joblib.dump(BrokenModel(), broken)
+    return {"_task/model.joblib": grader_model()[1], "_broken/model.joblib": broken.getvalue()}
 
 
 def species_cases(draw: random.Random, hidden: Secrets) -> list[Case]:

@@ -6,28 +6,19 @@ graded on its own; the expected answers come from that model, here in the grader
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import random
 
-import joblib
-
 from . import cases
 from .cases import grader_model
 from .framework import CheckFailed, Plan, step
-from .probes.broken import FAILURE, BrokenModel
+from .probes.broken import FAILURE
 
 STEP = step(2)
 MODEL, PREDICT, HANDLER = "app.py:MODEL", "app.py:predict", "app.py:handler"
 SECRET_LOG_HINT = ("app.py handler(): log only the one JSON line of serving.log_line(); never the event, its headers "
                    "or its body (they carry credentials and personal data).")
-
-
-def pickled(value) -> bytes:
-    blob = io.BytesIO()
-    joblib.dump(value, blob)
-    return blob.getvalue()
 
 
 @STEP.observe
@@ -37,8 +28,7 @@ def plan(ctx) -> Plan:
     ids = [cases.request_id() for _ in made]
     broken = cases.failing_model_cases(draw, hidden)
     broken_ids = [cases.request_id() for _ in broken]
-    files = {**ctx.submission_files(), "_task/model.joblib": grader_model()[1], "_broken/model.joblib": pickled(
-        BrokenModel())}
+    files = {**ctx.submission_files(), **cases.model_files()}
     request = {"events": [{"event": c.event, "request_id": i} for c, i in zip(made, ids)],
                "broken_events": [{"event": c.event, "request_id": i} for c, i in zip(broken, broken_ids)]}
     return Plan("app", request, files, timeout=90,
