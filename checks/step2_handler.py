@@ -6,21 +6,14 @@ graded on its own; the expected answers come from that model, here in the grader
 
 from __future__ import annotations
 
-import functools
-import io
 import json
 import math
 import random
 
-import joblib
-from sklearn.datasets import load_iris
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
-
 from . import cases
+from .cases import grader_model
 from .framework import CheckFailed, Plan, joined, say, step
-from .probes.broken import FAILURE, BrokenModel
+from .probes.broken import FAILURE
 
 STEP = step(2)
 MODEL, PREDICT, HANDLER = "app.py:MODEL", "app.py:predict", "app.py:handler"
@@ -28,33 +21,14 @@ SECRET_LOG_HINT = ("app.py handler(): log only the one JSON line of serving.log_
                    "or its body (they carry credentials and personal data).")
 
 
-@functools.cache
-def grader_model():
-    """The grader's own model (never one a submission saved), and its pickle for the sandbox."""
-    iris = load_iris()
-    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, random_state=0))
-    model.fit(iris.data, iris.target_names[iris.target])
-    blob = io.BytesIO()
-    joblib.dump(model, blob)
-    return model, blob.getvalue()
-
-
-def pickled(value) -> bytes:
-    blob = io.BytesIO()
-    joblib.dump(value, blob)
-    return blob.getvalue()
-
-
 @STEP.observe
 def plan(ctx) -> Plan:
     draw, hidden = random.Random(), cases.Secrets()
     made = cases.all_cases(draw, hidden)
     ids = [cases.request_id() for _ in made]
-    broken = [cases.Case(say("a flower", "একটা ফুল"), "species", cases.gateway("apigw_http_v2", hidden, body=cases.flower_dict(f)), f)
-              for f in draw.sample(cases.REAL_FLOWERS, 2)]
+    broken = cases.failing_model_cases(draw, hidden)
     broken_ids = [cases.request_id() for _ in broken]
-    files = {**ctx.submission_files(), "_task/model.joblib": grader_model()[1], "_broken/model.joblib": pickled(
-        BrokenModel())}
+    files = {**ctx.submission_files(), **cases.model_files()}
     request = {"events": [{"event": c.event, "request_id": i} for c, i in zip(made, ids)],
                "broken_events": [{"event": c.event, "request_id": i} for c, i in zip(broken, broken_ids)]}
     return Plan("app", request, files, timeout=90,

@@ -1,4 +1,4 @@
-"""What every probe uses in the child: send an observation, call student code, import the submission.
+"""What every probe uses in the child: call student code, import the submission, answer in plain data.
 
 Student code is called with a time limit and whatever it returns or raises becomes plain data
 (:func:`call`, :func:`plain`); its modules are imported as the package ``submission`` from the
@@ -7,6 +7,7 @@ read-only copy the grader made, and the reference solution and the stand-in cann
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.abc
 import importlib.machinery
@@ -24,7 +25,6 @@ from ..sandbox import protocol
 PACKAGE = "submission"
 FORBIDDEN = ("lab_solution", "exercises", "localcloud")  # the answer, and the stand-in's insides
 CALL_SECONDS = 20  # one call of student code; the whole probe has the step's budget
-_channel: int | None = None
 
 
 class Blocked(importlib.abc.MetaPathFinder):
@@ -38,11 +38,6 @@ class Blocked(importlib.abc.MetaPathFinder):
 
 class CallTimeout(BaseException):
     """One call of student code ran longer than :data:`CALL_SECONDS`."""
-
-
-def emit(key: str, value: object) -> None:
-    """Send one observation to the grader."""
-    os.write(_channel, protocol.record(key, plain(value)))
 
 
 def plain(value: object, depth: int = 0) -> object:
@@ -113,9 +108,13 @@ def import_module(module: str, alias: str | None = None):
     return loaded
 
 
-def take_channel() -> None:
-    """Keep the original stdout as the grading channel; fd 1 then points at the log, as fd 2 does."""
-    global _channel
-    _channel = os.dup(1)
-    os.set_inheritable(_channel, False)
-    os.dup2(2, 1)  # the student's output goes to the log, never to the grader's channel or terminal
+def flush() -> None:
+    """Python's buffered output to fds 1 and 2, now (the grader reads those fds, not Python's buffers)."""
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        with contextlib.suppress(Exception):  # a submission may have replaced or closed them
+            stream.flush()
+
+
+def write_all(fd: int, data: bytes) -> None:
+    while data:
+        data = data[os.write(fd, data):]

@@ -25,7 +25,8 @@ from pathlib import Path
 from labkit.config import REPO_ROOT
 from lambda_rie import run as rie
 
-HARDENED = ["--read-only", "--user", "65534:65534", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
+SANDBOX_UID = 65534  # nobody: the user every container of the grader runs as
+HARDENED = ["--read-only", "--user", f"{SANDBOX_UID}:{SANDBOX_UID}", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
             "--memory", "1g", "--pids-limit", "64", "--tmpfs", "/tmp:rw,size=64m"]
 MAX_OUTPUT = 200_000
 SANDBOX_IMAGE = "serverless-iris-grader-sandbox:1"

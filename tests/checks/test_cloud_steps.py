@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 import mutation
-from checks import Context, run_steps
-from labkit import aws, config, images, lambdas
+from checks import Context, run_steps, step7_latency
+from labkit import apis, aws, config, images, lambdas, plots, timing
 from labkit.loader import import_from_folder
 from localcloud import process
 
@@ -81,6 +81,37 @@ def test_the_reference_keeps_full_marks_on_steps_5_and_6_and_a_rerun_creates_not
         assert report.passed and report.earned == report.possible, report.summary()
         apis = [a for a in aws.client(settings, "apigatewayv2").get_apis()["Items"] if a["Name"] == settings.api_name]
         assert len(apis) == 1
+    finally:
+        clean_up(settings)
+
+
+def test_step_7_judges_the_report_by_lambdas_log_and_its_own_timing_not_only_by_itself(cloud, tmp_path):
+    from lab_solution import latency
+
+    # given the reference deployed and measured, as notebook 07 does
+    settings = settings_for(cloud, "lab_solution", tmp_path / "build", "iris-latency")
+    deploy(settings, mutation.SOLUTION)
+    try:
+        url = apis.find_api(settings, aws.client(settings, "apigatewayv2"))["ApiEndpoint"] + "/predict"
+        samples = latency.measure(settings, url, rounds=2)
+
+        def report(measured):
+            timing.write_samples(measured, settings.latency_dir)
+            timing.write_summary(latency.summarize(measured), settings.latency_dir)
+            plots.plot(measured, settings.latency_dir / "latency.png")
+            graded = run_steps([7], Context(settings))
+            return graded, {r.name for r in graded.results if not r.passed}
+
+        # when it is graded, then full marks
+        graded, failed = report(samples)
+        assert not failed and graded.earned == graded.possible, graded.summary()
+        # when the same requests are reported in seconds (the * 1000 forgotten), a report consistent with itself
+        for sample in samples:
+            sample.latency_ms = round(sample.latency_ms / 1000, 6)
+        graded, failed = report(samples)
+        # then Lambda's REPORT lines and the grader's own timing both say so
+        assert failed == {c.name for c in step7_latency.STEP.checks
+                          if c.func in (step7_latency.as_logged, step7_latency.agrees_with_the_grader)}, graded.summary()
     finally:
         clean_up(settings)
 
