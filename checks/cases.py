@@ -92,7 +92,10 @@ def mistake_cases(draw: random.Random, hidden: Secrets) -> list[Case]:
              for label, kwargs, status in made]
     broken64 = gateway("apigw_http_v2", hidden, raw_body="not base64!")
     broken64["isBase64Encoded"] = True
-    return cases + [Case("invalid base64", "mistake", broken64, status=(400,))]
+    flagged = gateway("apigw_http_v2", hidden, body=good)  # a JSON body the gateway says is base64: it is not
+    flagged["isBase64Encoded"] = True
+    return cases + [Case("invalid base64", "mistake", broken64, status=(400,)),
+                    Case("a plain JSON body marked isBase64Encoded", "mistake", flagged, status=(400,))]
 
 
 def value_cases(draw: random.Random, hidden: Secrets) -> list[Case]:

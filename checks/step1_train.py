@@ -120,6 +120,27 @@ def recipe_accuracy(run):
     return f"accuracy {right / total:.3f} over {total} held-out flowers"
 
 
+@STEP.check("build_model() standardises the measurements, then logistic regression", points=1, todos=(BUILD,),
+            hint="train.py build_model(): the docstring asks for a Pipeline whose first step standardises each "
+                 "measurement (mean 0, standard deviation 1) and whose last step is a LogisticRegression.")
+def recipe_shape(run):
+    shape = run.value("fit/0")["shape"]
+    if "error" in shape:
+        raise CheckFailed(f"looking at the fitted model failed: {shape['error']}")
+    shape = shape["value"]
+    if not shape["pipeline"] or not shape["logistic"]:
+        raise CheckFailed(f"build_model() returned a {'Pipeline' if shape['pipeline'] else shape['final']} ending in "
+                          f"{shape['final']}; expected a Pipeline ending in LogisticRegression")
+    means, stds = shape.get("mean"), shape.get("std")
+    if not means or max(abs(m) for m in means) > 1e-6 or max(abs(s - 1) for s in stds) > 1e-6:
+        raise CheckFailed("the steps before the classifier do not standardise the measurements (after fitting, "
+                          f"their output has means {_rounded(means)} and standard deviations {_rounded(stds)})")
+
+
+def _rounded(values) -> list:
+    return [round(v, 3) for v in values] if values else "none: there is no step before the classifier"
+
+
 @STEP.check("model.joblib and metadata.json exist", points=1, todos=(SPLIT, BUILD),
             hint="Run train.py's train() (notebook 01, or `python -m <code>.train`); it writes build/model/.")
 def files_exist(run):

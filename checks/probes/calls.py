@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import os
+from pathlib import Path
+
 from .harness import call, emit, import_module
 
 
@@ -16,16 +20,46 @@ def settings():
     raise RuntimeError("no config module: neither labkit.config nor the submission's config.py")
 
 
-def build_command(request: dict) -> dict:
+def build_command_each_way(request: dict) -> dict:
+    """Step 3: build_command() for each architecture, with docker buildx there and not there (whatever this
+    machine has): ``[{"architecture", "buildx", "value" | "error"}, ...]``."""
     image = import_module("image")
-    return call(lambda: [str(a) for a in image.build_command(settings(), request["tag"])])
+    answers = []
+    for buildx in (True, False):
+        for architecture in request["architectures"]:
+            grading = settings().with_overrides(architecture=architecture)
+            with buildx_forced(buildx, image):
+                outcome = call(lambda s=grading: [str(a) for a in image.build_command(s, request["tag"])])
+            answers.append({"architecture": architecture, "buildx": buildx, **outcome})
+    return {"value": answers}
 
 
-def build_command_other_arch(request: dict) -> dict:
-    """build_command() for the other architecture: the platform must follow the settings."""
-    image = import_module("image")
-    other = settings().with_overrides(architecture=request["other_architecture"])
-    return call(lambda: [str(a) for a in image.build_command(other, request["tag"])])
+@contextlib.contextmanager
+def buildx_forced(available: bool, module):
+    """Within: ``dockercli.has_buildx()`` (however the module imported it) and a ``docker buildx`` on PATH say
+    ``available``; any other docker command fails, so nothing is built."""
+    from labkit import dockercli
+
+    real = dockercli.has_buildx
+    folder = Path(os.environ["HOME"]) / f"docker-buildx-{'yes' if available else 'no'}"
+    folder.mkdir(exist_ok=True)
+    fake = folder / "docker"
+    fake.write_text(f'#!/bin/sh\nif [ "$1" = buildx ]; then exit {0 if available else 1}; fi\n'
+                    'echo "docker does not run while build_command() is graded" >&2\nexit 1\n')
+    fake.chmod(0o755)
+    bound = [name for name, value in vars(module).items() if value is real]
+    path = os.environ.get("PATH", "")
+    os.environ["PATH"] = f"{folder}{os.pathsep}{path}"
+    dockercli.has_buildx = lambda: available
+    for name in bound:
+        setattr(module, name, dockercli.has_buildx)
+    try:
+        yield
+    finally:
+        os.environ["PATH"] = path
+        dockercli.has_buildx = real
+        for name in bound:
+            setattr(module, name, real)
 
 
 def ensure_repository_twice(request: dict) -> dict:
@@ -88,7 +122,7 @@ def cloud_run_deploy_twice(request: dict) -> dict:
     return call(run)
 
 
-CALLS = {"build_command": build_command, "build_command_other_arch": build_command_other_arch,
+CALLS = {"build_command_each_way": build_command_each_way,
          "ensure_repository_twice": ensure_repository_twice,
          "clean_up_again": clean_up_again, "delete_decoys": delete_decoys, "deploy_again": deploy_again,
          "ensure_api_again": ensure_api_again, "cloud_run_deploy_twice": cloud_run_deploy_twice}
