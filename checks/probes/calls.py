@@ -62,11 +62,17 @@ def buildx_forced(available: bool, module):
             setattr(module, name, real)
 
 
-def ensure_repository_twice(request: dict) -> dict:
+def ensure_repository_own(request: dict) -> dict:
+    """Step 4: the student's ensure_repository() on their existing repository; the URI it returns."""
     registry = import_module("registry")
-    first = call(lambda: registry.ensure_repository(settings())["repositoryArn"])
-    return first if "error" in first else {"value": [first["value"],
-                                                     call(lambda: registry.ensure_repository(settings())["repositoryArn"])]}
+    return call(lambda: str(registry.ensure_repository(settings())["repositoryUri"]))
+
+
+def ensure_repository_fresh(request: dict) -> dict:
+    """Step 4: the student's ensure_repository() twice for a repository of the grader's name (create, then find)."""
+    registry = import_module("registry")
+    grading = settings().with_overrides(name=request["fresh"])
+    return {"value": [call(lambda: str(registry.ensure_repository(grading)["repositoryUri"])) for _ in range(2)]}
 
 
 def clean_up_again(request: dict) -> dict:
@@ -79,15 +85,42 @@ def clean_up_again(request: dict) -> dict:
     return call(run)
 
 
-def deploy_again(request: dict) -> dict:
-    """Step 5: the student's deploy() once more, with the image and role the function runs now (the update path)."""
+def deploy_creates(request: dict) -> dict:
+    """Step 5: the student's deploy() creating a function of the grader's name, and that function the moment it returns."""
     function = import_module("function")
+    grading = settings().with_overrides(name=request["creates"]["name"])
+    returned = call(function.deploy, grading, request["creates"]["image_uri"], request["role_arn"])
+    return {"value": {"returned": _configuration(returned), "seen": _function_now(grading)}}
 
-    def run():
-        configuration = function.deploy(settings(), request["image_uri"], request["role_arn"])
-        return {"FunctionArn": str(configuration.get("FunctionArn")) if isinstance(configuration, dict) else None}
 
-    return call(run)
+def deploy_updates(request: dict) -> dict:
+    """Step 5: the student's deploy() on their function with a new image digest and memory size, and the function the
+    moment it returns."""
+    function = import_module("function")
+    grading = settings().with_overrides(memory_mb=request["updates"]["memory_mb"])
+    returned = call(function.deploy, grading, request["updates"]["image_uri"], request["role_arn"])
+    return {"value": {"returned": _configuration(returned), "seen": _function_now(grading)}}
+
+
+def _configuration(returned: dict) -> dict:
+    """What deploy() returned: its state, as data (or its error)."""
+    value = returned.get("value")
+    if "error" in returned or not isinstance(value, dict):
+        return returned if "error" in returned else {"value": {"type": type(value).__name__}}
+    return {"value": {k: str(value.get(k)) for k in ("FunctionArn", "State", "LastUpdateStatus")}}
+
+
+def _function_now(grading) -> dict:
+    """Lambda's view of the function named by ``grading``, read at once (nothing runs between deploy() and this)."""
+    from labkit import aws
+
+    try:
+        found = aws.client(grading, "lambda").get_function(FunctionName=grading.function_name)
+    except Exception as error:  # noqa: BLE001 - e.g. no function of that name: said as data
+        return {"error": f"{type(error).__name__}: {str(error)[:200]}"}
+    configuration = found["Configuration"]
+    return {"ImageUri": found.get("Code", {}).get("ImageUri", ""),
+            **{k: configuration.get(k) for k in ("State", "LastUpdateStatus", "MemorySize", "Timeout", "Architectures")}}
 
 
 def ensure_api_again(request: dict) -> dict:
@@ -123,8 +156,10 @@ def cloud_run_deploy_twice(request: dict) -> dict:
 
 
 CALLS = {"build_command_each_way": build_command_each_way,
-         "ensure_repository_twice": ensure_repository_twice,
-         "clean_up_again": clean_up_again, "delete_decoys": delete_decoys, "deploy_again": deploy_again,
+         "ensure_repository_own": ensure_repository_own,
+         "ensure_repository_fresh": ensure_repository_fresh,
+         "clean_up_again": clean_up_again, "delete_decoys": delete_decoys, "deploy_creates": deploy_creates,
+         "deploy_updates": deploy_updates,
          "ensure_api_again": ensure_api_again, "cloud_run_deploy_twice": cloud_run_deploy_twice}
 
 
