@@ -10,17 +10,19 @@ from __future__ import annotations
 from . import config
 
 NO_GUESS = {
-    "bn": "তুমি কোনো অনুমান লেখোনি (ওপরের cell-এ my_guess = None বদলে একটা সংখ্যা লেখো, তারপর এই cell আবার চালাও)।",
-    "en": "You made no guess (replace my_guess = None in the cell above with a number, then run this cell again).",
+    "bn": "তুমি কোনো অনুমান লেখোনি (ওপরের cell-এ {name} = None বদলে একটা সংখ্যা লেখো, তারপর এই cell আবার চালাও)।",
+    "en": "You made no guess (replace {name} = None in the cell above with a number, then run this cell again).",
 }
 ROW = {"bn": ("তোমার অনুমান", "মাপা হলো"), "en": ("your guess", "measured")}
 
 
-def beside(guess: float | None, measured: float, unit: str, what: str, lang: str | None = None) -> str:
+def beside(guess: float | None, measured: float, unit: str, what: str, name: str = "my_guess",
+           lang: str | None = None) -> str:
     """One or two lines: the guess and the measurement of ``what`` side by side, and how far apart they are.
 
     Args:
         guess: the student's number, or None when they made no guess (then the line says so).
+        name: the variable the guess cell sets, named in that line.
         measured: what the lab measured, in the same ``unit``.
         lang: ``bn`` or ``en``; default: ``LAB_LANG``.
     """
@@ -28,7 +30,7 @@ def beside(guess: float | None, measured: float, unit: str, what: str, lang: str
     yours, measured_label = ROW[lang]
     line = f"{what}: {measured_label} {measured:,.4g} {unit}"
     if guess is None:
-        return f"{line}\n{NO_GUESS[lang]}"
+        return f"{line}\n{NO_GUESS[lang].format(name=name)}"
     try:
         guess = float(guess)
     except (TypeError, ValueError):

@@ -39,11 +39,11 @@ def plan(settings: Settings) -> list[Resource]:
 def _cloud_run(settings: Settings) -> list[Resource]:
     from google.api_core import exceptions
 
-    from . import cloudrun
+    from . import gcp
 
-    with cloudrun.explained(settings, "looking up the lab's Cloud Run service"):
+    with gcp.explained(settings, "looking up the lab's Cloud Run service"):
         try:
-            service = cloudrun.services_client(settings).get_service(name=cloudrun.service_name(settings))
+            service = gcp.services_client(settings).get_service(name=gcp.service_name(settings))
         except exceptions.NotFound:
             return []
     if not _tagged(dict(service.labels), settings):
@@ -53,11 +53,11 @@ def _cloud_run(settings: Settings) -> list[Resource]:
 
 def delete_cloud_run(settings: Settings) -> None:
     """Delete step 9's Cloud Run service and wait for the operation."""
-    from . import cloudrun
+    from . import gcp
 
-    with cloudrun.explained(settings, f"deleting Cloud Run service {settings.cloud_run_service}"):
-        cloudrun.services_client(settings).delete_service(name=cloudrun.service_name(settings)).result(
-            timeout=cloudrun.DEPLOY_TIMEOUT_S)
+    with gcp.explained(settings, f"deleting Cloud Run service {settings.cloud_run_service}"):
+        gcp.services_client(settings).delete_service(name=gcp.service_name(settings)).result(
+            timeout=gcp.DEPLOY_TIMEOUT_S)
 
 
 def _tagged(tags: dict, settings: Settings) -> bool:

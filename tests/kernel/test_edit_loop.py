@@ -15,15 +15,15 @@ notebook with the reference code is ``tests/notebooks/test_notebooks.py``.
 
 from __future__ import annotations
 
-import re
 import shutil
 
 import filling
+from observed import NOTHING_PROVISIONED, cell_text, provisioned_leftovers
 import nbformat
 import pytest
 
 from checks import Context, all_steps, run_steps
-from labkit import aws, config, kernels, steps
+from labkit import config, kernels, steps
 from labkit.config import REPO_ROOT
 from localcloud import process
 
@@ -37,29 +37,19 @@ IMAGE_CHECKS = [
     "the image fits the size budget",
     "under the Runtime Interface Emulator the image answers right and refuses bad input",
 ]
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
 NAME = "edit-loop"
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1500)]
 
 
-def text_of(cell) -> str:
-    parts = []
-    for output in cell.get("outputs", []):
-        parts.append(output.get("text", ""))
-        parts += [str(v) for k, v in output.get("data", {}).items() if k == "text/plain"]
-        parts += output.get("traceback", []) + [output.get("evalue", "")]
-    return ANSI.sub("", "\n".join(parts))
-
-
 def run_all(client, cells) -> list[str]:
     for index, cell in enumerate(cells):
         client.execute_cell(cell, index)
-    return [text_of(cell) for cell in cells]
+    return [cell_text(cell) for cell in cells]
 
 
 def errors(cells) -> list[str]:
-    return [text_of(c)[-300:] for c in cells if any(o.get("output_type") == "error" for o in c.get("outputs", []))]
+    return [cell_text(c)[-300:] for c in cells if any(o.get("output_type") == "error" for o in c.get("outputs", []))]
 
 
 @pytest.fixture()
@@ -94,13 +84,6 @@ def graded(step: steps.Step, env: dict, written: set[str]) -> tuple[int, list[st
     return report.earned, [r.name for r in report.results if r.skipped]
 
 
-def provisioned_leftovers(settings: config.Settings) -> dict[str, list]:
-    awslambda, name = aws.client(settings, "lambda"), settings.function_name
-    return {"aliases": awslambda.list_aliases(FunctionName=name)["Aliases"],
-            "versions": [v["Version"] for v in awslambda.list_versions_by_function(FunctionName=name)["Versions"]],
-            "configs": awslambda.list_provisioned_concurrency_configs(FunctionName=name)["ProvisionedConcurrencyConfigs"]}
-
-
 def open_then_written(step: steps.Step, submission, env, written: set[str]) -> list[str]:
     """The step's loop in one kernel; returns the checks skipped once every TODO is written."""
     nb = nbformat.read(REPO_ROOT / step.where, as_version=4)
@@ -108,12 +91,13 @@ def open_then_written(step: steps.Step, submission, env, written: set[str]) -> l
     cells = [c for c in code if not any(e in c.source for e in EXPERIMENTS)]
     experiments = [c for c in code if c not in cells]
     files = sorted({todo.split(":")[0] for todo in step.todos})
+    grade = next(i for i, c in enumerate(cells) if "grade(" in c.source)  # the step's inline grade
     with kernels.kernel(nb, REPO_ROOT / "notebooks", env=env, timeout=600) as client:
         client.allow_errors = True  # a student's open TODO is an error in a cell, and the notebook goes on
         before = run_all(client, cells)
         assert any(f"TODO still open: exercises/{name}" in out for out in before for name in files), (
             f"step {step.number}: no cell named an open TODO of {files}")
-        assert "all checks passed" not in before[-1], f"step {step.number} passed with its TODOs open"
+        assert "all checks passed" not in before[grade], f"step {step.number} passed with its TODOs open"
         earned = [graded(step, env, written)[0]]
         for todo in step.todos:  # the student writes one more TODO, saves, and re-runs the cells
             written.add(todo)
@@ -124,7 +108,7 @@ def open_then_written(step: steps.Step, submission, env, written: set[str]) -> l
         assert earned[0] == 0 and earned == sorted(earned), f"step {step.number}: scores {earned}"
         run_all(client, experiments)
     assert not errors(code), f"step {step.number} still fails after the TODOs were written: {errors(code)}"
-    assert "all checks passed" in after[-1], f"step {step.number}: {after[-1][-1500:]}"
+    assert "all checks passed" in after[grade], f"step {step.number}: {after[grade][-1500:]}"
     if experiments:  # provisioned concurrency removed what it added
-        assert provisioned_leftovers(config.load(env)) == {"aliases": [], "versions": ["$LATEST"], "configs": []}
+        assert provisioned_leftovers(config.load(env)) == NOTHING_PROVISIONED
     return skipped

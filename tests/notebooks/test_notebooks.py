@@ -14,19 +14,18 @@ folder, are what the tests below read:
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 
 import nbformat
 import pytest
 
-from labkit import aws, config, kernels, steps
+from labkit import config, kernels, steps
 from localcloud import process
+from observed import NOTHING_PROVISIONED, cell_text, inventory, provisioned_leftovers
 
 pytestmark = [pytest.mark.integration, pytest.mark.docker, pytest.mark.timeout(1800)]
 NOTEBOOKS = sorted((config.REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
 RUN_IDLE_TIMEOUT_S = 3  # Cloud Run's scale to zero, watched by notebook 09, without a long wait
 
 # Per notebook, what its outputs must show whatever the machine (patterns, searched in order of cells).
@@ -68,42 +67,6 @@ class LabRun:
     provisioned_after_07: dict[str, list] = field(default_factory=dict)
 
 
-def outputs(cell) -> str:
-    parts = []
-    for output in cell.get("outputs", []):
-        parts.append(output.get("text", ""))
-        parts += [str(v) for k, v in output.get("data", {}).items() if k == "text/plain"]
-        parts += output.get("traceback", []) + [output.get("evalue", "")]
-    return ANSI.sub("", "\n".join(parts))
-
-
-def inventory(settings: config.Settings) -> dict[str, int]:
-    """How many of each lab resource the cloud holds."""
-    apigw, awslambda = aws.client(settings, "apigatewayv2"), aws.client(settings, "lambda")
-    apis = [a for a in apigw.get_apis()["Items"] if a["Name"] == settings.api_name]
-    policy = json.loads(awslambda.get_policy(FunctionName=settings.function_name)["Policy"])
-    ecr = aws.client(settings, "ecr")
-    return {
-        "repositories": len(ecr.describe_repositories()["repositories"]),
-        "images": len(ecr.describe_images(repositoryName=settings.repository)["imageDetails"]),
-        "roles": len([r for r in aws.client(settings, "iam").list_roles()["Roles"] if r["RoleName"] == settings.role_name]),
-        "functions": len(awslambda.list_functions()["Functions"]),
-        "log groups": len(aws.client(settings, "logs").describe_log_groups()["logGroups"]),
-        "apis": len(apis),
-        "routes": len(apigw.get_routes(ApiId=apis[0]["ApiId"])["Items"]),
-        "integrations": len(apigw.get_integrations(ApiId=apis[0]["ApiId"])["Items"]),
-        "stages": len(apigw.get_stages(ApiId=apis[0]["ApiId"])["Items"]),
-        "permissions": len(policy["Statement"]),
-    }
-
-
-def provisioned_leftovers(settings: config.Settings) -> dict[str, list]:
-    awslambda, name = aws.client(settings, "lambda"), settings.function_name
-    return {"aliases": awslambda.list_aliases(FunctionName=name)["Aliases"],
-            "versions": [v["Version"] for v in awslambda.list_versions_by_function(FunctionName=name)["Versions"]],
-            "configs": awslambda.list_provisioned_concurrency_configs(FunctionName=name)["ProvisionedConcurrencyConfigs"]}
-
-
 @pytest.fixture(scope="module")
 def lab_run(tmp_path_factory, lambda_base, cloudrun_base) -> LabRun:
     build = tmp_path_factory.mktemp("lab-run")
@@ -141,12 +104,12 @@ def test_every_cell_runs(lab_run, stem):
 def test_the_grade_cell_gives_full_marks(lab_run, step):
     cells = [c for c in executed(lab_run, step.notebook[:-6]).cells if c.cell_type == "code"]
     grade = next(c for c in reversed(cells) if "grade(" in c.source)
-    assert "all checks passed" in outputs(grade), outputs(grade)[-2000:]
+    assert "all checks passed" in cell_text(grade), cell_text(grade)[-2000:]
 
 
 @pytest.mark.parametrize("stem", EXPECTED)
 def test_the_outputs_show_what_the_prose_points_at(lab_run, stem):
-    text = "\n".join(outputs(c) for c in executed(lab_run, stem).cells if c.cell_type == "code")
+    text = "\n".join(cell_text(c) for c in executed(lab_run, stem).cells if c.cell_type == "code")
     missing = [pattern for pattern in EXPECTED[stem] if not re.search(pattern, text)]
     assert not missing, f"{stem}: no output matches {missing}"
 
@@ -162,5 +125,5 @@ def test_the_deploy_steps_rerun_by_the_grader_created_nothing_twice(lab_run):
 
 def test_the_provisioned_concurrency_experiment_removed_what_it_added(lab_run):
     executed(lab_run, "07_measure_latency")
-    assert lab_run.provisioned_after_07 == {"aliases": [], "versions": ["$LATEST"], "configs": []}
+    assert lab_run.provisioned_after_07 == NOTHING_PROVISIONED
 

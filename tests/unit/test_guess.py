@@ -11,7 +11,8 @@ from labkit import guess
 def test_no_guess_says_so_and_still_shows_the_measurement(lang):
     text = guess.beside(None, 1234.5, "ms", "cold", lang=lang)
     assert "1,234" in text.splitlines()[0] or "1,235" in text.splitlines()[0]
-    assert text.splitlines()[1] == guess.NO_GUESS[lang]
+    assert text.splitlines()[1] == guess.NO_GUESS[lang].format(name="my_guess")
+    assert "break_even_guess = None" in guess.beside(None, 1, "requests/s", "x", name="break_even_guess", lang=lang)
 
 
 def test_a_guess_stands_beside_the_measurement_with_how_far_off_it_was():
