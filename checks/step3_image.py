@@ -8,12 +8,12 @@ returns, never run.
 from __future__ import annotations
 
 import json
-import re
 import tempfile
 from pathlib import Path
 
 from labkit.config import ARCHITECTURES
 
+from . import dockerfile
 from .sandbox import container
 from .context import REPO_ROOT, SETOSA
 from .events import load_event
@@ -27,17 +27,20 @@ SERVING = ("__init__.py", "serving.py", "todo.py")
 REQUIREMENTS = ("requirements.txt", "docker/requirements.txt")  # the submission's own, else the lab's
 
 
-def instructions(run) -> list[tuple[str, str]]:
-    """(KEYWORD, arguments) of each instruction of the submission's Dockerfile, continuation lines joined."""
+CONTEXT = ("Dockerfile", ".dockerignore", "requirements.txt", "app.py", "model.joblib",
+           *(f"labkit/{n}" for n in SERVING))  # what the grader stages: the build context, file by file
+CODE = ("app.py", "model.joblib", "labkit/")  # what changes more often than the requirements
+
+
+def parsed(run) -> dockerfile.Image:
+    """The submission's Dockerfile as Docker builds it (:mod:`checks.dockerfile`) from the staged context."""
     path = run.ctx.source(DOCKERFILE)
     if not path.is_file():
         raise CheckFailed(f"there is no Dockerfile in {run.ctx.folder}")
-    text = re.sub(r"\\\n", " ", path.read_text(errors="replace")[:100_000])
-    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
-    found = [(line.split(None, 1)[0].upper(), line.split(None, 1)[1] if " " in line else "") for line in lines]
-    if [k for k, _ in found if k != "FROM"] == []:
+    built = dockerfile.read(path.read_text(errors="replace")[:100_000], list(CONTEXT))
+    if built.base is None or not built.instructions:
         raise CheckFailed("TODO still open: exercises/Dockerfile")
-    return found
+    return built
 
 
 @STEP.observe
@@ -52,36 +55,34 @@ def plan(ctx) -> Plan:
 
 
 @STEP.check("the Dockerfile starts from AWS's Lambda Python 3.11 base image", points=1, todos=(DOCKERFILE,),
-            hint="Dockerfile: the first instruction is FROM public.ecr.aws/lambda/python:3.11.")
+            hint="Dockerfile: the final image starts FROM public.ecr.aws/lambda/python:3.11.")
 def from_base(run):
-    first = instructions(run)[0]
-    if first != ("FROM", BASE_IMAGE):
-        raise CheckFailed(f"the first instruction is {' '.join(first)}")
-
-
-PIP_INSTALL = re.compile(r"\bpip3?(?:\.\d+)?\s+install\b|\bpython[\d.]*\s+-m\s+pip\s+install\b")
-
-FROM_REQUIREMENTS = re.compile(r"(?:-r|--requirement)(?:\s+|=)\S*requirements\.txt\b")
-
-
-def copies_code(arguments: str) -> bool:
-    """A COPY/ADD whose sources include app.py or the whole context (``.``, ``./``, ``*``)."""
-    sources = [a for a in arguments.split() if not a.startswith("--")][:-1]
-    return "app.py" in arguments or any(src.rstrip("/") in ("", ".", "*") for src in sources)
+    base = parsed(run).base
+    if not dockerfile.LAMBDA_BASE.match(base):
+        raise CheckFailed(f"the final image starts from {base}")
 
 
 @STEP.check("the Dockerfile installs dependencies before it copies the code", points=1, todos=(DOCKERFILE,),
             hint="Dockerfile: COPY requirements.txt and RUN pip install -r requirements.txt first, code later, so that code edits reuse "
                  "the cached dependency layer.")
 def cache_friendly(run):
-    steps = instructions(run)
-    install = next((i for i, (k, a) in enumerate(steps) if k == "RUN" and PIP_INSTALL.search(a)), None)
-    code = next((i for i, (k, a) in enumerate(steps) if k in ("COPY", "ADD") and copies_code(a)), None)
+    steps = parsed(run).steps
+    requirements, install, pip, code = set(), None, False, None
+    for number, step_ in enumerate(steps):
+        requirements |= {target for target, source in step_.copied.items() if source == "requirements.txt"}
+        if code is None and any(source.startswith(CODE) for source in step_.copied.values()):
+            code = number
+        for directory, words in step_.commands:
+            files = dockerfile.requirement_files(directory, words)
+            pip = pip or files is not None
+            if install is None and files and requirements & set(files):
+                install = number
+    if install is None and pip:
+        raise CheckFailed("pip install does not install from the requirements.txt the image was given "
+                          "(-r requirements.txt): the image must get the pinned versions that trained the model")
     if install is None or code is None or install > code:
-        raise CheckFailed("expected RUN pip install … before COPY app.py …")
-    if not any(k == "RUN" and PIP_INSTALL.search(a) and FROM_REQUIREMENTS.search(a) for k, a in steps):
-        raise CheckFailed("pip install does not install from requirements.txt (-r requirements.txt): "
-                          "the image must get the pinned versions that trained the model")
+        where = f" (line {steps[code].line}: {steps[code].text[:60]})" if code is not None else ""
+        raise CheckFailed(f"expected RUN pip install -r requirements.txt before the code is copied{where}")
 
 
 BUILDX_ONLY = ("--provenance", "--load", "--push", "--sbom", "--attest", "--output")
@@ -124,7 +125,7 @@ def has_option(args: list[str], names: tuple[str, ...], value: str) -> bool:
             hint="Dockerfile: run `python -m <code>.image` to see the build's own error; COPY names files of the "
                  "staged context (requirements.txt, labkit/, app.py, model.joblib).")
 def builds(run):
-    instructions(run)
+    parsed(run)
     if run.settings.docker == "off" or not container.docker_available():
         raise CheckSkipped("no Docker engine here (host mode): the image cannot be built or checked")
     model = run.settings.model_dir / "model.joblib"
