@@ -14,7 +14,7 @@ from pathlib import Path
 from labkit.config import ARCHITECTURES
 
 from . import dockerfile
-from .sandbox import container
+from .sandbox import build, container
 from .context import REPO_ROOT, SETOSA
 from .events import load_event
 from .framework import CheckFailed, CheckSkipped, Plan, step
@@ -35,6 +35,8 @@ CODE = ("app.py", "model.joblib", "labkit/")  # what changes more often than the
 def parsed(run) -> dockerfile.Image:
     """The submission's Dockerfile as Docker builds it (:mod:`checks.dockerfile`) from the staged context."""
     path = run.ctx.source(DOCKERFILE)
+    if path.is_symlink():
+        raise CheckFailed("Dockerfile is a symbolic link: the grader reads the file itself, never what a link points at")
     if not path.is_file():
         raise CheckFailed(f"there is no Dockerfile in {run.ctx.folder}")
     built = dockerfile.read(path.read_text(errors="replace")[:100_000], list(CONTEXT))
@@ -131,14 +133,21 @@ def builds(run):
     model = run.settings.model_dir / "model.joblib"
     if not model.is_file():
         raise CheckFailed(f"{model} is missing: train the model first (step 1)")
-    own = [run.ctx.source(n) for n in REQUIREMENTS if run.ctx.source(n).is_file()]
-    files = {"Dockerfile": run.ctx.source(DOCKERFILE), "app.py": run.ctx.source("app.py"), "model.joblib": model,
-             "requirements.txt": own[0] if own else REPO_ROOT / "docker" / "requirements.txt",
-             ".dockerignore": REPO_ROOT / "docker" / ".dockerignore"}
-    files |= {f"labkit/{n}": REPO_ROOT / "labkit" / n for n in SERVING}
+    own = [n for n in REQUIREMENTS if run.ctx.source(n).is_file() or run.ctx.source(n).is_symlink()]
+    student, lab = run.ctx.folder, REPO_ROOT
+    files = {"Dockerfile": (student, run.ctx.source(DOCKERFILE)), "app.py": (student, run.ctx.source("app.py")),
+             "model.joblib": (model.parent, model),
+             "requirements.txt": (student, run.ctx.source(own[0])) if own else (lab, lab / "docker" / "requirements.txt"),
+             ".dockerignore": (lab, lab / "docker" / ".dockerignore")}
+    files |= {f"labkit/{n}": (lab, lab / "labkit" / n) for n in SERVING}
     with tempfile.TemporaryDirectory(prefix="lab-grade-build-") as folder:
-        tag = container.stage({k: v for k, v in files.items() if v.is_file()}, Path(folder) / "context")
-        image, log = container.build(Path(folder) / "context", tag, run.settings.platform, timeout=900)
+        try:
+            tag = build.stage({k: v for k, v in files.items() if v[1].is_file() or v[1].is_symlink()},
+                              Path(folder) / "context")
+        except build.LinkRefused as link:
+            raise CheckFailed(f"{link.name} is a symbolic link (or lies in a linked folder): the grader stages "
+                              "real files only, never what a link points at; put the file itself there") from None
+        image, log = build.build(Path(folder) / "context", tag, run.settings.platform, timeout=900)
     if image is None:
         raise CheckFailed(f"docker build failed: {log}")
     run.facts["image"] = image

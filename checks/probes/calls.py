@@ -89,7 +89,8 @@ def deploy_creates(request: dict) -> dict:
     """Step 5: the student's deploy() creating a function of the grader's name, and that function the moment it returns."""
     function = import_module("function")
     grading = settings().with_overrides(name=request["creates"]["name"])
-    returned = call(function.deploy, grading, request["creates"]["image_uri"], request["role_arn"])
+    with settling_like_aws(grading.function_name):
+        returned = call(function.deploy, grading, request["creates"]["image_uri"], request["role_arn"])
     return {"value": {"returned": _configuration(returned), "seen": _function_now(grading)}}
 
 
@@ -98,8 +99,49 @@ def deploy_updates(request: dict) -> dict:
     moment it returns."""
     function = import_module("function")
     grading = settings().with_overrides(memory_mb=request["updates"]["memory_mb"])
-    returned = call(function.deploy, grading, request["updates"]["image_uri"], request["role_arn"])
+    with settling_like_aws(grading.function_name):
+        returned = call(function.deploy, grading, request["updates"]["image_uri"], request["role_arn"])
     return {"value": {"returned": _configuration(returned), "seen": _function_now(grading)}}
+
+
+CHANGES = {"CreateFunction": "State", "UpdateFunctionCode": "LastUpdateStatus",
+           "UpdateFunctionConfiguration": "LastUpdateStatus"}
+SETTLING = {"State": "Pending", "LastUpdateStatus": "InProgress"}
+
+
+@contextlib.contextmanager
+def settling_like_aws(name: str):
+    """Within: after each change to function ``name``, the first look at it still shows the change under way.
+
+    AWS keeps a new function ``Pending`` and an update ``InProgress`` for seconds; the stand-in may finish in a
+    few milliseconds, so whether a deploy() that never waits is caught would depend on the machine's load. Here
+    the first GetFunction / GetFunctionConfiguration after a CreateFunction or an update answers as AWS would
+    at that moment, whoever makes it: a waiter polls again a second later and sees the truth; a deploy() that
+    returns the first answer returns one that is not ready.
+    """
+    from botocore.client import BaseClient
+
+    real, pending = BaseClient._make_api_call, {}
+
+    def make_api_call(client, operation, params):
+        answer = real(client, operation, params)
+        about = str(params.get("FunctionName", "")).rsplit(":", 1)[-1] if isinstance(params, dict) else ""
+        if client.meta.service_model.service_name != "lambda" or about != name:
+            return answer
+        if operation in CHANGES:
+            pending[CHANGES[operation]] = True
+        elif operation in ("GetFunction", "GetFunctionConfiguration") and pending:
+            found = answer.get("Configuration", answer) if operation == "GetFunction" else answer
+            for key in list(pending):
+                found[key] = SETTLING[key]
+            pending.clear()
+        return answer
+
+    BaseClient._make_api_call = make_api_call
+    try:
+        yield
+    finally:
+        BaseClient._make_api_call = real
 
 
 def _configuration(returned: dict) -> dict:
