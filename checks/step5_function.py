@@ -30,8 +30,10 @@ READY = ("Active", "Successful")
 
 def facts(function: dict) -> dict:
     """What the checks read of a function (get_function's answer)."""
-    configuration = function["Configuration"]
-    return {"ImageUri": function["Code"].get("ImageUri", ""), "CodeSha256": configuration.get("CodeSha256", ""),
+    configuration, code = function["Configuration"], function["Code"]
+    resolved = code.get("ResolvedImageUri", "")  # REPOSITORY@sha256:…, whatever tag the function was given
+    return {"ImageUri": code.get("ImageUri", ""), "CodeSha256": configuration.get("CodeSha256", ""),
+            "Digest": resolved.rsplit("@", 1)[1] if "@" in resolved else "sha256:" + configuration.get("CodeSha256", ""),
             "FunctionArn": configuration["FunctionArn"], "Role": configuration["Role"],
             "PackageType": configuration.get("PackageType"), "State": configuration.get("State"),
             "LastUpdateStatus": configuration.get("LastUpdateStatus"), "MemorySize": configuration.get("MemorySize"),
@@ -44,27 +46,28 @@ def plan(ctx) -> Plan:
     before = facts(cloud.function(ctx))
     token = secrets.token_hex(4)
     tags = [f"grader-rerun-{token}-{n}" for n in (1, 2)]
+    repository = digests.repository_of(before["ImageUri"]).split("/", 1)[-1]  # where the grader's images go
     memory = random.choice([m for m in RERUN_MEMORY_MB if m not in (ctx.settings.memory_mb, before["MemorySize"])])
     secret = {"before": before, "token": token, "memory": memory}
     try:
-        images = [digests.new_digest(ctx, before["ImageUri"], "sha256:" + before["CodeSha256"], tag) for tag in tags]
+        images = [digests.new_digest(ctx, before["ImageUri"], before["Digest"], tag) for tag in tags]
         ctx.client("lambda").tag_resource(Resource=before["FunctionArn"], Tags={MARKER: token})
     except Exception as error:  # noqa: BLE001 - e.g. a registry that refuses the grader: no rerun, said so
         secret["problem"] = f"the grader could not prepare its rerun ({type(error).__name__}: {str(error)[:120]})"
         return Plan("calls", {"calls": []}, ctx.submission_files(), timeout=30, network=True, lab_environment=True,
-                    secret=secret, after=lambda run: digests.forget(run, ctx.settings.repository, tags))
+                    secret=secret, after=lambda run: digests.forget(run, repository, tags))
     fresh = f"grader-probe-{token}"
     request = {"calls": ["deploy_creates", "deploy_updates"], "role_arn": before["Role"],
                "creates": {"name": fresh, "image_uri": images[0]}, "updates": {"image_uri": images[1], "memory_mb": memory}}
 
     def after(run) -> dict:
-        return {"rerun": look_and_restore(run, before, fresh, token, tags)}
+        return {"rerun": look_and_restore(run, before, fresh, token, repository, tags)}
 
     return Plan("calls", request, ctx.submission_files(), timeout=180, network=True, lab_environment=True,
                 secret={**secret, "images": images}, after=after)
 
 
-def look_and_restore(run, before: dict, fresh: str, token: str, tags: list[str]) -> dict:
+def look_and_restore(run, before: dict, fresh: str, token: str, repository: str, tags: list[str]) -> dict:
     """What the student's rerun left on their function; then the function as it was, and nothing of the grader's."""
     awslambda, name = run.client("lambda"), run.settings.function_name
     seen: dict = {}
@@ -75,7 +78,7 @@ def look_and_restore(run, before: dict, fresh: str, token: str, tags: list[str])
         seen = {"problem": f"the grader could not read the function after the rerun ({type(error).__name__})"}
     finally:
         _tidy(awslambda, name, fresh, before)
-        digests.forget(run, run.settings.repository, tags)
+        digests.forget(run, repository, tags)
     return seen
 
 
