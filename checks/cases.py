@@ -186,7 +186,11 @@ def mistake_cases(draw: random.Random, hidden: Secrets) -> list[Case]:
              for label, kwargs, status in made]
     broken64 = gateway("apigw_http_v2", hidden, raw_body="not base64!")
     broken64["isBase64Encoded"] = True
-    return cases + [Case(say("invalid base64", "ভুল base64"), "mistake", broken64, status=(400,))]
+    flagged = gateway("apigw_http_v2", hidden, body=good)  # a JSON body the gateway says is base64: it is not
+    flagged["isBase64Encoded"] = True
+    return cases + [Case(say("invalid base64", "ভুল base64"), "mistake", broken64, status=(400,)),
+                    Case(say("a plain JSON body marked isBase64Encoded", "isBase64Encoded চিহ্ন দেওয়া সাধারণ JSON body"),
+                         "mistake", flagged, status=(400,))]
 
 
 def value_cases(draw: random.Random, hidden: Secrets) -> list[Case]:

@@ -136,6 +136,38 @@ def recipe_accuracy(run):
                f"আলাদা রাখা {total}টা ফুলে accuracy {right / total:.3f}")
 
 
+@STEP.check("build_model() standardises the measurements, then logistic regression", points=1, todos=(BUILD,),
+            hint="train.py build_model(): the docstring asks for a Pipeline whose first step standardises each "
+                 "measurement (mean 0, standard deviation 1) and whose last step is a LogisticRegression.")
+def recipe_shape(run):
+    shape = run.value("fit/0")["shape"]
+    if "error" in shape:
+        raise CheckFailed(say(f"looking at the fitted model failed: {shape['error']}",
+                              f"fit করা model-টা দেখতে গিয়ে ব্যর্থ: {shape['error']}"))
+    shape = shape["value"]
+    if not shape["pipeline"] or not shape["logistic"]:
+        kind = "Pipeline" if shape["pipeline"] else shape["final"]
+        raise CheckFailed(say(f"build_model() returned a {kind} ending in {shape['final']}; expected a Pipeline ending "
+                              "in LogisticRegression",
+                              f"build_model() ফেরত দিয়েছে একটা {kind}, যার শেষে {shape['final']}; আশা ছিল একটা "
+                              "Pipeline, যার শেষে LogisticRegression"))
+    means, stds = shape.get("mean"), shape.get("std")
+    if not means or max(abs(m) for m in means) > 1e-6 or max(abs(s - 1) for s in stds) > 1e-6:
+        if means:
+            found = (f"their output has means {_rounded(means)} and standard deviations {_rounded(stds)}",
+                     f"তাদের output-এর mean {_rounded(means)} আর standard deviation {_rounded(stds)}")
+        else:
+            found = ("there is no step before the classifier", "classifier-এর আগে কোনো step নেই")
+        raise CheckFailed(say("the steps before the classifier do not standardise the measurements (after fitting, "
+                              f"{found[0]})",
+                              f"classifier-এর আগের step-গুলো measurement standardise করে না (fit করার পরে "
+                              f"{found[1]})"))
+
+
+def _rounded(values) -> list:
+    return [round(v, 3) for v in values]
+
+
 @STEP.check("model.joblib and metadata.json exist", points=1, todos=(SPLIT, BUILD),
             hint="Run train.py's train() (notebook 01, or `python -m <code>.train`); it writes build/model/.")
 def files_exist(run):

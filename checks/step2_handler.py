@@ -6,8 +6,8 @@ graded on its own; the expected answers come from that model, here in the grader
 
 from __future__ import annotations
 
+import base64
 import json
-import math
 import random
 
 from . import cases
@@ -67,12 +67,27 @@ def response(observed: dict, run=None) -> tuple[int, dict, object]:
         kind = type(answer.get("body")).__name__
         raise CheckFailed(say(f"the response 'body' must be a JSON string (json.dumps(...)), got {kind}",
                               f"response-এর 'body' হতে হবে একটা JSON string (json.dumps(...)), এসেছে {kind}"))
+    text = answer["body"]
+    if answer.get("isBase64Encoded"):  # API Gateway decodes such a body before the client sees it
+        try:
+            text = base64.b64decode(text, validate=True).decode("utf-8")
+        except ValueError:
+            raise CheckFailed(say("the response says isBase64Encoded, but its body is not base64: API Gateway would "
+                                  f"send the client undecodable bytes instead of {text[:60]!r}",
+                                  "response বলছে isBase64Encoded, কিন্তু তার body base64 নয়: API Gateway client-কে "
+                                  f"{text[:60]!r}-এর বদলে পড়া যায় না এমন byte পাঠাবে")) from None
     try:
-        body = json.loads(answer["body"])
+        body = json.loads(text)
     except ValueError:
-        raise CheckFailed(say(f"the response body is not JSON: {answer['body'][:80]!r}",
-                              f"response-এর body JSON নয়: {answer['body'][:80]!r}")) from None
+        raise CheckFailed(say(f"the response body is not JSON: {text[:80]!r}",
+                              f"response-এর body JSON নয়: {text[:80]!r}")) from None
     return answer["statusCode"], {str(k).lower(): v for k, v in headers.items()}, body
+
+
+def rounded_probability(value: object, exact: float) -> bool:
+    """``exact`` rounded to 4 places, as predict()'s docstring says (either neighbour on a tie)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and round(value, 4) == value \
+        and abs(value - exact) <= 0.5e-4 + 1e-12
 
 
 @STEP.check("app.py loads the model at import, from LAMBDA_TASK_ROOT", points=2, todos=(MODEL,),
@@ -120,17 +135,19 @@ def expect_species(run, kind: str) -> str:
         wanted = dict(zip(map(str, model.classes_), model.predict_proba([list(case.flower)])[0]))
         got = body.get("probabilities")
         if not isinstance(got, dict) or set(got) != set(wanted) or not all(
-                isinstance(got[k], (int, float)) and math.isclose(got[k], wanted[k], abs_tol=1e-3) for k in wanted):
+                rounded_probability(got[k], float(wanted[k])) for k in wanted):
             shown = json.dumps(got)[:120]
-            raise CheckFailed(say(f"{case.label}: probabilities {shown} are not the model's predict_proba per class",
-                                  f"{case.label.bn}: probabilities {shown} প্রতিটা class-এর জন্য model-এর predict_proba নয়"))
+            raise CheckFailed(say(f"{case.label}: probabilities {shown} are not the model's predict_proba per class, "
+                                  "rounded to 4 places",
+                                  f"{case.label.bn}: probabilities {shown} প্রতিটা class-এর জন্য model-এর predict_proba "
+                                  "নয়, 4 দশমিক ঘর পর্যন্ত round করা"))
         checked += 1
     return say(f"{checked} requests", f"{checked}টা request")
 
 
 @STEP.check("known flowers get the right species and probabilities", points=3, todos=(MODEL, PREDICT, HANDLER),
             hint="app.py predict(): MODEL.predict_proba([features])[0] pairs with MODEL.classes_; answer the most "
-                 "probable class and every class's probability.")
+                 "probable class and every class's probability, rounded as the docstring says.")
 def right_species(run):
     return expect_species(run, "species")
 

@@ -74,7 +74,22 @@ def _fit(train, X, y, case: dict) -> dict:
     flowers = np.asarray(case["flowers"], dtype=float)
     predicted = call(lambda: [str(p) for p in model.predict(flowers)])
     return predicted if "error" in predicted else {"value": {"predicted": predicted["value"],
-                                                             "fitted_before": fitted_already.get("value")}}
+                                                             "fitted_before": fitted_already.get("value"),
+                                                             "shape": call(_shape, model, X[case["train"]])}}
+
+
+def _shape(model, X_train) -> dict:
+    """What the fitted model is made of: a Pipeline?, its last step, and the columns its other steps hand that step."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    pipeline = isinstance(model, Pipeline)
+    final = model.steps[-1][1] if pipeline else model
+    shape = {"pipeline": pipeline, "final": type(final).__name__, "logistic": isinstance(final, LogisticRegression)}
+    if pipeline and len(model.steps) > 1:
+        seen = np.asarray(model[:-1].transform(X_train), dtype=float)
+        shape |= {"mean": seen.mean(axis=0).tolist(), "std": seen.std(axis=0).tolist()}
+    return shape
 
 
 def _is_fitted(model) -> bool:

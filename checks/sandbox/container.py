@@ -1,19 +1,16 @@
-"""The grader's Docker: its sandbox image, and step 3's build and hardened run of the submission's own image.
+"""The grader's Docker: its sandbox image, and step 3's hardened run of the submission's own image.
 
 :mod:`checks.sandbox.spawn` runs steps 1 and 2 in a container of the sandbox image
-(:func:`ensure_sandbox_image`); step 3 (:mod:`checks.step3_image`) uses the rest.
-
-The image is built from a context the grader stages (the submission's Dockerfile and
-``app.py``, the lab's serving code, the requirements and the model) and tagged after
-that content, so it is this submission's image and no other run's; every later check
-uses the image id the build wrote, never a tag someone else may have moved. Containers
-run read-only, as a non-root user, with no capabilities and memory and pids limits.
+(:func:`ensure_sandbox_image`); step 3 (:mod:`checks.step3_image`) uses the rest, after
+:mod:`checks.sandbox.build` built the image (tagged after its staged content, so it is this
+submission's image and no other run's); every later check uses the image id the build wrote,
+never a tag someone else may have moved. Containers run read-only, as a non-root user, with
+no capabilities and memory and pids limits.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import secrets
 import shutil
@@ -30,29 +27,6 @@ HARDENED = ["--read-only", "--user", f"{SANDBOX_UID}:{SANDBOX_UID}", "--cap-drop
             "--memory", "1g", "--pids-limit", "64", "--tmpfs", "/tmp:rw,size=64m"]
 MAX_OUTPUT = 200_000
 SANDBOX_IMAGE = "serverless-iris-grader-sandbox:1"
-
-
-def stage(files: dict[str, Path], folder: Path) -> str:
-    """Copy the build context into ``folder``; returns a tag named after its content."""
-    digest = hashlib.sha256()
-    for name, source in sorted(files.items()):
-        (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, folder / name)
-        digest.update(name.encode() + b"\0" + (folder / name).read_bytes() + b"\0")
-    return f"lab-grade/submission:{digest.hexdigest()[:16]}"
-
-
-def build(context: Path, tag: str, platform: str, timeout: float) -> tuple[str | None, str]:
-    """``docker build`` with the grader's own arguments; returns (image id or None, the log's tail)."""
-    iid = context.parent / "image.id"
-    command = ["docker", "build", "--network", "host", "--platform", platform, "--tag", tag, "--iidfile", str(iid),
-               str(context)]
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return None, f"the build took longer than {timeout:.0f} s"
-    tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-6:])[-1500:]
-    return (iid.read_text().strip() if done.returncode == 0 and iid.exists() else None), tail
 
 
 def inspect(image: str) -> dict:

@@ -66,6 +66,22 @@ def clean_up(settings: config.Settings) -> None:
             iam.delete_role(RoleName=role["RoleName"])
 
 
+def deployed_state(settings: config.Settings) -> dict:
+    """What the grader's reruns of steps 4-6 touch, as the deployment left it."""
+    from checks import cloud
+
+    awslambda, apigw = aws.client(settings, "lambda"), aws.client(settings, "apigatewayv2")
+    function = awslambda.get_function(FunctionName=settings.function_name)
+    apis = [a["ApiId"] for a in apigw.get_apis()["Items"] if a["Name"] == settings.api_name]
+    images = aws.client(settings, "ecr").describe_images(repositoryName=settings.repository)["imageDetails"]
+    return {"image": function["Code"]["ImageUri"], "memory": function["Configuration"]["MemorySize"],
+            "tags": function.get("Tags"), "apis": apis,
+            "stages": [(s["StageName"], s["AutoDeploy"]) for a in apis for s in apigw.get_stages(ApiId=a)["Items"]],
+            "permissions": [(s["Sid"], str(s.get("Condition"))) for s in cloud.invoke_statements(
+                type("Look", (), {"settings": settings, "client": lambda self, service: aws.client(settings, service)})())],
+            "images": sorted((i["imageDigest"], tuple(i.get("imageTags", []))) for i in images)}
+
+
 def grader_resources(settings: config.Settings) -> list[str]:
     return [*(r["repositoryName"] for r in aws.client(settings, "ecr").describe_repositories()["repositories"]),
             *(g["logGroupName"] for g in aws.client(settings, "logs").describe_log_groups()["logGroups"]),
@@ -73,14 +89,18 @@ def grader_resources(settings: config.Settings) -> list[str]:
             *(r["RoleName"] for r in aws.client(settings, "iam").list_roles()["Roles"])]
 
 
-def test_the_reference_keeps_full_marks_on_steps_5_and_6_and_a_rerun_creates_nothing(cloud, tmp_path):
+def test_the_reference_keeps_full_marks_on_steps_4_to_6_and_the_reruns_leave_nothing(cloud, tmp_path):
     settings = settings_for(cloud, "lab_solution", tmp_path / "build", "iris-reference")
     deploy(settings, mutation.SOLUTION)
     try:
-        report = run_steps([5, 6], Context(settings))
+        before = deployed_state(settings)
+        report = run_steps([4, 5, 6], Context(settings))
         assert report.passed and report.earned == report.possible, report.summary()
-        apis = [a for a in aws.client(settings, "apigatewayv2").get_apis()["Items"] if a["Name"] == settings.api_name]
-        assert len(apis) == 1
+        # the grader's reruns changed the function, its permission and the stage; it put them back and made nothing
+        assert deployed_state(settings) == before
+        assert not [r for r in grader_resources(settings) if "grader-" in r]
+        functions = [f["FunctionName"] for f in aws.client(settings, "lambda").list_functions()["Functions"]]
+        assert not [f for f in functions if f.startswith("grader-")]
     finally:
         clean_up(settings)
 
