@@ -104,6 +104,18 @@ def test_anything_but_the_answer_to_the_question_asked_taints_the_whole_step(tmp
     assert outcome.tampered and not outcome.finished and "grading channel" in outcome.problem
 
 
+def test_a_call_inside_a_call_keeps_both_time_limits():
+    from checks.probes import harness
+
+    def slow():
+        time.sleep(3)
+
+    # the inner call's own limit, the outer's when that is shorter, and the outer's once the inner returned
+    assert harness.call_within(5, harness.call_within, 0.2, slow)["value"]["error"].startswith("did not return")
+    assert harness.call_within(0.3, harness.call, slow)["value"]["error"].startswith("did not return")
+    assert harness.call_within(0.3, lambda: (harness.call(lambda: None), slow()))["error"].startswith("did not return")
+
+
 def test_every_operation_a_driver_asks_for_is_one_the_probes_answer():
     from checks.probes import app, calls, service, train
 
