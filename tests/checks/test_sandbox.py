@@ -200,6 +200,39 @@ def test_every_generated_case_is_what_the_given_request_reader_says_it_is(seed):
     assert made[0].kind == "species" and {c.kind for c in made} == {"species", "edge", "mistake", "value"}
 
 
+@settings(max_examples=30, deadline=None)
+@given(st.integers(min_value=0, max_value=2**32))
+def test_every_case_step_9_sends_as_http_is_what_the_service_would_answer(seed):
+    # given the grader's cases of one run, as the HTTP requests step 9 sends
+    hidden = cases.Secrets()
+    for case in cases.all_cases(random.Random(seed), hidden):
+        request = cases.http_request(case, hidden, cases.trace_id())
+        if request is None:
+            assert case.label.startswith(("direct invoke", "invalid base64")), case.label
+            continue
+        # when the service reads it as the lab's service does (FastAPI answers other methods 405 itself)
+        try:
+            if request["method"] != "POST":
+                raise serving.ClientError(405, "method not allowed")
+            serving.parse_features(serving.parse_json(request["body"].encode()))
+            status = 200
+        except serving.ClientError as error:
+            status = error.status
+        # then it agrees with the status step 9's checks expect
+        assert status in case.status, (case.label, status)
+
+
+def test_drawn_flowers_are_no_iris_rows_and_their_species_is_all_but_certain():
+    drawn = cases.draw_flowers(random.Random(), 300)
+    public = {tuple(row) for row in cases.iris()[0].tolist()}
+    model, _ = cases.grader_model()
+    assert not {flower for flower, _ in drawn} & public
+    assert all(cases.species_posterior(flower)[species] >= cases.CONFIDENT for flower, species in drawn)
+    assert {species for _, species in drawn} == {"setosa", "versicolor", "virginica"}
+    agreed = sum(str(model.predict([list(flower)])[0]) == species for flower, species in drawn)
+    assert agreed >= 0.97 * len(drawn)
+
+
 @pytest.mark.docker
 def test_a_container_per_step_when_docker_is_there(tmp_path):
     if not (container.docker_available() and container.ensure_sandbox_image()):
