@@ -7,7 +7,9 @@ import importlib
 import os
 from pathlib import Path
 
-from .harness import call, import_module
+from .harness import call, call_within, import_module
+
+CLOUD_CALL_SECONDS = 900  # a call that waits for the cloud (two Cloud Run deploys); the step's budget bounds it
 
 
 def settings():
@@ -194,7 +196,7 @@ def cloud_run_deploy_twice(request: dict) -> dict:
         return [{"name": s.name, "generation": s.generation, "revision": s.latest_ready_revision, "uri": s.uri}
                 for s in deployed]
 
-    return call(run)
+    return call_within(CLOUD_CALL_SECONDS, run)  # each deploy waits until its revision serves
 
 
 CALLS = {"build_command_each_way": build_command_each_way,
@@ -207,7 +209,7 @@ CALLS = {"build_command_each_way": build_command_each_way,
 
 def answer(name: str, request: dict) -> object:
     """What one call returned (its value), or its error; an import that fails is an error of this call, too."""
-    outcome = call(CALLS[name], request)
+    outcome = call_within(CLOUD_CALL_SECONDS, CALLS[name], request)
     return outcome.get("value", outcome)
 
 

@@ -104,6 +104,18 @@ def test_anything_but_the_answer_to_the_question_asked_taints_the_whole_step(tmp
     assert outcome.tampered and not outcome.finished and "grading channel" in outcome.problem
 
 
+def test_a_call_inside_a_call_keeps_both_time_limits():
+    from checks.probes import harness
+
+    def slow():
+        time.sleep(3)
+
+    # the inner call's own limit, the outer's when that is shorter, and the outer's once the inner returned
+    assert harness.call_within(5, harness.call_within, 0.2, slow)["value"]["error"].startswith("did not return")
+    assert harness.call_within(0.3, harness.call, slow)["value"]["error"].startswith("did not return")
+    assert harness.call_within(0.3, lambda: (harness.call(lambda: None), slow()))["error"].startswith("did not return")
+
+
 def test_every_operation_a_driver_asks_for_is_one_the_probes_answer():
     from checks.probes import app, calls, service, train
 
@@ -186,6 +198,39 @@ def test_every_generated_case_is_what_the_given_request_reader_says_it_is(seed):
         # then it agrees with the status the check expects
         assert status in case.status, (case.label, status)
     assert made[0].kind == "species" and {c.kind for c in made} == {"species", "edge", "mistake", "value"}
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(min_value=0, max_value=2**32))
+def test_every_case_step_9_sends_as_http_is_what_the_service_would_answer(seed):
+    # given the grader's cases of one run, as the HTTP requests step 9 sends
+    hidden = cases.Secrets()
+    for case in cases.all_cases(random.Random(seed), hidden):
+        request = cases.http_request(case, hidden, cases.trace_id())
+        if request is None:
+            assert case.label.startswith(("direct invoke", "invalid base64")), case.label
+            continue
+        # when the service reads it as the lab's service does (FastAPI answers other methods 405 itself)
+        try:
+            if request["method"] != "POST":
+                raise serving.ClientError(405, "method not allowed")
+            serving.parse_features(serving.parse_json(request["body"].encode()))
+            status = 200
+        except serving.ClientError as error:
+            status = error.status
+        # then it agrees with the status step 9's checks expect
+        assert status in case.status, (case.label, status)
+
+
+def test_drawn_flowers_are_no_iris_rows_and_their_species_is_all_but_certain():
+    drawn = cases.draw_flowers(random.Random(), 300)
+    public = {tuple(row) for row in cases.iris()[0].tolist()}
+    model, _ = cases.grader_model()
+    assert not {flower for flower, _ in drawn} & public
+    assert all(cases.species_posterior(flower)[species] >= cases.CONFIDENT for flower, species in drawn)
+    assert {species for _, species in drawn} == {"setosa", "versicolor", "virginica"}
+    agreed = sum(str(model.predict([list(flower)])[0]) == species for flower, species in drawn)
+    assert agreed >= 0.97 * len(drawn)
 
 
 @pytest.mark.docker
