@@ -13,7 +13,7 @@ import pytest
 
 from checks import Context, run_steps
 from checks.events import load_event
-from checks.sandbox import build, container
+from checks.sandbox import build, container, indexproxy
 from checks.sandbox.container import docker_available
 from labkit import config
 from lab_solution import train
@@ -78,7 +78,7 @@ def test_a_failed_build_reports_its_failing_step_and_last_lines_only(tmp_path):
                                    "GET http://pypi.org/simple/ HTTP/1.1", "CONNECT 127.0.0.1:443 HTTP/1.1",
                                    "CONNECT localhost:443 HTTP/1.1"])
 def test_the_build_proxy_opens_no_tunnel_but_to_the_index(tmp_path, asked):
-    proxy = build.IndexProxy(tmp_path / "proxy.sock", hosts=frozenset({"pypi.org", "localhost"}))
+    proxy = indexproxy.IndexProxy(tmp_path / "proxy.sock", hosts=frozenset({"pypi.org", "localhost"}))
     assert proxy._open(asked) is None  # localhost is named, but it is this machine
 
 
@@ -88,7 +88,7 @@ def test_the_build_proxy_opens_no_tunnel_but_to_the_index(tmp_path, asked):
                                                ("::ffff:127.0.0.1", True), ("203.0.113.80", False),
                                                ("151.101.0.223", False)])
 def test_local_addresses_are_never_tunnelled_to(address, is_local):
-    assert build.local(address) is is_local
+    assert indexproxy.local(address) is is_local
 
 
 @pytest.mark.docker
