@@ -4,8 +4,8 @@
   the folder a file comes from: a link could hand the build a file of the grader's machine.
 - :func:`build` runs Docker's classic builder with the network of a *gate* container: its own network
   namespace (``--network none``: loopback only), where a forwarder on ``127.0.0.1:3128`` passes each
-  connection through a unix socket in a private folder to :class:`IndexProxy`, a proxy of the grader's that
-  opens HTTPS tunnels (``CONNECT``) to the package index pip uses by default and to nothing else (no other host,
+  connection through a unix socket in a private folder to :class:`~checks.sandbox.indexproxy.IndexProxy`, a proxy of the grader's
+  that opens HTTPS tunnels (``CONNECT``) to the package index pip uses by default and to nothing else (no other host,
   no other port, never a loopback, private, link-local or metadata address). The build gets ``HTTPS_PROXY`` (one of Docker's predefined
   build args, never written into the image), so ``pip install`` works, while a RUN that calls the stand-in,
   another local service or the internet is refused. ``dockerd --bridge=none`` has no network a build could
@@ -18,26 +18,22 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import ipaddress
 import os
 import re
 import secrets
-import select
-import socket
 import subprocess
 import tempfile
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 from labkit.config import REPO_ROOT
 from lambda_rie import WaitTimeout, wait_for
 
+from .indexproxy import IndexProxy
+
 GATE_IMAGE = "public.ecr.aws/lambda/python:3.11"  # has Python; every lab build starts from it
 GATE_PORT = 3128  # inside the gate's own network namespace: never a port of this machine
 TAIL_LINES = 5
-LOCAL_NETWORKS = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
-                                                         "fc00::/7"))  # private and carrier-grade NAT ranges
 FORWARDER = rf"""
 import socket, threading
 def pipe(a, b):
@@ -171,101 +167,3 @@ def _ready(name: str, seconds: float = 20) -> bool:
     with contextlib.suppress(WaitTimeout):
         return wait_for(said, seconds, interval=0.1, what="the build gate")
     return False
-
-
-def index_hosts() -> frozenset[str]:
-    """The hosts of the package index pip uses when nothing configures another (its index and its files)."""
-    try:
-        from pip._internal.models.index import PyPI  # the default pip itself compiles in
-    except ImportError:
-        return frozenset()
-    return frozenset({PyPI.netloc, PyPI.file_storage_domain})
-
-
-class IndexProxy:
-    """An HTTPS tunnelling proxy on a unix socket that reaches only :func:`index_hosts` on port 443, never a :func:`local` address."""
-
-    def __init__(self, path: Path, hosts: frozenset[str] | None = None):
-        self.path, self.hosts = path, index_hosts() if hosts is None else hosts
-        self.listener = socket.socket(socket.AF_UNIX)
-
-    def __enter__(self) -> IndexProxy:
-        self.listener.bind(str(self.path))
-        self.path.chmod(0o666)  # the gate's forwarder runs as nobody
-        self.listener.listen(64)
-        threading.Thread(target=self._accept, daemon=True).start()
-        return self
-
-    def __exit__(self, *_) -> None:
-        self.listener.close()
-        with contextlib.suppress(OSError):
-            self.path.unlink()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
-
-    def _serve(self, client: socket.socket) -> None:
-        with client:
-            client.settimeout(30)
-            head = b""
-            with contextlib.suppress(OSError):
-                while b"\r\n\r\n" not in head and len(head) < 8192 and (chunk := client.recv(4096)):
-                    head += chunk
-            asked = head.split(b"\r\n", 1)[0].decode("latin-1")
-            upstream = self._open(asked)
-            if upstream is None:
-                with contextlib.suppress(OSError):
-                    client.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-                return
-            with upstream:
-                client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
-                rest = head.split(b"\r\n\r\n", 1)[1]
-                if rest:
-                    upstream.sendall(rest)
-                _pipe(client, upstream)
-
-    def _open(self, request_line: str) -> socket.socket | None:
-        """A connection to the host a ``CONNECT host:443`` asks for, when it is the index; None otherwise."""
-        found = re.match(r"^CONNECT ([A-Za-z0-9.-]+):443 HTTP/1\.[01]$", request_line)
-        if not found or found.group(1).lower() not in self.hosts:
-            return None
-        try:
-            addresses = [a[4][0] for a in socket.getaddrinfo(found.group(1), 443, type=socket.SOCK_STREAM)]
-        except OSError:
-            return None
-        for address in addresses:
-            if not local(address):
-                with contextlib.suppress(OSError):
-                    return socket.create_connection((address, 443), timeout=30)
-        return None
-
-
-def local(address: str) -> bool:
-    """Whether an address is this machine's, its network's or a cloud's metadata service (never tunnelled to)."""
-    found = ipaddress.ip_address(address.split("%")[0])
-    found = getattr(found, "ipv4_mapped", None) or found
-    return (found.is_loopback or found.is_link_local or found.is_unspecified or found.is_multicast
-            or any(found in network for network in LOCAL_NETWORKS if network.version == found.version))
-
-
-def _pipe(a: socket.socket, b: socket.socket) -> None:
-    """Copy bytes both ways until either side closes (or 60 s pass with nothing)."""
-    a.settimeout(None)
-    b.settimeout(None)
-    while True:
-        ready, _, _ = select.select([a, b], [], [], 60)
-        if not ready:
-            return
-        for source in ready:
-            try:
-                data = source.recv(65536)
-            except OSError:
-                return
-            if not data:
-                return
-            (b if source is a else a).sendall(data)

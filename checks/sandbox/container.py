@@ -45,26 +45,59 @@ def python_in(image: str, script: str, timeout: float = 120) -> tuple[int, str]:
     return done.returncode, (done.stdout if done.returncode == 0 else done.stderr)[-MAX_OUTPUT:]
 
 
+RIE_PORT = 8080  # on the container's own loopback: with --network none no one else has it
+INVOKER = f"""
+import json, socket, sys, time, urllib.error, urllib.request
+deadline = time.monotonic() + 30
+while socket.socket().connect_ex(("127.0.0.1", {RIE_PORT})) and time.monotonic() < deadline:
+    time.sleep(0.1)
+request = urllib.request.Request("http://127.0.0.1:{RIE_PORT}{rie.INVOKE_PATH}", data=sys.stdin.buffer.read(),
+                                 headers={{"Content-Type": "application/json"}})
+try:
+    with urllib.request.build_opener(urllib.request.ProxyHandler({{}})).open(request, timeout=float(sys.argv[1])) as a:
+        status, body = a.status, a.read({MAX_OUTPUT})
+except urllib.error.HTTPError as error:
+    status, body = error.code, error.read({MAX_OUTPUT})
+print(json.dumps([status, body.decode("utf-8", "replace")]))
+"""
+
+
 @contextlib.contextmanager
 def under_rie(image: str, timeout_s: int) -> Iterator[callable]:
-    """The image's handler under the Runtime Interface Emulator on a loopback port; yields invoke(event).
+    """The image's handler under the Runtime Interface Emulator, with no network; yields invoke(event).
 
-    As Lambda does, the image's own ENTRYPOINT and CMD start the runtime (so a wrong CMD fails here too).
-    An answer with an HTTP error status (502: the runtime exited) raises RuntimeError.
+    As Lambda does, the image's own ENTRYPOINT and CMD start the runtime (so a wrong CMD fails here too). The
+    container has only its own loopback (``--network none``), where the RIE listens; each invoke is a
+    ``docker exec`` of a small Python script of the grader's in that namespace, so the handler's code reaches
+    nothing of this machine. An answer with an HTTP error status (502: the runtime exited) raises RuntimeError.
     """
     config = inspect(image).get("Config") or {}
-    bootstrap = (config.get("Entrypoint") or ["/lambda-entrypoint.sh"]) + (config.get("Cmd") or [])
-    options = ["--name", f"lab-grade-rie-{secrets.token_hex(6)}", *HARDENED]
-    with rie.running(image, bootstrap=bootstrap, environment={"AWS_LAMBDA_FUNCTION_TIMEOUT": str(timeout_s)},
-                     options=options) as emulator:
+    bootstrap = (config.get("Entrypoint") or [rie.ENTRYPOINT]) + (config.get("Cmd") or [])
+    name = f"lab-grade-rie-{secrets.token_hex(6)}"
+    started = subprocess.run(["docker", "run", "--detach", "--rm", "--name", name, "--network", "none", *HARDENED,
+                              "--env", f"AWS_LAMBDA_FUNCTION_TIMEOUT={timeout_s}", "--entrypoint", rie.RIE_IN_IMAGE,
+                              image, "--runtime-interface-emulator-address", f"127.0.0.1:{RIE_PORT}",
+                              "--runtime-api-address", "127.0.0.1:9001", *bootstrap],
+                             capture_output=True, text=True, timeout=120)
+    if started.returncode != 0:
+        raise RuntimeError(f"the emulator did not start: {started.stderr.strip()[-300:]}")
 
-        def invoke(event: object) -> object:
-            status, body = emulator.invoke(event, timeout_s + 30, limit=MAX_OUTPUT)
-            if status >= 400:
-                raise RuntimeError(f"the emulator answered HTTP {status}: {body[:300].decode('utf-8', 'replace')}")
-            return rie.payload(body)
+    def invoke(event: object) -> object:
+        done = subprocess.run(["docker", "exec", "-i", name, "/var/lang/bin/python", "-I", "-c", INVOKER,
+                               str(timeout_s + 30)], input=json.dumps(event), capture_output=True, text=True,
+                              timeout=timeout_s + 90)
+        try:
+            status, body = json.loads(done.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            raise RuntimeError(f"the emulator did not answer: {(done.stderr or done.stdout).strip()[-300:]}") from None
+        if status >= 400:
+            raise RuntimeError(f"the emulator answered HTTP {status}: {body[:300]}")
+        return rie.payload(body.encode())
 
+    try:
         yield invoke
+    finally:
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True, timeout=60)
 
 
 def docker_available() -> bool:

@@ -1,5 +1,5 @@
-"""Step 3's build of a submission's image is contained: no link followed, nothing but its own lines reported,
-no route but to the package index."""
+"""Step 3 is contained: the build follows no link, reports nothing but its own lines and has no route but to
+the package index; the built image answers the emulator with no route at all."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from checks import Context, run_steps
-from checks.sandbox import build
+from checks.events import load_event
+from checks.sandbox import build, container, indexproxy
 from checks.sandbox.container import docker_available
 from labkit import config
 from lab_solution import train
@@ -77,7 +78,7 @@ def test_a_failed_build_reports_its_failing_step_and_last_lines_only(tmp_path):
                                    "GET http://pypi.org/simple/ HTTP/1.1", "CONNECT 127.0.0.1:443 HTTP/1.1",
                                    "CONNECT localhost:443 HTTP/1.1"])
 def test_the_build_proxy_opens_no_tunnel_but_to_the_index(tmp_path, asked):
-    proxy = build.IndexProxy(tmp_path / "proxy.sock", hosts=frozenset({"pypi.org", "localhost"}))
+    proxy = indexproxy.IndexProxy(tmp_path / "proxy.sock", hosts=frozenset({"pypi.org", "localhost"}))
     assert proxy._open(asked) is None  # localhost is named, but it is this machine
 
 
@@ -87,7 +88,7 @@ def test_the_build_proxy_opens_no_tunnel_but_to_the_index(tmp_path, asked):
                                                ("::ffff:127.0.0.1", True), ("203.0.113.80", False),
                                                ("151.101.0.223", False)])
 def test_local_addresses_are_never_tunnelled_to(address, is_local):
-    assert build.local(address) is is_local
+    assert indexproxy.local(address) is is_local
 
 
 @pytest.mark.docker
@@ -131,3 +132,29 @@ def test_grading_a_linked_requirements_file_fails_the_build_check_naming_it(tmp_
     [built] = [r for r in report.results if r.name == "the submission's Dockerfile builds"]
     assert not built.passed and "requirements.txt is a symbolic link" in built.message
     assert "GRADER-SECRET" not in report.summary()
+
+
+@pytest.mark.docker
+@pytest.mark.integration
+@needs_docker
+def test_the_handler_under_the_emulator_reaches_no_service_of_this_machine(tmp_path, submission):
+    # given a service on this machine's loopback, and a handler that tries it when imported
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    reached: list = []
+    threading.Thread(target=lambda: reached.append(listener.accept()), daemon=True).start()
+    app = submission / "app.py"
+    app.write_text(f"import socket as _s\n_s.socket().connect_ex(('127.0.0.1', {listener.getsockname()[1]}))\n"
+                   + app.read_text().replace("from __future__ import annotations\n", ""))
+    model = tmp_path / "model" / "model.joblib"
+    train.train(model.parent)
+    tag = build.stage(context_files(submission, model), tmp_path / "context")
+    image, told = build.build(tmp_path / "context", tag, "linux/amd64", timeout=600)
+    assert image, told
+    # when
+    with container.under_rie(image, 30) as invoke:
+        answer = invoke(load_event(body=config.SETOSA))
+    # then it answered, and nothing reached the service
+    assert answer["statusCode"] == 200, answer
+    assert not reached
