@@ -227,7 +227,11 @@ def idempotent(run):
         problems.append(say(f"the missing {STAGE} stage was not created again",
                             f"হারিয়ে যাওয়া {STAGE} stage আবার বানানো হয়নি"))
     sources = [source_of(s) for s in seen["statements"]]
-    if not sources or any(f":{secret['api_id']}/" not in source for source in sources):
+    earlier = [s for s in seen["statements"] if source_of(s) != secret["stale"]]  # the grader's is the rerun's to fix
+    left = next(filter(None, (stale(s, secret["api_id"]) for s in earlier)), None)  # another API's: an earlier run's
+    if left is not None:
+        problems.append(left)
+    elif not sources or any(f":{secret['api_id']}/" not in source for source in sources):
         problems.append(say(f"the invoke permission allows {sources or 'no API'}, not only this API "
                             f"(the grader had pointed it at {secret['stale']})",
                             f"invoke permission অনুমতি দেয় {sources or 'কোনো API-কে নয়'}, শুধু এই API-কে নয় "

@@ -199,7 +199,9 @@ def leave_a_permission_for_an_earlier_api(settings: config.Settings) -> None:
 @pytest.mark.parametrize("leave, step, loses, says", [
     (leave_an_extra_policy, 5, {"its role trusts only Lambda and may only write logs"},
      ("AmazonS3ReadOnlyAccess", "detach_role_policy", "notebook 08")),
-    (leave_a_permission_for_an_earlier_api, 6, {"only this API may invoke the function", "ensure_api() can run twice"},
+    (leave_a_permission_for_an_earlier_api, 6, {"only this API may invoke the function",
+                                                    "a rerun of ensure_api() replaces a stale permission, restores the "
+                                                    "stage and creates nothing twice"},
      ("earlier1", "'earlier-api'", "remove_permission", "notebook 08")),
 ], ids=["an extra policy on the role", "a permission for an earlier API"])
 def test_state_left_in_the_cloud_is_named_with_how_to_clear_it(cloud, tmp_path, leave, step, loses, says):
