@@ -75,7 +75,7 @@ class Plan:
     The sandbox is chosen from the needs declared here (:attr:`Plan.in_container`), never from the probe.
     """
 
-    probe: str  # the probe that runs in the child: "train", "app" or "calls" (checks.probes)
+    probe: str  # what the grader asks the child: "train", "app", "calls" or "service" (checks.sandbox.questions)
     request: dict  # plain data sent to the child
     files: dict[str, Path | bytes]  # copied (or written) read-only into the child's submission folder
     timeout: float = 60.0

@@ -16,6 +16,7 @@ from sklearn.model_selection import train_test_split
 
 from labkit.serving import FEATURES
 
+from . import cases
 from .context import REPO_ROOT
 from .framework import CheckFailed, Plan, joined, say, step
 
@@ -24,7 +25,9 @@ SPECIES = ("setosa", "versicolor", "virginica")
 SPLIT, BUILD = "train.py:split", "train.py:build_model"
 TEST_SIZES = (0.1, 0.2, 0.25, 0.3, 0.4, 0.5)
 MIN_ACCURACY = 0.90
-FITS = 4  # pooled over 4 random held-out sets of 45 flowers: the reference recipe scores >= 0.92 (300 seeds)
+FITS = 4  # pooled over 4 fits on random 70% of Iris, each asked about 45 drawn flowers: the reference scores >= 0.97
+HELD_OUT = 45
+SAVED_FLOWERS = 150
 MAX_METADATA_BYTES = 100_000
 IMAGE_REQUIREMENTS = ("requirements.txt", "docker/requirements.txt")  # the submission's own, else the lab's
 
@@ -58,15 +61,19 @@ def plan(ctx) -> Plan:
     seeds = draw.sample(range(1_000_000), 5)
     splits = [{"seed": seeds[0], "test_size": 0.2}, {"seed": seeds[1], "test_size": 0.2}]
     splits += [{"seed": s, "test_size": draw.choice(TEST_SIZES)} for s in seeds[2:]]
-    fits = [dict(zip(("train", "test"), held_out(draw.randrange(1_000_000)))) for _ in range(FITS)]
+    trains = [held_out(draw.randrange(1_000_000))[0] for _ in range(FITS)]
+    asked = [cases.draw_flowers(draw, HELD_OUT) for _ in range(FITS)]  # flowers no one has seen, species known here
+    saved = cases.draw_flowers(draw, SAVED_FLOWERS)
+    fits = [{"train": train, "flowers": [f for f, _ in flowers]} for train, flowers in zip(trains, asked)]
     files = dict(ctx.submission_files())
     model = ctx.settings.model_dir / "model.joblib"
     if model.is_file():
         files["_model/model.joblib"] = model
     meta = metadata(ctx)
-    request = {"splits": splits, "fits": fits,
+    request = {"splits": splits, "fits": fits, "flowers": [f for f, _ in saved],
                "metadata": {"seed": meta.get("seed"), "test_size": meta.get("test_size")} if meta else None}
-    return Plan("train", request, files, timeout=90)
+    return Plan("train", request, files, timeout=90,
+                secret={"fits": [[s for _, s in flowers] for flowers in asked], "saved": [s for _, s in saved]})
 
 
 @STEP.check("split() holds out test_size of the flowers, in the species' proportions", points=2, todos=(SPLIT,),
@@ -114,20 +121,51 @@ def split_seeded(run):
             todos=(BUILD,), hint="train.py build_model(): scale the features, then a classifier such as "
                                  "LogisticRegression; return it unfitted.")
 def recipe_accuracy(run):
-    _, y = iris()
     right = total = 0
-    for number, case in enumerate(run.plan.request["fits"]):
+    for number, species in enumerate(run.plan.secret["fits"]):
         fitted = run.value(f"fit/{number}")
         if fitted["fitted_before"]:
             raise CheckFailed(say("build_model() returned a model that is already fitted; return a fresh pipeline",
                                   "build_model() আগেই fit করা model ফেরত দিয়েছে; নতুন, fit না করা pipeline ফেরত দাও"))
-        right += int(np.sum(np.array(fitted["predicted"]) == y[case["test"]]))
-        total += len(case["test"])
+        right += int(np.sum(np.array(fitted["predicted"]) == np.array(species)))
+        total += len(species)
     if right / total < MIN_ACCURACY:
         raise CheckFailed(say(f"accuracy {right / total:.3f} on the checker's held-out flowers (needs >= {MIN_ACCURACY})",
                               f"checker-এর আলাদা রাখা ফুলে accuracy {right / total:.3f} (লাগবে অন্তত {MIN_ACCURACY})"))
     return say(f"accuracy {right / total:.3f} over {total} held-out flowers",
                f"আলাদা রাখা {total}টা ফুলে accuracy {right / total:.3f}")
+
+
+@STEP.check("build_model() standardises the measurements, then logistic regression", points=1, todos=(BUILD,),
+            hint="train.py build_model(): the docstring asks for a Pipeline whose first step standardises each "
+                 "measurement (mean 0, standard deviation 1) and whose last step is a LogisticRegression.")
+def recipe_shape(run):
+    shape = run.value("fit/0")["shape"]
+    if "error" in shape:
+        raise CheckFailed(say(f"looking at the fitted model failed: {shape['error']}",
+                              f"fit করা model-টা দেখতে গিয়ে ব্যর্থ: {shape['error']}"))
+    shape = shape["value"]
+    if not shape["pipeline"] or not shape["logistic"]:
+        kind = "Pipeline" if shape["pipeline"] else shape["final"]
+        raise CheckFailed(say(f"build_model() returned a {kind} ending in {shape['final']}; expected a Pipeline ending "
+                              "in LogisticRegression",
+                              f"build_model() ফেরত দিয়েছে একটা {kind}, যার শেষে {shape['final']}; আশা ছিল একটা "
+                              "Pipeline, যার শেষে LogisticRegression"))
+    means, stds = shape.get("mean"), shape.get("std")
+    if not means or max(abs(m) for m in means) > 1e-6 or max(abs(s - 1) for s in stds) > 1e-6:
+        if means:
+            found = (f"their output has means {_rounded(means)} and standard deviations {_rounded(stds)}",
+                     f"তাদের output-এর mean {_rounded(means)} আর standard deviation {_rounded(stds)}")
+        else:
+            found = ("there is no step before the classifier", "classifier-এর আগে কোনো step নেই")
+        raise CheckFailed(say("the steps before the classifier do not standardise the measurements (after fitting, "
+                              f"{found[0]})",
+                              f"classifier-এর আগের step-গুলো measurement standardise করে না (fit করার পরে "
+                              f"{found[1]})"))
+
+
+def _rounded(values) -> list:
+    return [round(v, 3) for v in values]
 
 
 @STEP.check("model.joblib and metadata.json exist", points=1, todos=(SPLIT, BUILD),
@@ -155,12 +193,13 @@ def saved_model(run):
         found = sorted(set(predicted))[:3]
         raise CheckFailed(say(f"predict() returns {found}, not the species names {list(SPECIES)}",
                               f"predict() ফেরত দেয় {found}, species-এর নাম {list(SPECIES)} নয়"))
-    _, y = iris()  # all 150: on a random 45 of them even the reference model dips below 90% once in 40 runs
-    accuracy = float(np.mean(np.array(predicted) == y))
+    species = run.plan.secret["saved"]
+    accuracy = float(np.mean(np.array(predicted) == np.array(species)))
     if accuracy < MIN_ACCURACY:
-        raise CheckFailed(say(f"the saved model scores {accuracy:.3f} on the 150 Iris flowers",
-                              f"save করা model 150টা Iris ফুলে পায় {accuracy:.3f}"))
-    return say(f"accuracy {accuracy:.3f} on the 150 Iris flowers", f"150টা Iris ফুলে accuracy {accuracy:.3f}")
+        raise CheckFailed(say(f"the saved model scores {accuracy:.3f} on {len(species)} flowers the checker drew",
+                              f"checker-এর আঁকা {len(species)}টা ফুলে save করা model পায় {accuracy:.3f}"))
+    return say(f"accuracy {accuracy:.3f} on {len(species)} flowers the checker drew",
+               f"checker-এর আঁকা {len(species)}টা ফুলে accuracy {accuracy:.3f}")
 
 
 @STEP.check("metadata.json describes the saved model and how it was trained", points=2, todos=(SPLIT, BUILD),

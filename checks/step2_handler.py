@@ -6,21 +6,14 @@ graded on its own; the expected answers come from that model, here in the grader
 
 from __future__ import annotations
 
-import functools
-import io
+import base64
 import json
-import math
 import random
 
-import joblib
-from sklearn.datasets import load_iris
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
-
 from . import cases
+from .cases import grader_model
 from .framework import CheckFailed, Plan, joined, say, step
-from .probes.broken import FAILURE, BrokenModel
+from .probes.broken import FAILURE
 
 STEP = step(2)
 MODEL, PREDICT, HANDLER = "app.py:MODEL", "app.py:predict", "app.py:handler"
@@ -28,33 +21,14 @@ SECRET_LOG_HINT = ("app.py handler(): log only the one JSON line of serving.log_
                    "or its body (they carry credentials and personal data).")
 
 
-@functools.cache
-def grader_model():
-    """The grader's own model (never one a submission saved), and its pickle for the sandbox."""
-    iris = load_iris()
-    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, random_state=0))
-    model.fit(iris.data, iris.target_names[iris.target])
-    blob = io.BytesIO()
-    joblib.dump(model, blob)
-    return model, blob.getvalue()
-
-
-def pickled(value) -> bytes:
-    blob = io.BytesIO()
-    joblib.dump(value, blob)
-    return blob.getvalue()
-
-
 @STEP.observe
 def plan(ctx) -> Plan:
     draw, hidden = random.Random(), cases.Secrets()
     made = cases.all_cases(draw, hidden)
     ids = [cases.request_id() for _ in made]
-    broken = [cases.Case(say("a flower", "একটা ফুল"), "species", cases.gateway("apigw_http_v2", hidden, body=cases.flower_dict(f)), f)
-              for f in draw.sample(cases.REAL_FLOWERS, 2)]
+    broken = cases.failing_model_cases(draw, hidden)
     broken_ids = [cases.request_id() for _ in broken]
-    files = {**ctx.submission_files(), "_task/model.joblib": grader_model()[1], "_broken/model.joblib": pickled(
-        BrokenModel())}
+    files = {**ctx.submission_files(), **cases.model_files()}
     request = {"events": [{"event": c.event, "request_id": i} for c, i in zip(made, ids)],
                "broken_events": [{"event": c.event, "request_id": i} for c, i in zip(broken, broken_ids)]}
     return Plan("app", request, files, timeout=90,
@@ -93,12 +67,27 @@ def response(observed: dict, run=None) -> tuple[int, dict, object]:
         kind = type(answer.get("body")).__name__
         raise CheckFailed(say(f"the response 'body' must be a JSON string (json.dumps(...)), got {kind}",
                               f"response-এর 'body' হতে হবে একটা JSON string (json.dumps(...)), এসেছে {kind}"))
+    text = answer["body"]
+    if answer.get("isBase64Encoded"):  # API Gateway decodes such a body before the client sees it
+        try:
+            text = base64.b64decode(text, validate=True).decode("utf-8")
+        except ValueError:
+            raise CheckFailed(say("the response says isBase64Encoded, but its body is not base64: API Gateway would "
+                                  f"send the client undecodable bytes instead of {text[:60]!r}",
+                                  "response বলছে isBase64Encoded, কিন্তু তার body base64 নয়: API Gateway client-কে "
+                                  f"{text[:60]!r}-এর বদলে পড়া যায় না এমন byte পাঠাবে")) from None
     try:
-        body = json.loads(answer["body"])
+        body = json.loads(text)
     except ValueError:
-        raise CheckFailed(say(f"the response body is not JSON: {answer['body'][:80]!r}",
-                              f"response-এর body JSON নয়: {answer['body'][:80]!r}")) from None
+        raise CheckFailed(say(f"the response body is not JSON: {text[:80]!r}",
+                              f"response-এর body JSON নয়: {text[:80]!r}")) from None
     return answer["statusCode"], {str(k).lower(): v for k, v in headers.items()}, body
+
+
+def rounded_probability(value: object, exact: float) -> bool:
+    """``exact`` rounded to 4 places, as predict()'s docstring says (either neighbour on a tie)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and round(value, 4) == value \
+        and abs(value - exact) <= 0.5e-4 + 1e-12
 
 
 @STEP.check("app.py loads the model at import, from LAMBDA_TASK_ROOT", points=2, todos=(MODEL,),
@@ -146,17 +135,19 @@ def expect_species(run, kind: str) -> str:
         wanted = dict(zip(map(str, model.classes_), model.predict_proba([list(case.flower)])[0]))
         got = body.get("probabilities")
         if not isinstance(got, dict) or set(got) != set(wanted) or not all(
-                isinstance(got[k], (int, float)) and math.isclose(got[k], wanted[k], abs_tol=1e-3) for k in wanted):
+                rounded_probability(got[k], float(wanted[k])) for k in wanted):
             shown = json.dumps(got)[:120]
-            raise CheckFailed(say(f"{case.label}: probabilities {shown} are not the model's predict_proba per class",
-                                  f"{case.label.bn}: probabilities {shown} প্রতিটা class-এর জন্য model-এর predict_proba নয়"))
+            raise CheckFailed(say(f"{case.label}: probabilities {shown} are not the model's predict_proba per class, "
+                                  "rounded to 4 places",
+                                  f"{case.label.bn}: probabilities {shown} প্রতিটা class-এর জন্য model-এর predict_proba "
+                                  "নয়, 4 দশমিক ঘর পর্যন্ত round করা"))
         checked += 1
     return say(f"{checked} requests", f"{checked}টা request")
 
 
 @STEP.check("known flowers get the right species and probabilities", points=3, todos=(MODEL, PREDICT, HANDLER),
             hint="app.py predict(): MODEL.predict_proba([features])[0] pairs with MODEL.classes_; answer the most "
-                 "probable class and every class's probability.")
+                 "probable class and every class's probability, rounded as the docstring says.")
 def right_species(run):
     return expect_species(run, "species")
 

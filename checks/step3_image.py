@@ -8,13 +8,13 @@ returns, never run.
 from __future__ import annotations
 
 import json
-import re
 import tempfile
 from pathlib import Path
 
 from labkit.config import ARCHITECTURES
 
-from .sandbox import container
+from . import dockerfile
+from .sandbox import build, container
 from .context import REPO_ROOT, SETOSA
 from .events import load_event
 from .framework import CheckFailed, CheckSkipped, Plan, joined, say, step, todo_open
@@ -27,90 +27,108 @@ SERVING = ("__init__.py", "serving.py", "todo.py")
 REQUIREMENTS = ("requirements.txt", "docker/requirements.txt")  # the submission's own, else the lab's
 
 
-def instructions(run) -> list[tuple[str, str]]:
-    """(KEYWORD, arguments) of each instruction of the submission's Dockerfile, continuation lines joined."""
+CONTEXT = ("Dockerfile", ".dockerignore", "requirements.txt", "app.py", "model.joblib",
+           *(f"labkit/{n}" for n in SERVING))  # what the grader stages: the build context, file by file
+CODE = ("app.py", "model.joblib", "labkit/")  # what changes more often than the requirements
+
+
+def parsed(run) -> dockerfile.Image:
+    """The submission's Dockerfile as Docker builds it (:mod:`checks.dockerfile`) from the staged context."""
     path = run.ctx.source(DOCKERFILE)
+    if path.is_symlink():
+        raise CheckFailed(say("Dockerfile is a symbolic link: the grader reads the file itself, never what a link points at",
+                              "Dockerfile একটা symbolic link: grader file-টাই পড়ে, link যেদিকে দেখায় সেটা কখনো নয়"))
     if not path.is_file():
         raise CheckFailed(say(f"there is no Dockerfile in {run.folder}", f"{run.folder}-এ কোনো Dockerfile নেই"))
-    text = re.sub(r"\\\n", " ", path.read_text(errors="replace")[:100_000])
-    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
-    found = [(line.split(None, 1)[0].upper(), line.split(None, 1)[1] if " " in line else "") for line in lines]
-    if [k for k, _ in found if k != "FROM"] == []:
+    built = dockerfile.read(path.read_text(errors="replace")[:100_000], list(CONTEXT))
+    if built.base is None or not built.instructions:
         raise CheckFailed(todo_open(DOCKERFILE, run.folder))
-    return found
+    return built
 
 
 @STEP.observe
 def plan(ctx) -> Plan:
-    other = next(a for a in ARCHITECTURES if a != ctx.settings.architecture)  # build_command() must follow it too
-    return Plan("calls", {"calls": ["build_command", "build_command_other_arch"], "tag": "lab-grade/check:build-command",
-                          "other_architecture": other}, ctx.submission_files(), timeout=60, network=True,
+    """build_command() for both architectures, with and without buildx: every branch, whatever this machine has.
+
+    It needs the lab's settings, not the network: nothing it is given runs Docker."""
+    architectures = [ctx.settings.architecture, *(a for a in ARCHITECTURES if a != ctx.settings.architecture)]
+    return Plan("calls", {"calls": ["build_command_each_way"], "tag": "lab-grade/check:build-command",
+                          "architectures": architectures}, ctx.submission_files(), timeout=60, network=False,
                 lab_environment=True)
 
 
 @STEP.check("the Dockerfile starts from AWS's Lambda Python 3.11 base image", points=1, todos=(DOCKERFILE,),
-            hint="Dockerfile: the first instruction is FROM public.ecr.aws/lambda/python:3.11.")
+            hint="Dockerfile: the final image starts FROM public.ecr.aws/lambda/python:3.11.")
 def from_base(run):
-    first = instructions(run)[0]
-    if first != ("FROM", BASE_IMAGE):
-        raise CheckFailed(say(f"the first instruction is {' '.join(first)}", f"প্রথম instruction হলো {' '.join(first)}"))
-
-
-PIP_INSTALL = re.compile(r"\bpip3?(?:\.\d+)?\s+install\b|\bpython[\d.]*\s+-m\s+pip\s+install\b")
-
-FROM_REQUIREMENTS = re.compile(r"(?:-r|--requirement)(?:\s+|=)\S*requirements\.txt\b")
-
-
-def copies_code(arguments: str) -> bool:
-    """A COPY/ADD whose sources include app.py or the whole context (``.``, ``./``, ``*``)."""
-    sources = [a for a in arguments.split() if not a.startswith("--")][:-1]
-    return "app.py" in arguments or any(src.rstrip("/") in ("", ".", "*") for src in sources)
+    base = parsed(run).base
+    if not dockerfile.LAMBDA_BASE.match(base):
+        raise CheckFailed(say(f"the final image starts from {base}", f"শেষ image-টা শুরু হয় {base} থেকে"))
 
 
 @STEP.check("the Dockerfile installs dependencies before it copies the code", points=1, todos=(DOCKERFILE,),
             hint="Dockerfile: COPY requirements.txt and RUN pip install -r requirements.txt first, code later, so that code edits reuse "
                  "the cached dependency layer.")
 def cache_friendly(run):
-    steps = instructions(run)
-    install = next((i for i, (k, a) in enumerate(steps) if k == "RUN" and PIP_INSTALL.search(a)), None)
-    code = next((i for i, (k, a) in enumerate(steps) if k in ("COPY", "ADD") and copies_code(a)), None)
+    steps = parsed(run).steps
+    requirements, install, pip, code = set(), None, False, None
+    for number, step_ in enumerate(steps):
+        requirements |= {target for target, source in step_.copied.items() if source == "requirements.txt"}
+        if code is None and any(source.startswith(CODE) for source in step_.copied.values()):
+            code = number
+        for directory, words in step_.commands:
+            files = dockerfile.requirement_files(directory, words)
+            pip = pip or files is not None
+            if install is None and files and requirements & set(files):
+                install = number
+    if install is None and pip:
+        raise CheckFailed(say("pip install does not install from the requirements.txt the image was given "
+                              "(-r requirements.txt): the image must get the pinned versions that trained the model",
+                              "image-কে যে requirements.txt দেওয়া হয়েছে pip install সেটা থেকে install করে না "
+                              "(-r requirements.txt): image-এ সেই pin করা version-গুলোই লাগবে, যা দিয়ে model train হয়েছে"))
     if install is None or code is None or install > code:
-        raise CheckFailed(say("expected RUN pip install … before COPY app.py …",
-                              "আশা ছিল আগে RUN pip install …, তারপর COPY app.py …"))
-    if not any(k == "RUN" and PIP_INSTALL.search(a) and FROM_REQUIREMENTS.search(a) for k, a in steps):
-        raise CheckFailed(say("pip install does not install from requirements.txt (-r requirements.txt): "
-                              "the image must get the pinned versions that trained the model",
-                              "pip install requirements.txt থেকে install করে না (-r requirements.txt): image-এ "
-                              "সেই pin করা version-গুলোই লাগবে, যা দিয়ে model train হয়েছে"))
+        where = (f" (line {steps[code].line}: {steps[code].text[:60]})", f" (লাইন {steps[code].line}: "
+                 f"{steps[code].text[:60]})") if code is not None else ("", "")
+        raise CheckFailed(say(f"expected RUN pip install -r requirements.txt before the code is copied{where[0]}",
+                              f"আশা ছিল code copy করার আগে RUN pip install -r requirements.txt{where[1]}"))
+
+
+BUILDX_ONLY = ("--provenance", "--load", "--push", "--sbom", "--attest", "--output")
 
 
 @STEP.check("build_command() builds for the function's architecture, tagged, without attestations", points=1,
             todos=(BUILD_COMMAND,), hint="image.py build_command(): --platform settings.platform and --tag tag; "
-                                         "with buildx also --provenance=false and --load.")
+                                         "with buildx also --provenance=false and --load, without it neither.")
 def command_shape(run):
-    args = run.value("build_command")
-    if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
-        got = json.dumps(args)[:100]
-        raise CheckFailed(say(f"build_command() returned {got}, not a list of strings",
-                              f"build_command() ফেরত দিয়েছে {got}, string-এর list নয়"))
-    problems = [] if args[:1] == ["build"] or args[:2] == ["buildx", "build"] else [
-        say("it does not start with build", "এটা build দিয়ে শুরু হয় না")]
-    if not has_option(args, ("--platform",), run.settings.platform):
-        problems.append(say(f"no --platform {run.settings.platform}", f"--platform {run.settings.platform} নেই"))
-    other = run.records.get("build_command_other_arch")
-    other_args = other.get("value") if isinstance(other, dict) else None
-    other = run.settings.with_overrides(architecture=run.plan.request["other_architecture"])
-    if isinstance(other_args, list) and not has_option(other_args, ("--platform",), other.platform):
-        problems.append(say(f"with LAB_ARCH={other.architecture} it does not build for {other.platform} "
-                            "(use settings.platform)",
-                            f"LAB_ARCH={other.architecture} হলে এটা {other.platform}-এর জন্য build করে না "
-                            "(settings.platform ব্যবহার করো)"))
-    if not has_option(args, ("--tag", "-t"), run.plan.request["tag"]):
-        problems.append(say("the tag it was given is not its --tag", "যে tag দেওয়া হয়েছে সেটা এর --tag নয়"))
-    if args[:1] == ["buildx"] and not {"--provenance=false", "--load"} <= set(args):
-        problems.append(say("buildx needs --provenance=false and --load", "buildx-এ --provenance=false আর --load লাগে"))
+    problems = []
+    for answer in run.value("build_command_each_way"):
+        args = answer.get("value")
+        buildx = ("installed", "আছে") if answer["buildx"] else ("missing", "নেই")
+        where = say(f"with LAB_ARCH={answer['architecture']} and docker buildx {buildx[0]}",
+                    f"LAB_ARCH={answer['architecture']} আর docker buildx {buildx[1]}")
+        if "error" in answer:
+            raise CheckFailed(run.todo(answer.get("todo")) or say(f"{where}, build_command() failed: {answer['error']}",
+                                                                  f"{where.bn}: build_command() ব্যর্থ: {answer['error']}"))
+        if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+            got = json.dumps(args)[:100]
+            raise CheckFailed(say(f"build_command() returned {got}, not a list of strings",
+                                  f"build_command() ফেরত দিয়েছে {got}, string-এর list নয়"))
+        platform = run.settings.with_overrides(architecture=answer["architecture"]).platform
+        start = ["buildx", "build"] if answer["buildx"] else ["build"]
+        found = [] if args[:len(start)] == start else [say(f"it starts {args[:2]}, not {start}",
+                                                           f"এটা শুরু হয় {args[:2]} দিয়ে, {start} দিয়ে নয়")]
+        found += [] if has_option(args, ("--platform",), platform) else [
+            say(f"no --platform {platform} (use settings.platform)",
+                f"--platform {platform} নেই (settings.platform ব্যবহার করো)")]
+        found += [] if has_option(args, ("--tag", "-t"), run.plan.request["tag"]) else [
+            say("the tag it was given is not its --tag", "যে tag দেওয়া হয়েছে সেটা এর --tag নয়")]
+        if args[:1] == ["buildx"] and not {"--provenance=false", "--load"} <= set(args):
+            found.append(say("buildx needs --provenance=false and --load", "buildx-এ --provenance=false আর --load লাগে"))
+        if args[:1] == ["build"] and (extra := [a for a in args if a.split("=")[0] in BUILDX_ONLY]):
+            found.append(say(f"docker build without buildx does not know {extra}",
+                             f"buildx ছাড়া docker build {extra} চেনে না"))
+        problems += [where + f": {args}: " + joined(found)] if found else []
     if problems:
-        raise CheckFailed(f"{args}: " + joined(problems))
+        raise CheckFailed(joined(problems[:2], " | "))
 
 
 def has_option(args: list[str], names: tuple[str, ...], value: str) -> bool:
@@ -123,7 +141,7 @@ def has_option(args: list[str], names: tuple[str, ...], value: str) -> bool:
             hint="Dockerfile: run `python -m <code>.image` to see the build's own error; COPY names files of the "
                  "staged context (requirements.txt, labkit/, app.py, model.joblib).")
 def builds(run):
-    instructions(run)
+    parsed(run)
     if run.settings.docker == "off" or not container.docker_available():
         raise CheckSkipped(say("no Docker engine here (host mode): the image cannot be built or checked",
                                "এখানে Docker engine নেই (host mode): image build বা পরীক্ষা করা যায় না"))
@@ -131,14 +149,23 @@ def builds(run):
     if not model.is_file():
         raise CheckFailed(say(f"{model} is missing: train the model first (step 1)",
                               f"{model} নেই: আগে model train করো (ধাপ 1)"))
-    own = [run.ctx.source(n) for n in REQUIREMENTS if run.ctx.source(n).is_file()]
-    files = {"Dockerfile": run.ctx.source(DOCKERFILE), "app.py": run.ctx.source("app.py"), "model.joblib": model,
-             "requirements.txt": own[0] if own else REPO_ROOT / "docker" / "requirements.txt",
-             ".dockerignore": REPO_ROOT / "docker" / ".dockerignore"}
-    files |= {f"labkit/{n}": REPO_ROOT / "labkit" / n for n in SERVING}
+    own = [n for n in REQUIREMENTS if run.ctx.source(n).is_file() or run.ctx.source(n).is_symlink()]
+    student, lab = run.ctx.folder, REPO_ROOT
+    files = {"Dockerfile": (student, run.ctx.source(DOCKERFILE)), "app.py": (student, run.ctx.source("app.py")),
+             "model.joblib": (model.parent, model),
+             "requirements.txt": (student, run.ctx.source(own[0])) if own else (lab, lab / "docker" / "requirements.txt"),
+             ".dockerignore": (lab, lab / "docker" / ".dockerignore")}
+    files |= {f"labkit/{n}": (lab, lab / "labkit" / n) for n in SERVING}
     with tempfile.TemporaryDirectory(prefix="lab-grade-build-") as folder:
-        tag = container.stage({k: v for k, v in files.items() if v.is_file()}, Path(folder) / "context")
-        image, log = container.build(Path(folder) / "context", tag, run.settings.platform, timeout=900)
+        try:
+            tag = build.stage({k: v for k, v in files.items() if v[1].is_file() or v[1].is_symlink()},
+                              Path(folder) / "context")
+        except build.LinkRefused as link:
+            raise CheckFailed(say(f"{link.name} is a symbolic link (or lies in a linked folder): the grader stages "
+                                  "real files only, never what a link points at; put the file itself there",
+                                  f"{link.name} একটা symbolic link (বা link করা folder-এ আছে): grader শুধু আসল file stage "
+                                  "করে, link যেদিকে দেখায় সেটা কখনো নয়; file-টাই সেখানে রাখো")) from None
+        image, log = build.build(Path(folder) / "context", tag, run.settings.platform, timeout=900)
     if image is None:
         raise CheckFailed(say(f"docker build failed: {log}", f"docker build ব্যর্থ হয়েছে: {log}"))
     run.facts["image"] = image

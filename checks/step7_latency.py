@@ -1,13 +1,27 @@
-"""Step 7: an honest cold-vs-warm measurement: consistent report, a plot, a live endpoint."""
+"""Step 7: an honest cold-vs-warm measurement: a consistent report, a plot, a live endpoint, and figures that are
+the endpoint's.
+
+The report is judged by independent measures, not only by agreeing with itself: every request of
+samples.csv against the REPORT line Lambda logged for it (read by the grader from the function's log:
+a client waits at least as long as Lambda ran it, and on a cold start at least its Init Duration), and
+the latencies against the grader's own timing of the same endpoint, cold and warm (same order of
+magnitude: within :data:`FACTOR`).
+"""
 
 from __future__ import annotations
 
 import csv
 import json
+import math
+import statistics
+import time
 from types import SimpleNamespace
 
 import numpy as np
 import requests
+
+from labkit import timing
+from labkit.errors import LabError
 
 from . import cloud
 from .context import SETOSA
@@ -18,6 +32,10 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MAX_REPORT_BYTES = 5_000_000
 LATENCY, SUMMARIZE = "latency.py:measure", "latency.py:summarize"
 REQUESTS_PER_ROUND = 10  # at least: notebook 07's measure(..., requests_per_round=10), also measure()'s default
+OWN_WARM = 5  # the grader's own warm requests, after its own forced cold start
+FACTOR = 10  # the student's p50s must lie within this factor of the grader's own (a unit mistake is 1000)
+MAX_LOG_EVENTS = 50_000  # REPORT lines the grader reads looking for the samples' request ids
+LIVE = "the endpoint is live: the grader's own cold and warm requests answer 200"
 
 
 def _report_file(run, name: str):
@@ -36,6 +54,7 @@ def _samples(run) -> list[SimpleNamespace]:
             return [SimpleNamespace(round=int(r["round"]), position=int(r["position"]),
                                     latency_ms=float(r["latency_ms"]), status=int(r["status"]),
                                     cold_start={"True": True, "False": False}.get(r["cold_start"]),
+                                    request_id=r.get("request_id") or "",
                                     duration_ms=_optional(r.get("duration_ms")), init_ms=_optional(r.get("init_ms")))
                     for r in csv.DictReader(handle)]
     except (ValueError, KeyError, TypeError) as error:
@@ -134,6 +153,61 @@ def summary_consistent(run):
     return say(f"cold p50 {cold:.0f} ms, warm p50 {warm:.1f} ms", f"cold p50 {cold:.0f} ms, warm p50 {warm:.1f} ms")
 
 
+def logged_reports(run, request_ids: set[str]) -> dict[str, tuple[float, float | None]]:
+    """(Duration, Init Duration) in ms of each request id Lambda logged a REPORT line for, read by the grader."""
+    logs, found, read = run.client("logs"), {}, 0
+    pages = logs.get_paginator("filter_log_events").paginate(logGroupName=run.settings.log_group,
+                                                              filterPattern='"REPORT RequestId"')
+    try:
+        for event in (e for page in pages for e in page["events"]):
+            read += 1
+            if (report := timing.REPORT.search(event["message"])) and report["id"] in request_ids:
+                found[report["id"]] = (float(report["duration"]), float(report["init"]) if report["init"] else None)
+            if len(found) == len(request_ids) or read >= MAX_LOG_EVENTS:
+                break
+    except logs.exceptions.ResourceNotFoundException:
+        raise CheckFailed(say(f"the function's log group {run.settings.log_group} is gone; measure again",
+                              f"function-এর log group {run.settings.log_group} আর নেই; আবার measure করো")) from None
+    return found
+
+
+@STEP.check("each latency is a round trip in milliseconds: at least what Lambda's REPORT logged for that request",
+            points=2, todos=(LATENCY,), needs="the report exists: at least 10 requests, all answered 200",
+            hint="latency.py measure(): time each whole request with time.perf_counter() and keep milliseconds; "
+                 "Lambda logs its own Duration (and a cold start's Init Duration) in ms, and a client waits longer.")
+def as_logged(run):
+    samples = _samples(run)
+    logged = logged_reports(run, {s.request_id for s in samples if s.request_id})
+    missing = [s for s in samples if s.request_id not in logged]
+    if missing:
+        first = missing[0]
+        raise CheckFailed(say(f"{len(missing)} of {len(samples)} requests have no REPORT line in {run.settings.log_group} "
+                              f"(round {first.round} request {first.position}, request id {first.request_id!r}): "
+                              "measure again, with the X-Request-Id each answer carries",
+                              f"{len(samples)}টা request-এর {len(missing)}টার কোনো REPORT লাইন {run.settings.log_group}-এ নেই "
+                              f"(round {first.round} request {first.position}, request id {first.request_id!r}): "
+                              "প্রতিটা উত্তরের X-Request-Id নিয়ে আবার measure করো"))
+    for s in samples:
+        duration, init = logged[s.request_id]
+        where = f"round {s.round} request {s.position}"
+        said = [(name, mine, theirs) for name, mine, theirs in (("duration_ms", s.duration_ms, duration),
+                                                                ("init_ms", s.init_ms, init)) if mine is not None
+                and (theirs is None or not math.isclose(mine, theirs, abs_tol=0.01))]
+        if said:
+            name, mine, theirs = said[0]
+            raise CheckFailed(say(f"{where}: samples.csv says {name} {mine}, Lambda's REPORT line says {theirs}",
+                                  f"{where}: samples.csv বলছে {name} {mine}, Lambda-র REPORT লাইন বলছে {theirs}"))
+        if s.latency_ms < duration or (init is not None and s.latency_ms < init):
+            after = (f" after an Init Duration of {init} ms", f", তার আগে Init Duration {init} ms") if init is not None \
+                else ("", "")
+            raise CheckFailed(say(f"{where} took {s.latency_ms} by the client's clock, but Lambda ran it {duration} ms"
+                                  f"{after[0]}: a latency is the whole round trip, in milliseconds",
+                                  f"client-এর ঘড়িতে {where}-এ লেগেছে {s.latency_ms}, কিন্তু Lambda সেটা চালিয়েছে {duration} ms"
+                                  f"{after[1]}: latency মানে পুরো আসা-যাওয়া, millisecond-এ"))
+    return say(f"{len(samples)} requests, each found in the function's log",
+               f"{len(samples)}টা request, প্রতিটাই function-এর log-এ পাওয়া গেছে")
+
+
 @STEP.check("the plot exists", points=1, todos=(LATENCY,), hint="Save the figure as build/latency/latency.png.")
 def plot_exists(run):
     path = run.settings.latency_dir / "latency.png"
@@ -141,10 +215,44 @@ def plot_exists(run):
         raise CheckFailed(say(f"{path} is missing or not a PNG", f"{path} নেই, বা সেটা PNG নয়"))
 
 
-@STEP.check("the endpoint is live: three fresh requests answer 200", points=1, todos=(LATENCY,),
-            hint="Step 6's URL must still answer; did cleanup run already?")
+def own_timing(run) -> dict:
+    """The grader's own measurement of the endpoint (once per run): a forced cold start, then warm requests."""
+    if "own_timing" not in run.facts:
+        url = cloud.api(run)["ApiEndpoint"] + "/predict"
+        try:
+            timing.force_cold_start(run.settings)
+        except LabError as error:
+            raise CheckFailed(say(f"the grader could not force a cold start: {error}",
+                                  f"grader একটা cold start ঘটাতে পারেনি: {error}")) from None
+        latencies, statuses = [], []
+        for _ in range(1 + OWN_WARM):
+            started = time.perf_counter()
+            statuses.append(requests.post(url, json=SETOSA, timeout=60).status_code)
+            latencies.append((time.perf_counter() - started) * 1000)
+        run.facts["own_timing"] = {"cold_ms": latencies[0], "warm_ms": latencies[1:], "statuses": statuses}
+    return run.facts["own_timing"]
+
+
+@STEP.check(LIVE, points=1, todos=(LATENCY,), hint="Step 6's URL must still answer; did cleanup run already?")
 def live(run):
-    url = cloud.api(run)["ApiEndpoint"] + "/predict"
-    statuses = [requests.post(url, json=SETOSA).status_code for _ in range(3)]
-    if statuses != [200, 200, 200]:
-        raise CheckFailed(say(f"statuses {statuses}", f"status-গুলো {statuses}, তিনটাই 200 নয়"))
+    statuses = own_timing(run)["statuses"]
+    if set(statuses) != {200}:
+        raise CheckFailed(say(f"statuses {statuses}", f"status-গুলো {statuses}, সবগুলো 200 নয়"))
+
+
+@STEP.check(f"the latencies agree with the grader's own timing of the endpoint (within a factor of {FACTOR})",
+            points=2, todos=(LATENCY,), needs=LIVE,
+            hint="latency.py measure(): a latency is the time one requests.post() took, in milliseconds: "
+                 "(time.perf_counter() after - before) * 1000, timed around that call alone.")
+def agrees_with_the_grader(run):
+    own, expected = own_timing(run), expected_summary(_samples(run))
+    mine = {"cold": expected["cold_latency_ms"]["p50"], "warm": expected["warm_latency_ms"]["p50"]}
+    theirs = {"cold": own["cold_ms"], "warm": statistics.median(own["warm_ms"])}
+    for kind in ("warm", "cold"):
+        if mine[kind] is None or not theirs[kind] / FACTOR <= mine[kind] <= theirs[kind] * FACTOR:
+            raise CheckFailed(say(f"the {kind} p50 of samples.csv is {mine[kind]} ms; the grader's own {kind} requests "
+                                  f"to the same endpoint took {theirs[kind]:.1f} ms",
+                                  f"samples.csv-এর {kind} p50 হলো {mine[kind]} ms; একই endpoint-এ grader-এর নিজের "
+                                  f"{kind} request-গুলোতে লেগেছে {theirs[kind]:.1f} ms"))
+    said = f"cold {mine['cold']:.0f} ms (grader {theirs['cold']:.0f}), warm {mine['warm']:.1f} ms (grader {theirs['warm']:.1f})"
+    return say(said, said)

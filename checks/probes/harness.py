@@ -1,4 +1,4 @@
-"""What every probe uses in the child: send an observation, call student code, import the submission.
+"""What every probe uses in the child: call student code, import the submission, answer in plain data.
 
 Student code is called with a time limit and whatever it returns or raises becomes plain data
 (:func:`call`, :func:`plain`); its modules are imported as the package ``submission`` from the
@@ -7,6 +7,7 @@ read-only copy the grader made, and the reference solution and the stand-in cann
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.abc
 import importlib.machinery
@@ -15,6 +16,7 @@ import math
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 from labkit.todo import open_todo
@@ -24,8 +26,6 @@ from ..sandbox import protocol
 PACKAGE = "submission"
 FORBIDDEN = ("lab_solution", "exercises", "localcloud")  # the answer, and the stand-in's insides
 CALL_SECONDS = 20  # one call of student code; the whole probe has the step's budget
-WAITING_CALL_SECONDS = 300  # a call that waits for the cloud (a deploy and its waiters), still within the step's budget
-_channel: int | None = None
 
 
 class Blocked(importlib.abc.MetaPathFinder):
@@ -38,12 +38,7 @@ class Blocked(importlib.abc.MetaPathFinder):
 
 
 class CallTimeout(BaseException):
-    """One call of student code ran longer than its limit (:data:`CALL_SECONDS` unless it waits for the cloud)."""
-
-
-def emit(key: str, value: object) -> None:
-    """Send one observation to the grader."""
-    os.write(_channel, protocol.record(key, plain(value)))
+    """One call of student code ran longer than :data:`CALL_SECONDS`."""
 
 
 def plain(value: object, depth: int = 0) -> object:
@@ -75,19 +70,30 @@ def describe(error: BaseException) -> dict:
     return {"error": f"{type(error).__name__}: {text}".rstrip(": "), "todo": open_todo(error)}
 
 
-def call(function, *args, seconds: float = CALL_SECONDS, **kwargs) -> dict:
-    """Run student code within ``seconds``; ``{"value": ...}`` or ``{"error": ..., "todo": ...}``."""
+def call(function, *args, **kwargs) -> dict:
+    """Run student code with a time limit; ``{"value": ...}`` or ``{"error": ..., "todo": ...}``."""
+    return call_within(CALL_SECONDS, function, *args, **kwargs)
+
+
+def call_within(seconds: float, function, *args, **kwargs) -> dict:
+    """:func:`call` with another time limit (a call that waits for the cloud); inside another call, the outer
+    call's limit still holds."""
+    outer, _ = signal.getitimer(signal.ITIMER_REAL)
+    limit = min(seconds, outer) if outer else seconds
     previous = signal.signal(signal.SIGALRM, _alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    started = time.monotonic()
+    signal.setitimer(signal.ITIMER_REAL, limit)
     try:
         return {"value": function(*args, **kwargs)}
     except CallTimeout:
-        return {"error": f"did not return within {seconds:.0f} s", "todo": None}
+        return {"error": f"did not return within {limit:.0f} s", "todo": None}
     except BaseException as error:  # noqa: BLE001 - SystemExit and friends become data too
         return describe(error)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        if outer:
+            signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - started), 0.001))
 
 
 def _alarm(signum, frame):
@@ -114,9 +120,13 @@ def import_module(module: str, alias: str | None = None):
     return loaded
 
 
-def take_channel() -> None:
-    """Keep the original stdout as the grading channel; fd 1 then points at the log, as fd 2 does."""
-    global _channel
-    _channel = os.dup(1)
-    os.set_inheritable(_channel, False)
-    os.dup2(2, 1)  # the student's output goes to the log, never to the grader's channel or terminal
+def flush() -> None:
+    """Python's buffered output to fds 1 and 2, now (the grader reads those fds, not Python's buffers)."""
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        with contextlib.suppress(Exception):  # a submission may have replaced or closed them
+            stream.flush()
+
+
+def write_all(fd: int, data: bytes) -> None:
+    while data:
+        data = data[os.write(fd, data):]

@@ -1,29 +1,47 @@
-"""Step 1 in the child: call split() and build_model() on the grader's cases, and use the saved model."""
+"""Step 1 in the child: call split() and build_model() on the grader's cases, and use the saved model.
+
+Predictions are asked for the flowers a question carries (drawn by the grader this run), never for
+the public Iris rows.
+"""
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
 from sklearn.datasets import load_iris
 
-from .harness import call, describe, emit, import_module, submission_path
+from .harness import call, describe, import_module, submission_path
 
 
-def run(request: dict) -> None:
+@functools.cache
+def _iris():
     iris = load_iris()
-    X, y = iris.data, iris.target_names[iris.target]
-    imported = call(import_module, "train")
-    if "error" in imported:
-        emit("import", imported)
-        return
-    emit("import", {"value": True})
-    train = imported["value"]
-    for number, case in enumerate(request["splits"]):
-        emit(f"split/{number}", _split(train, X, y, case))
-    for number, case in enumerate(request["fits"]):
-        emit(f"fit/{number}", _fit(train, X, y, case))
-    emit("saved", _saved(train, X, y, request.get("metadata")))
+    return iris.data, iris.target_names[iris.target]
+
+
+def imported(args: dict) -> dict:
+    outcome = call(import_module, "train")
+    return outcome if "error" in outcome else {"value": True}
+
+
+def split(case: dict) -> dict:
+    X, y = _iris()
+    return _split(import_module("train"), X, y, case)
+
+
+def fit(case: dict) -> dict:
+    X, y = _iris()
+    return _fit(import_module("train"), X, y, case)
+
+
+def saved(args: dict) -> dict:
+    X, y = _iris()
+    return _saved(import_module("train"), X, y, args.get("metadata"), np.asarray(args["flowers"], dtype=float))
+
+
+OPS = {"train.import": imported, "train.split": split, "train.fit": fit, "train.saved": saved}
 
 
 def _split(train, X, y, case: dict) -> dict:
@@ -53,9 +71,25 @@ def _fit(train, X, y, case: dict) -> dict:
     fitted = call(lambda: model.fit(X[case["train"]], y[case["train"]]))
     if "error" in fitted:
         return fitted
-    predicted = call(lambda: [str(p) for p in model.predict(X[case["test"]])])
+    flowers = np.asarray(case["flowers"], dtype=float)
+    predicted = call(lambda: [str(p) for p in model.predict(flowers)])
     return predicted if "error" in predicted else {"value": {"predicted": predicted["value"],
-                                                             "fitted_before": fitted_already.get("value")}}
+                                                             "fitted_before": fitted_already.get("value"),
+                                                             "shape": call(_shape, model, X[case["train"]])}}
+
+
+def _shape(model, X_train) -> dict:
+    """What the fitted model is made of: a Pipeline?, its last step, and the columns its other steps hand that step."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    pipeline = isinstance(model, Pipeline)
+    final = model.steps[-1][1] if pipeline else model
+    shape = {"pipeline": pipeline, "final": type(final).__name__, "logistic": isinstance(final, LogisticRegression)}
+    if pipeline and len(model.steps) > 1:
+        seen = np.asarray(model[:-1].transform(X_train), dtype=float)
+        shape |= {"mean": seen.mean(axis=0).tolist(), "std": seen.std(axis=0).tolist()}
+    return shape
 
 
 def _is_fitted(model) -> bool:
@@ -69,8 +103,8 @@ def _is_fitted(model) -> bool:
         return False
 
 
-def _saved(train, X, y, metadata: dict | None) -> dict:
-    """Load build/model/model.joblib here, in the sandbox, and report what it does."""
+def _saved(train, X, y, metadata: dict | None, flowers: np.ndarray) -> dict:
+    """Load build/model/model.joblib here, in the sandbox, and report what it does with the grader's flowers."""
     path = submission_path() / "_model" / "model.joblib"
     if not path.exists():
         return {"error": "model.joblib not found", "todo": None}
@@ -80,7 +114,7 @@ def _saved(train, X, y, metadata: dict | None) -> dict:
     if "error" in loaded:
         return loaded
     model = loaded["value"]
-    predicted = call(lambda: [str(p) for p in model.predict(X)])
+    predicted = call(lambda: [str(p) for p in model.predict(flowers)])
     if "error" in predicted:
         return predicted
     seen = [getattr(part, "n_samples_seen_", None) for part in getattr(model, "named_steps", {}).values()]

@@ -1,19 +1,16 @@
-"""The grader's Docker: its sandbox image, and step 3's build and hardened run of the submission's own image.
+"""The grader's Docker: its sandbox image, and step 3's hardened run of the submission's own image.
 
 :mod:`checks.sandbox.spawn` runs steps 1 and 2 in a container of the sandbox image
-(:func:`ensure_sandbox_image`); step 3 (:mod:`checks.step3_image`) uses the rest.
-
-The image is built from a context the grader stages (the submission's Dockerfile and
-``app.py``, the lab's serving code, the requirements and the model) and tagged after
-that content, so it is this submission's image and no other run's; every later check
-uses the image id the build wrote, never a tag someone else may have moved. Containers
-run read-only, as a non-root user, with no capabilities and memory and pids limits.
+(:func:`ensure_sandbox_image`); step 3 (:mod:`checks.step3_image`) uses the rest, after
+:mod:`checks.sandbox.build` built the image (tagged after its staged content, so it is this
+submission's image and no other run's); every later check uses the image id the build wrote,
+never a tag someone else may have moved. Containers run read-only, as a non-root user, with
+no capabilities and memory and pids limits.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import secrets
 import shutil
@@ -25,33 +22,11 @@ from pathlib import Path
 from labkit.config import REPO_ROOT
 from lambda_rie import run as rie
 
-HARDENED = ["--read-only", "--user", "65534:65534", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
+SANDBOX_UID = 65534  # nobody: the user every container of the grader runs as
+HARDENED = ["--read-only", "--user", f"{SANDBOX_UID}:{SANDBOX_UID}", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
             "--memory", "1g", "--pids-limit", "64", "--tmpfs", "/tmp:rw,size=64m"]
 MAX_OUTPUT = 200_000
 SANDBOX_IMAGE = "serverless-iris-grader-sandbox:1"
-
-
-def stage(files: dict[str, Path], folder: Path) -> str:
-    """Copy the build context into ``folder``; returns a tag named after its content."""
-    digest = hashlib.sha256()
-    for name, source in sorted(files.items()):
-        (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, folder / name)
-        digest.update(name.encode() + b"\0" + (folder / name).read_bytes() + b"\0")
-    return f"lab-grade/submission:{digest.hexdigest()[:16]}"
-
-
-def build(context: Path, tag: str, platform: str, timeout: float) -> tuple[str | None, str]:
-    """``docker build`` with the grader's own arguments; returns (image id or None, the log's tail)."""
-    iid = context.parent / "image.id"
-    command = ["docker", "build", "--network", "host", "--platform", platform, "--tag", tag, "--iidfile", str(iid),
-               str(context)]
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return None, f"the build took longer than {timeout:.0f} s"
-    tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-6:])[-1500:]
-    return (iid.read_text().strip() if done.returncode == 0 and iid.exists() else None), tail
 
 
 def inspect(image: str) -> dict:
@@ -70,26 +45,59 @@ def python_in(image: str, script: str, timeout: float = 120) -> tuple[int, str]:
     return done.returncode, (done.stdout if done.returncode == 0 else done.stderr)[-MAX_OUTPUT:]
 
 
+RIE_PORT = 8080  # on the container's own loopback: with --network none no one else has it
+INVOKER = f"""
+import json, socket, sys, time, urllib.error, urllib.request
+deadline = time.monotonic() + 30
+while socket.socket().connect_ex(("127.0.0.1", {RIE_PORT})) and time.monotonic() < deadline:
+    time.sleep(0.1)
+request = urllib.request.Request("http://127.0.0.1:{RIE_PORT}{rie.INVOKE_PATH}", data=sys.stdin.buffer.read(),
+                                 headers={{"Content-Type": "application/json"}})
+try:
+    with urllib.request.build_opener(urllib.request.ProxyHandler({{}})).open(request, timeout=float(sys.argv[1])) as a:
+        status, body = a.status, a.read({MAX_OUTPUT})
+except urllib.error.HTTPError as error:
+    status, body = error.code, error.read({MAX_OUTPUT})
+print(json.dumps([status, body.decode("utf-8", "replace")]))
+"""
+
+
 @contextlib.contextmanager
 def under_rie(image: str, timeout_s: int) -> Iterator[callable]:
-    """The image's handler under the Runtime Interface Emulator on a loopback port; yields invoke(event).
+    """The image's handler under the Runtime Interface Emulator, with no network; yields invoke(event).
 
-    As Lambda does, the image's own ENTRYPOINT and CMD start the runtime (so a wrong CMD fails here too).
-    An answer with an HTTP error status (502: the runtime exited) raises RuntimeError.
+    As Lambda does, the image's own ENTRYPOINT and CMD start the runtime (so a wrong CMD fails here too). The
+    container has only its own loopback (``--network none``), where the RIE listens; each invoke is a
+    ``docker exec`` of a small Python script of the grader's in that namespace, so the handler's code reaches
+    nothing of this machine. An answer with an HTTP error status (502: the runtime exited) raises RuntimeError.
     """
     config = inspect(image).get("Config") or {}
-    bootstrap = (config.get("Entrypoint") or ["/lambda-entrypoint.sh"]) + (config.get("Cmd") or [])
-    options = ["--name", f"lab-grade-rie-{secrets.token_hex(6)}", *HARDENED]
-    with rie.running(image, bootstrap=bootstrap, environment={"AWS_LAMBDA_FUNCTION_TIMEOUT": str(timeout_s)},
-                     options=options) as emulator:
+    bootstrap = (config.get("Entrypoint") or [rie.ENTRYPOINT]) + (config.get("Cmd") or [])
+    name = f"lab-grade-rie-{secrets.token_hex(6)}"
+    started = subprocess.run(["docker", "run", "--detach", "--rm", "--name", name, "--network", "none", *HARDENED,
+                              "--env", f"AWS_LAMBDA_FUNCTION_TIMEOUT={timeout_s}", "--entrypoint", rie.RIE_IN_IMAGE,
+                              image, "--runtime-interface-emulator-address", f"127.0.0.1:{RIE_PORT}",
+                              "--runtime-api-address", "127.0.0.1:9001", *bootstrap],
+                             capture_output=True, text=True, timeout=120)
+    if started.returncode != 0:
+        raise RuntimeError(f"the emulator did not start: {started.stderr.strip()[-300:]}")
 
-        def invoke(event: object) -> object:
-            status, body = emulator.invoke(event, timeout_s + 30, limit=MAX_OUTPUT)
-            if status >= 400:
-                raise RuntimeError(f"the emulator answered HTTP {status}: {body[:300].decode('utf-8', 'replace')}")
-            return rie.payload(body)
+    def invoke(event: object) -> object:
+        done = subprocess.run(["docker", "exec", "-i", name, "/var/lang/bin/python", "-I", "-c", INVOKER,
+                               str(timeout_s + 30)], input=json.dumps(event), capture_output=True, text=True,
+                              timeout=timeout_s + 90)
+        try:
+            status, body = json.loads(done.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            raise RuntimeError(f"the emulator did not answer: {(done.stderr or done.stdout).strip()[-300:]}") from None
+        if status >= 400:
+            raise RuntimeError(f"the emulator answered HTTP {status}: {body[:300]}")
+        return rie.payload(body.encode())
 
+    try:
         yield invoke
+    finally:
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True, timeout=60)
 
 
 def docker_available() -> bool:

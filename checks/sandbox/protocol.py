@@ -1,12 +1,16 @@
-"""The grading channel: the only module both sides of the sandbox import.
+"""The grading conversation: the only module both sides of the sandbox import.
 
-The grader (:mod:`checks.sandbox.spawn`) starts a fresh interpreter running :data:`BOOT`, writes
-one :func:`request` on its stdin and closes it. The child (:mod:`checks.probes`) runs the probe it
-names over the submission's copy in ``$LAB_SUBMISSION`` and answers on its original stdout with one
-JSON line per observation (:func:`record`), ending with the record :data:`DONE` whose value is the
-request's nonce: only the probe knows it, so a last record without it was written by something
-else. The grader keeps what :func:`observation` accepts (:mod:`checks.sandbox.channel`) and decides
-every verdict itself.
+The grader (:mod:`checks.sandbox.spawn`) makes four FIFOs in a folder of its own, names the folder in
+the child's environment (:data:`CHANNEL`) and starts a fresh interpreter running :data:`BOOT`. The child
+(:mod:`checks.probes`) opens them before it imports anything of the submission: it reads questions on
+:data:`ASK`, writes each answer on :data:`ANSWER`, and its fds 1 and 2 (the student's ``print``, ``os.write``
+and child processes alike) become :data:`STDOUT` and :data:`STDERR`.
+
+The grader asks one question at a time (:func:`question`: a fresh random id, an operation of the probes
+and its plain arguments) and keeps a line of :data:`ANSWER` only as the answer to the question it has just
+asked (:func:`read_answer`: the same id). Nothing the child holds is a secret: no nonce, no verdict, no
+expected answer ever crosses to it, so whatever the student's code writes on the channel is at most an
+answer to the question asked, judged like any other answer. The grader decides every verdict itself.
 """
 
 from __future__ import annotations
@@ -15,34 +19,36 @@ import json
 
 BOOT = "import sys; sys.path.insert(0, {root!r}); from checks.probes import main; main()"  # the child's program
 SUBMISSION = "LAB_SUBMISSION"  # the environment variable naming the folder of the submission's read-only copy
-DONE = "done"  # the key of the last record
-MAX_REQUEST_BYTES = 4_000_000
-MAX_CHANNEL_BYTES = 4_000_000  # observations of one step; anything beyond is refused
-MAX_RECORD_BYTES = 1_000_000
+CHANNEL = "LAB_CHANNEL"  # the environment variable naming the folder of the four FIFOs
+ASK, ANSWER, STDOUT, STDERR = "ask", "answer", "stdout", "stderr"  # the FIFOs, by their file names
+FIFOS = (ASK, ANSWER, STDOUT, STDERR)
+MAX_QUESTION_BYTES = 4_000_000
+MAX_ANSWER_BYTES = 1_000_000
+MAX_CHANNEL_BYTES = 4_000_000  # every answer of one step; anything beyond is refused
 
 
-def request(probe: str, data: dict, nonce: str) -> bytes:
-    """What the grader writes on the child's stdin: the probe to run, its plain data and the nonce."""
-    return json.dumps({"probe": probe, "request": data, "nonce": nonce}).encode()
+def question(ident: str, op: str, args: object) -> bytes:
+    """One question as the grader writes it: its id, the probe operation to run and its plain arguments."""
+    return (json.dumps({"id": ident, "op": op, "args": args}) + "\n").encode()
 
 
-def read_request(message: bytes) -> tuple[str, dict, str]:
-    """(probe, request, nonce) of the grader's message, as the child reads it."""
-    parsed = json.loads(message or b"{}")
-    return parsed["probe"], parsed["request"], parsed["nonce"]
+def read_question(line: bytes) -> tuple[str, str, object]:
+    """(id, op, args) of one question, as the child reads it."""
+    parsed = json.loads(line)
+    return parsed["id"], parsed["op"], parsed["args"]
 
 
-def record(key: str, value: object) -> bytes:
-    """One observation as the child sends it; ``value`` is plain data already."""
-    return (json.dumps({"key": key, "value": value}, allow_nan=False) + "\n").encode()
+def answer(ident: str, value: object) -> bytes:
+    """One answer as the child writes it; ``value`` is plain data already."""
+    return (json.dumps({"id": ident, "answer": value}, allow_nan=False) + "\n").encode()
 
 
-def observation(line: bytes) -> tuple[str, object] | None:
-    """(key, value) of one line the grader read, or None when it is not a record: ``{"key": str, "value": ...}``."""
+def read_answer(line: bytes) -> tuple[str, object] | None:
+    """(id, value) of one line the grader read, or None when it is not an answer: ``{"id": str, "answer": ...}``."""
     try:
-        parsed = json.loads(line) if len(line) <= MAX_RECORD_BYTES else None
+        parsed = json.loads(line) if len(line) <= MAX_ANSWER_BYTES else None
     except ValueError:
         parsed = None
-    if isinstance(parsed, dict) and set(parsed) == {"key", "value"} and isinstance(parsed["key"], str):
-        return parsed["key"], parsed["value"]
+    if isinstance(parsed, dict) and set(parsed) == {"id", "answer"} and isinstance(parsed["id"], str):
+        return parsed["id"], parsed["answer"]
     return None

@@ -9,13 +9,14 @@ interpreter:
   limits, a non-root user, no capabilities;
 - otherwise in a process (``process``): its own session and process group, a throw-away
   user id when the grader runs as root (so it can write nothing but its scratch folder and
-  signal no one), ``setrlimit`` limits on memory, CPU, processes, open files and file size,
-  fds 1 and 2 pointing at a log file. The report says the run was not in a container.
+  signal no one), ``setrlimit`` limits on memory, CPU, processes, open files and file size.
+  The report says the run was not in a container.
 
-The child sends observations as JSON lines on its original stdout (:mod:`checks.sandbox.protocol`);
-the grader reads at most :data:`~checks.sandbox.protocol.MAX_CHANNEL_BYTES` before a deadline, rejects
-anything that is not a known, unique record (:mod:`checks.sandbox.channel`), and afterwards kills every
-process the child left and removes its files (:mod:`checks.sandbox.reaper`).
+The observer stays here, in the grader's process: it asks the child one question at a time over
+FIFOs (:mod:`checks.sandbox.protocol`, :mod:`checks.sandbox.questions`), keeps each answer as the
+record of that question, and reads what the child's fds 1 and 2 printed from FIFOs of its own
+(:mod:`checks.sandbox.channel`); afterwards it kills every process the child left and removes its
+files (:mod:`checks.sandbox.reaper`).
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ from pathlib import Path
 from labkit.bilingual import say
 from labkit.config import REPO_ROOT
 
-from . import confine, container, protocol, reaper
-from .channel import Outcome, collect, send
+from . import confine, container, protocol, questions, reaper
+from .channel import Outcome, converse, make_fifos
 from .reaper import SCRATCH_PREFIX
 
 MEMORY_BYTES = 3 * 1024**3  # address space: NumPy + scikit-learn need ~1 GB of it
@@ -45,11 +46,12 @@ MAX_FILE_BYTES = 64 * 1024**2
 
 def run_probe(probe: str, request: dict, files: dict[str, Path | bytes], *, timeout: float, network: bool,
               isolation: str = "process", environ: dict[str, str] | None = None) -> Outcome:
-    """Run a probe of :mod:`checks.probes` over a read-only copy of ``files`` and collect its records.
+    """Run a probe of :mod:`checks.probes` over a read-only copy of ``files``: ask it the probe's questions
+    (:mod:`checks.sandbox.questions`) and keep the answers as records.
 
     Args:
-        probe: the probe's name (``train``, ``app``, ...).
-        request: plain data the probe needs (the grader's generated cases).
+        probe: the probe's name (``train``, ``app``, ``calls``, ``service``).
+        request: plain data the questions are made of (the grader's generated cases).
         files: name in the submission folder -> file to copy there, or its bytes (the submission, models).
         timeout: wall-clock budget of the whole probe.
         network: the step talks to the cloud (process mode only; a container gets ``--network none``).
@@ -60,14 +62,14 @@ def run_probe(probe: str, request: dict, files: dict[str, Path | bytes], *, time
     scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
     try:
         submission = _copy_submission(files, scratch / "submission")
-        nonce = secrets.token_hex(16)  # only the probe's own last record carries it
-        message = protocol.request(probe, request, nonce)
+        driver = questions.driver(probe, request)
         if isolation == "docker":
-            outcome = _run_container(scratch, submission, message, timeout, nonce)
+            outcome = _run_container(scratch, submission, driver, timeout)
         else:
-            outcome = _run_process(scratch, submission, message, timeout, environ or {}, network, nonce)
+            outcome = _run_process(scratch, submission, driver, timeout, environ or {}, network)
         if outcome.problem:
-            outcome.problem += _last_words(scratch / "child.log")
+            words = outcome.last_words or _last_words(scratch / "child.log")
+            outcome.problem += say(f"; its last words: {words}", f"; শেষ লাইন: {words}") if words else ""
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     outcome.elapsed_s = time.monotonic() - started
@@ -75,11 +77,11 @@ def run_probe(probe: str, request: dict, files: dict[str, Path | bytes], *, time
 
 
 def _last_words(log: Path) -> str:
-    """The last line the child wrote to its log (e.g. the exception that stopped it), for the message."""
+    """The last line the child wrote to its log before it could open the channel (e.g. a failed start)."""
     with contextlib.suppress(OSError), log.open("rb") as handle:
         handle.seek(max(0, log.stat().st_size - 2000))
         lines = [line for line in handle.read().decode("utf-8", "replace").splitlines() if line.strip()]
-        return say(f"; its last words: {lines[-1].strip()[:200]}", f"; শেষ লাইন: {lines[-1].strip()[:200]}") if lines else ""
+        return lines[-1].strip()[:200] if lines else ""
     return ""
 
 
@@ -109,8 +111,7 @@ def child_environment(scratch: Path, extra: dict[str, str]) -> dict[str, str]:
             "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", **extra}
 
 
-def _run_process(scratch: Path, submission: Path, message: bytes, timeout: float, extra: dict,
-                 network: bool, nonce: str) -> Outcome:
+def _run_process(scratch: Path, submission: Path, driver, timeout: float, extra: dict, network: bool) -> Outcome:
     uid, confined = confine.untrusted_uid(REPO_ROOT), confine.confinable()
     reaper.become_subreaper()
     before = set(reaper.children())
@@ -118,19 +119,16 @@ def _run_process(scratch: Path, submission: Path, message: bytes, timeout: float
     home.mkdir()
     if uid is not None:
         os.chown(home, uid, uid)
-    env = child_environment(scratch, {protocol.SUBMISSION: str(submission), **extra})
-    read_end, write_end = os.pipe()
+    channel = make_fifos(scratch / "channel", uid)
+    env = child_environment(scratch, {protocol.SUBMISSION: str(submission), protocol.CHANNEL: str(channel), **extra})
     with open(scratch / "child.log", "wb") as log:
         child = subprocess.Popen(
-            [sys.executable, "-I", "-c", protocol.BOOT.format(root=str(REPO_ROOT))], stdin=subprocess.PIPE,
-            stdout=write_end, stderr=log, cwd=home, env=env, start_new_session=True, close_fds=True,
+            [sys.executable, "-I", "-c", protocol.BOOT.format(root=str(REPO_ROOT))], stdin=subprocess.DEVNULL,
+            stdout=log, stderr=log, cwd=home, env=env, start_new_session=True, close_fds=True,
             preexec_fn=lambda: _limit(uid, timeout, home, network, confined))
-    os.close(write_end)
     try:
-        send(child, message)
-        outcome = collect(read_end, child, timeout, nonce)
+        outcome = converse(channel, child, timeout, driver)
     finally:
-        os.close(read_end)
         reaper.kill_everything(child, uid, before)
         reaper.remove_leftovers(uid)
     outcome.isolation = "process" + (f", user {uid}" if uid is not None else ", same user") + (
@@ -159,29 +157,30 @@ def _limit(uid: int | None, timeout: float, home: Path, network: bool, confined:
             resource.setrlimit(limit, (value, value))
 
 
-def _run_container(scratch: Path, submission: Path, message: bytes, timeout: float, nonce: str):
+def _run_container(scratch: Path, submission: Path, driver, timeout: float) -> Outcome:
     """The probe in a container of the grader's own sandbox image (:func:`.container.ensure_sandbox_image`)."""
     name = f"lab-grade-{secrets.token_hex(6)}"
-    command = ["docker", "run", "--rm", "-i", "--name", name, "--network", "none", "--read-only",
+    channel = make_fifos(scratch / "channel", container.SANDBOX_UID if os.geteuid() == 0 else None)
+    if os.geteuid() != 0:  # the container's user is not this one: it may open the FIFOs in the unlisted folder
+        channel.chmod(0o711)
+        for fifo in channel.iterdir():
+            fifo.chmod(0o666)
+    command = ["docker", "run", "--rm", "--name", name, "--network", "none", "--read-only",
                "--tmpfs", "/scratch:rw,size=256m,uid=65534,gid=65534,mode=0700", "--memory", "2g", "--memory-swap", "2g",
-               "--pids-limit", str(MAX_PROCESSES), "--user", "65534:65534", "--cap-drop", "ALL",
-               "--security-opt", "no-new-privileges",
+               "--pids-limit", str(MAX_PROCESSES), "--user", f"{container.SANDBOX_UID}:{container.SANDBOX_UID}",
+               "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
                "-v", f"{REPO_ROOT / 'checks'}:/grader/checks:ro", "-v", f"{REPO_ROOT / 'labkit'}:/grader/labkit:ro",
-               "-v", f"{submission}:/submission:ro", "--entrypoint", "/var/lang/bin/python"]
-    env = child_environment(Path("/scratch"), {protocol.SUBMISSION: "/submission", "HOME": "/scratch",
-                                               "TMPDIR": "/scratch"})
+               "-v", f"{submission}:/submission:ro", "-v", f"{channel}:/channel:ro", "--entrypoint", "/var/lang/bin/python"]
+    env = child_environment(Path("/scratch"), {protocol.SUBMISSION: "/submission", protocol.CHANNEL: "/channel",
+                                               "HOME": "/scratch", "TMPDIR": "/scratch"})
     command += [arg for key, value in env.items() for arg in ("--env", f"{key}={value}")]
     command += [container.SANDBOX_IMAGE, "-I", "-c", protocol.BOOT.format(root="/grader")]
-    read_end, write_end = os.pipe()
     with open(scratch / "child.log", "wb") as log:
-        child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=write_end, stderr=log, close_fds=True,
+        child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, close_fds=True,
                                  start_new_session=True)
-    os.close(write_end)
     try:
-        send(child, message)
-        outcome = collect(read_end, child, timeout + 10, nonce)  # container start-up is not the student's time
+        outcome = converse(channel, child, timeout + 10, driver)  # container start-up is not the student's time
     finally:
-        os.close(read_end)
         subprocess.run(["docker", "kill", name], capture_output=True, timeout=30)
         with contextlib.suppress(subprocess.TimeoutExpired):
             child.wait(10)

@@ -1,5 +1,7 @@
 """One-mistake submissions for the grader: ``tests/checks/mutants/*.patch``, each a small patch against lab_solution/.
 
+``mutants/`` holds those graded offline: steps 1-3, and step 9's service (its deploy needs a cloud and is skipped).
+
 A patch starts with a header the test reads::
 
     # mistake: the handler loads the model on every request     (or "# hostile: ...")
@@ -166,7 +168,9 @@ def grade_in_process(mutant: Mutant, folder: Path, reference_model: Path) -> tup
         import_from_folder(code, "train").train(build_dir / "model")
     else:
         build(mutant, code, folder, reference_model)
-    report = run_steps(mutant.steps, Context(config.load({}, code=str(code), build_dir=build_dir)),
+    # offline, step 9 is its service graded in the sandbox; what needs Docker and a cloud (its deploy) is skipped
+    environ = {"LAB_DOCKER": "off"} if 9 in mutant.steps else {}
+    report = run_steps(mutant.steps, Context(config.load(environ, code=str(code), build_dir=build_dir)),
                        isolation="process", step_timeout=STEP_TIMEOUT)
     failed = {r.name: r.shown("bn")["message"] for r in report.results if not r.passed and not r.skipped}
     return set(failed), report.possible, failed

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 import mutation
-from checks import Context, run_steps
-from labkit import aws, config, images, lambdas
+from checks import Context, run_steps, step7_latency
+from labkit import apis, aws, config, images, lambdas, plots, timing
 from labkit.loader import import_from_folder
 from localcloud import process
 
@@ -66,6 +66,22 @@ def clean_up(settings: config.Settings) -> None:
             iam.delete_role(RoleName=role["RoleName"])
 
 
+def deployed_state(settings: config.Settings) -> dict:
+    """What the grader's reruns of steps 4-6 touch, as the deployment left it."""
+    from checks import cloud
+
+    awslambda, apigw = aws.client(settings, "lambda"), aws.client(settings, "apigatewayv2")
+    function = awslambda.get_function(FunctionName=settings.function_name)
+    apis = [a["ApiId"] for a in apigw.get_apis()["Items"] if a["Name"] == settings.api_name]
+    images = aws.client(settings, "ecr").describe_images(repositoryName=settings.repository)["imageDetails"]
+    return {"image": function["Code"]["ImageUri"], "memory": function["Configuration"]["MemorySize"],
+            "tags": function.get("Tags"), "apis": apis,
+            "stages": [(s["StageName"], s["AutoDeploy"]) for a in apis for s in apigw.get_stages(ApiId=a)["Items"]],
+            "permissions": [(s["Sid"], str(s.get("Condition"))) for s in cloud.invoke_statements(
+                type("Look", (), {"settings": settings, "client": lambda self, service: aws.client(settings, service)})())],
+            "images": sorted((i["imageDigest"], tuple(i.get("imageTags", []))) for i in images)}
+
+
 def grader_resources(settings: config.Settings) -> list[str]:
     return [*(r["repositoryName"] for r in aws.client(settings, "ecr").describe_repositories()["repositories"]),
             *(g["logGroupName"] for g in aws.client(settings, "logs").describe_log_groups()["logGroups"]),
@@ -73,14 +89,49 @@ def grader_resources(settings: config.Settings) -> list[str]:
             *(r["RoleName"] for r in aws.client(settings, "iam").list_roles()["Roles"])]
 
 
-def test_the_reference_keeps_full_marks_on_steps_5_and_6_and_a_rerun_creates_nothing(cloud, tmp_path):
+def test_the_reference_keeps_full_marks_on_steps_4_to_6_and_the_reruns_leave_nothing(cloud, tmp_path):
     settings = settings_for(cloud, "lab_solution", tmp_path / "build", "iris-reference")
     deploy(settings, mutation.SOLUTION)
     try:
-        report = run_steps([5, 6], Context(settings))
+        before = deployed_state(settings)
+        report = run_steps([4, 5, 6], Context(settings))
         assert report.passed and report.earned == report.possible, report.summary()
-        apis = [a for a in aws.client(settings, "apigatewayv2").get_apis()["Items"] if a["Name"] == settings.api_name]
-        assert len(apis) == 1
+        # the grader's reruns changed the function, its permission and the stage; it put them back and made nothing
+        assert deployed_state(settings) == before
+        assert not [r for r in grader_resources(settings) if "grader-" in r]
+        functions = [f["FunctionName"] for f in aws.client(settings, "lambda").list_functions()["Functions"]]
+        assert not [f for f in functions if f.startswith("grader-")]
+    finally:
+        clean_up(settings)
+
+
+def test_step_7_judges_the_report_by_lambdas_log_and_its_own_timing_not_only_by_itself(cloud, tmp_path):
+    from lab_solution import latency
+
+    # given the reference deployed and measured, as notebook 07 does
+    settings = settings_for(cloud, "lab_solution", tmp_path / "build", "iris-latency")
+    deploy(settings, mutation.SOLUTION)
+    try:
+        url = apis.find_api(settings, aws.client(settings, "apigatewayv2"))["ApiEndpoint"] + "/predict"
+        samples = latency.measure(settings, url, rounds=2)
+
+        def report(measured):
+            timing.write_samples(measured, settings.latency_dir)
+            timing.write_summary(latency.summarize(measured), settings.latency_dir)
+            plots.plot(measured, settings.latency_dir / "latency.png")
+            graded = run_steps([7], Context(settings))
+            return graded, {r.name for r in graded.results if not r.passed}
+
+        # when it is graded, then full marks
+        graded, failed = report(samples)
+        assert not failed and graded.earned == graded.possible, graded.summary()
+        # when the same requests are reported in seconds (the * 1000 forgotten), a report consistent with itself
+        for sample in samples:
+            sample.latency_ms = round(sample.latency_ms / 1000, 6)
+        graded, failed = report(samples)
+        # then Lambda's REPORT lines and the grader's own timing both say so
+        assert failed == {c.name for c in step7_latency.STEP.checks
+                          if c.func in (step7_latency.as_logged, step7_latency.agrees_with_the_grader)}, graded.summary()
     finally:
         clean_up(settings)
 
@@ -148,7 +199,9 @@ def leave_a_permission_for_an_earlier_api(settings: config.Settings) -> None:
 @pytest.mark.parametrize("leave, step, loses, says", [
     (leave_an_extra_policy, 5, {"its role trusts only Lambda and may only write logs"},
      ("AmazonS3ReadOnlyAccess", "detach_role_policy", "notebook 08")),
-    (leave_a_permission_for_an_earlier_api, 6, {"only this API may invoke the function", "ensure_api() can run twice"},
+    (leave_a_permission_for_an_earlier_api, 6, {"only this API may invoke the function",
+                                                    "a rerun of ensure_api() replaces a stale permission, restores the "
+                                                    "stage and creates nothing twice"},
      ("earlier1", "'earlier-api'", "remove_permission", "notebook 08")),
 ], ids=["an extra policy on the role", "a permission for an earlier API"])
 def test_state_left_in_the_cloud_is_named_with_how_to_clear_it(cloud, tmp_path, leave, step, loses, says):

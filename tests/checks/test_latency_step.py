@@ -1,56 +1,74 @@
-"""Step 7's report checks against one-mistake measure()/summarize() of tests/checks/latency_mutants/.
+"""Step 7's checks against one-mistake measure()/summarize() of tests/checks/latency_mutants/.
 
-No cloud: measure() runs with the cold start and the requests faked (first request of each round
-cold, latencies and REPORT durations made up), then the report is written as the lab writes it
-and step 7's report checks judge it. The endpoint check (``live``) needs a cloud and is not run.
+No cloud: the endpoint and the function's log are faked (:class:`FakeFunction`): a forced cold
+start makes the next request sleep its made-up Init Duration, every request sleeps its Duration
+and is logged as a REPORT line under its request id. measure() times those requests, the report is
+written as the lab writes it, and every check of step 7 judges it, the grader's own timing of the
+same fake endpoint included.
 """
 
 from __future__ import annotations
 
 import random
+import time
+import uuid
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 import mutation
-from checks import Context, step7_latency
+from checks import Context, cloud, step7_latency
 from checks.framework import CheckFailed, Run
 from labkit import config, timing
 from labkit.loader import import_from_folder
 
 LATENCY_MUTANTS = mutation.mutants_in(Path(__file__).resolve().parent / "latency_mutants")
-REPORT_CHECKS = [c for c in step7_latency.STEP.checks if c.func is not step7_latency.live]
+
+
+class FakeFunction:
+    """A Lambda function behind an HTTP API, in milliseconds: cold starts of 40-50 ms, handler runs of 1-2 ms."""
+
+    def __init__(self):
+        self.fresh, self.rng, self.log = True, random.Random(7), {}
+
+    def force_cold_start(self, settings):
+        self.fresh = True
+
+    def post(self, url, json=None, timeout=None):
+        cold, self.fresh = self.fresh, False
+        init = round(self.rng.uniform(40, 50), 2) if cold else None
+        duration = round(self.rng.uniform(1, 2), 2)
+        time.sleep(((init or 0) + duration) / 1000)
+        request_id = str(uuid.uuid4())
+        self.log[request_id] = (duration, init)
+        return SimpleNamespace(status_code=200, headers={"X-Request-Id": request_id},
+                               json=lambda: {"cold_start": cold})
+
+    def attach_reports(self, settings, samples, since_ms, wait_s=60):
+        for s in samples:
+            s.duration_ms, s.init_ms = self.log[s.request_id]
+
+    def reports(self, run, request_ids):
+        return {i: self.log[i] for i in request_ids if i in self.log}
 
 
 def graded(code: Path, build: Path, monkeypatch, **measure) -> dict[str, str]:
-    """measure() and summarize() of ``code`` with a faked endpoint; the report checks' failures by name."""
+    """measure() and summarize() of ``code`` against a faked endpoint; step 7's failures by name."""
     latency = import_from_folder(code, "latency")
-    state = SimpleNamespace(fresh=True, rng=random.Random(7))
-
-    def cold_start(settings):
-        state.fresh = True
-
-    def post(url, json=None, timeout=None):
-        cold, state.fresh = state.fresh, False
-        return SimpleNamespace(status_code=200, headers={"X-Request-Id": "r"}, json=lambda: {"cold_start": cold})
-
-    def reports(settings, samples, since_ms, wait_s=60):
-        for s in samples:
-            s.duration_ms = round(state.rng.uniform(2, 9), 2)
-            s.init_ms = round(state.rng.uniform(800, 1500), 2) if s.position == 1 else None
-            s.latency_ms = round(s.latency_ms + (1200 if s.position == 1 else 5) + state.rng.uniform(0, 3), 2)
-
-    monkeypatch.setattr(timing, "force_cold_start", cold_start)
-    monkeypatch.setattr(timing, "attach_reports", reports)
-    monkeypatch.setattr("requests.post", post)
+    function = FakeFunction()
+    monkeypatch.setattr(timing, "force_cold_start", function.force_cold_start)
+    monkeypatch.setattr(timing, "attach_reports", function.attach_reports)
+    monkeypatch.setattr("requests.post", function.post)
+    monkeypatch.setattr(step7_latency, "logged_reports", function.reports)
+    monkeypatch.setattr(cloud, "api", lambda run: {"ApiEndpoint": "http://example.invalid"})
     settings = config.load({}, code=str(code), build_dir=build)
     samples = latency.measure(settings, "http://example.invalid/predict", **measure)
     timing.write_samples(samples, settings.latency_dir)
     timing.write_summary(latency.summarize(samples), settings.latency_dir)
     (settings.latency_dir / "latency.png").write_bytes(step7_latency.PNG_MAGIC)
     run, failed = Run(Context(settings)), {}
-    for check in REPORT_CHECKS:
+    for check in step7_latency.STEP.checks:
         if check.needs in failed:
             failed[check.name] = "not run"
             continue
@@ -61,7 +79,7 @@ def graded(code: Path, build: Path, monkeypatch, **measure) -> dict[str, str]:
     return failed
 
 
-def test_the_reference_report_passes_every_report_check(tmp_path, monkeypatch):
+def test_the_reference_report_passes_every_check(tmp_path, monkeypatch):
     assert graded(mutation.SOLUTION, tmp_path / "build", monkeypatch) == {}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import mmap
 import os
@@ -19,18 +20,52 @@ from checks import Context, cases, run_steps
 from checks.framework import Plan, Step, todo_id, todo_label
 from checks.report import Report, Result
 from checks.runner import observe, reported_todos
-from checks.sandbox import channel, container, spawn
+from checks.sandbox import channel, container, questions, spawn
+from checks.sandbox.questions import Question
 from lab_solution import train
 from labkit import config, serving
 
 
-def accepted(*lines: bytes, nonce: str = "n") -> channel.Outcome:
-    outcome = channel.Outcome(nonce=nonce)
-    for line in lines:
-        channel.accept(outcome, line)
-    return outcome
+CHILD = """
+import json, os, sys
+folder, behaviour = sys.argv[1], sys.argv[2]
+ask = open(os.path.join(folder, "ask"), "rb")
+answer = os.open(os.path.join(folder, "answer"), os.O_WRONLY)
+out = os.open(os.path.join(folder, "stdout"), os.O_WRONLY)
+if behaviour == "early":
+    os.write(answer, b'{"id": "guess", "answer": 1}\\n')
+for line in ask:
+    question = json.loads(line)
+    os.write(out, ("printed while answering " + question["op"]).encode())
+    reply = (json.dumps({"id": question["id"], "answer": {"value": question["args"]}}) + "\\n").encode()
+    if behaviour == "twice":
+        reply += reply
+    elif behaviour == "wrong id":
+        reply = reply.replace(question["id"].encode(), b"0" * 16)
+    elif behaviour == "not json":
+        reply = b"pass\\n"
+    elif behaviour == "verdict":
+        reply = (json.dumps({"id": question["id"], "answer": 1, "verdict": "pass"}) + "\\n").encode()
+    os.write(answer, reply)
+    if behaviour == "twice":
+        import time; time.sleep(0.3)
+"""
 
 
+def conversation(tmp_path, behaviour: str, asked: int = 3) -> channel.Outcome:
+    """A child that answers the grader's questions (``behaviour`` says how) over the real FIFOs."""
+    folder = channel.make_fifos(tmp_path / "channel", None)
+
+    def driver():
+        for number in range(asked):
+            yield Question(f"q/{number}", f"op{number}", number, output=True)
+
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(folder), behaviour])
+    try:
+        return channel.converse(folder, child, 20, driver())
+    finally:
+        child.kill()
+        child.wait()
 def test_the_child_and_the_grader_side_of_the_sandbox_share_only_the_protocol():
     edges = import_graph.graph()
     child = {m for m in edges if m.startswith("checks.probes")}
@@ -43,28 +78,60 @@ def test_the_child_and_the_grader_side_of_the_sandbox_share_only_the_protocol():
 def test_the_child_loads_no_module_of_the_grader_side():
     # when a fresh interpreter imports every probe, as the sandboxed child does
     script = ("import json, sys; sys.path.insert(0, sys.argv[1]); import checks.probes.app, checks.probes.calls, "
-              "checks.probes.train; print(json.dumps([m for m in sys.modules if m.split('.')[0] == 'checks']))")
+              "checks.probes.service, checks.probes.train; "
+              "print(json.dumps([m for m in sys.modules if m.split('.')[0] == 'checks']))")
     done = subprocess.run([sys.executable, "-I", "-c", script, str(config.REPO_ROOT)], capture_output=True, text=True,
                           timeout=120)
     # then of the grader's modules it holds only the package and the protocol
     assert done.returncode == 0, done.stderr[-2000:]
     assert set(json.loads(done.stdout)) == {"checks", "checks.probes", "checks.probes.app", "checks.probes.calls",
-                                            "checks.probes.harness", "checks.probes.train", "checks.sandbox",
-                                            "checks.sandbox.protocol"}
+                                            "checks.probes.harness", "checks.probes.service", "checks.probes.train",
+                                            "checks.sandbox", "checks.sandbox.protocol"}
 
 
-def test_the_probes_records_and_its_last_record_are_accepted():
-    outcome = accepted(b'{"key": "import", "value": {"value": true}}', b'{"key": "done", "value": "n"}')
-    assert outcome.finished and not outcome.tampered and outcome.records == {"import": {"value": True}}
+def test_each_answer_becomes_the_record_the_grader_keyed_with_what_was_printed_meanwhile(tmp_path):
+    outcome = conversation(tmp_path, "honest")
+    assert outcome.finished and not outcome.tampered and not outcome.problem
+    assert outcome.records == {f"q/{n}": {"value": n, "stdout": f"printed while answering op{n}", "stderr": ""}
+                               for n in range(3)}
 
 
-@pytest.mark.parametrize("forged", [b'{"key": "done", "value": true}', b'{"key": "import", "value": 2}',
-                                    b'"pass"', b'{"key": "x", "value": 1, "verdict": "pass"}', b"not json"],
-                         ids=["a last record without the nonce", "a repeated key", "a verdict", "an extra field",
-                              "not JSON"])
-def test_a_forged_record_taints_the_whole_step(forged):
-    outcome = accepted(b'{"key": "import", "value": 1}', forged)
+@pytest.mark.parametrize("behaviour", ["early", "twice", "wrong id", "not json", "verdict"],
+                         ids=["an answer before its question", "two answers to one question",
+                              "an answer to another question", "not JSON", "an extra field"])
+def test_anything_but_the_answer_to_the_question_asked_taints_the_whole_step(tmp_path, behaviour):
+    outcome = conversation(tmp_path, behaviour)
     assert outcome.tampered and not outcome.finished and "grading channel" in outcome.problem
+
+
+def test_a_call_inside_a_call_keeps_both_time_limits():
+    from checks.probes import harness
+
+    def slow():
+        time.sleep(3)
+
+    # the inner call's own limit, the outer's when that is shorter, and the outer's once the inner returned
+    assert harness.call_within(5, harness.call_within, 0.2, slow)["value"]["error"].startswith("did not return")
+    assert harness.call_within(0.3, harness.call, slow)["value"]["error"].startswith("did not return")
+    assert harness.call_within(0.3, lambda: (harness.call(lambda: None), slow()))["error"].startswith("did not return")
+
+
+def test_every_operation_a_driver_asks_for_is_one_the_probes_answer():
+    from checks.probes import app, calls, service, train
+
+    ops = {*train.OPS, *app.OPS, *calls.OPS, *service.OPS}
+    requests = {"train": {"splits": [{}], "fits": [{}], "flowers": []},
+                "app": {"events": [{}], "broken_events": [{}]},
+                "calls": {"calls": list(calls.CALLS)},
+                "service": {"requests": [{}], "broken_requests": [{}], "calls": list(calls.CALLS)}}
+    for probe, request in requests.items():
+        asked, answers = [], questions.driver(probe, request)
+        with contextlib.suppress(StopIteration):
+            question = next(answers)
+            while True:
+                asked.append(question.op)
+                question = answers.send({"value": True, "model": "set"})
+        assert asked and set(asked) <= ops, probe
 
 
 @pytest.mark.parametrize("needs, sandbox", [({}, "docker"), ({"network": True}, "process"),
@@ -131,6 +198,39 @@ def test_every_generated_case_is_what_the_given_request_reader_says_it_is(seed):
         # then it agrees with the status the check expects
         assert status in case.status, (case.label, status)
     assert made[0].kind == "species" and {c.kind for c in made} == {"species", "edge", "mistake", "value"}
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(min_value=0, max_value=2**32))
+def test_every_case_step_9_sends_as_http_is_what_the_service_would_answer(seed):
+    # given the grader's cases of one run, as the HTTP requests step 9 sends
+    hidden = cases.Secrets()
+    for case in cases.all_cases(random.Random(seed), hidden):
+        request = cases.http_request(case, hidden, cases.trace_id())
+        if request is None:
+            assert case.label.startswith(("direct invoke", "invalid base64")), case.label
+            continue
+        # when the service reads it as the lab's service does (FastAPI answers other methods 405 itself)
+        try:
+            if request["method"] != "POST":
+                raise serving.ClientError(405, "method not allowed")
+            serving.parse_features(serving.parse_json(request["body"].encode()))
+            status = 200
+        except serving.ClientError as error:
+            status = error.status
+        # then it agrees with the status step 9's checks expect
+        assert status in case.status, (case.label, status)
+
+
+def test_drawn_flowers_are_no_iris_rows_and_their_species_is_all_but_certain():
+    drawn = cases.draw_flowers(random.Random(), 300)
+    public = {tuple(row) for row in cases.iris()[0].tolist()}
+    model, _ = cases.grader_model()
+    assert not {flower for flower, _ in drawn} & public
+    assert all(cases.species_posterior(flower)[species] >= cases.CONFIDENT for flower, species in drawn)
+    assert {species for _, species in drawn} == {"setosa", "versicolor", "virginica"}
+    agreed = sum(str(model.predict([list(flower)])[0]) == species for flower, species in drawn)
+    assert agreed >= 0.97 * len(drawn)
 
 
 @pytest.mark.docker

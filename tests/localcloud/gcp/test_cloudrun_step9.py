@@ -82,7 +82,7 @@ def test_the_grader_passes_the_reference_and_names_the_open_todo_of_the_exercise
     step.publish(settings)
     # when / then
     reference = run_steps([9], Context(settings))
-    assert reference.passed and reference.earned == reference.possible == 7, reference.summary()
+    assert reference.passed and reference.earned == reference.possible == 12, reference.summary()
     untouched = run_steps([9], Context(settings.with_overrides(code="exercises")))
     assert untouched.earned == 0 and "TODO still open: exercises/cloudrun.py deploy()" in untouched.summary("en")
 
