@@ -17,9 +17,9 @@ from __future__ import annotations
 import json
 import uuid
 
+import app as handler  # step 2's module: the model (loaded here, once per worker) and predict()
 import azure.functions as func
 
-import app as handler  # step 2's module: the model (loaded here, once per worker) and predict()
 from labkit import serving
 from labkit.serving import ClientError
 

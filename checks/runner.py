@@ -18,10 +18,10 @@ from labkit.bilingual import text
 from labkit.todo import STUB
 
 from . import texts
-from .sandbox import container, spawn
 from .context import Context
 from .framework import Check, CheckFailed, CheckSkipped, Run, Said, Step, all_steps, say, todo_id, todo_open
 from .report import Report, Result
+from .sandbox import container, spawn
 
 ISOLATIONS = ("auto", "docker", "process")
 

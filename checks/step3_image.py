@@ -14,10 +14,10 @@ from pathlib import Path
 from labkit.config import ARCHITECTURES
 
 from . import dockerfile
-from .sandbox import build, container
 from .context import REPO_ROOT, SETOSA
 from .events import load_event
 from .framework import CheckFailed, CheckSkipped, Plan, joined, say, step, todo_open
+from .sandbox import build, container
 
 STEP = step(3)
 DOCKERFILE, BUILD_COMMAND = "Dockerfile", "image.py:build_command"

@@ -14,9 +14,8 @@ import json
 import random
 import secrets
 
-from .context import SETOSA
-
 from . import cloud, digests
+from .context import SETOSA
 from .framework import CheckFailed, CheckSkipped, Plan, joined, say, step
 
 BASIC_EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"  # AWS's own

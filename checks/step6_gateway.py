@@ -16,9 +16,8 @@ import requests
 
 from labkit.apis import ROUTE_KEY, STAGE, STATEMENT_ID, items
 
-from .context import SETOSA
-
 from . import cloud
+from .context import SETOSA
 from .framework import CheckFailed, CheckSkipped, Plan, Said, joined, say, step
 
 API, ALLOW = "gateway.py:ensure_api", "gateway.py:allow_invoke"

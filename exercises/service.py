@@ -20,11 +20,11 @@ from labkit.todo import TodoOpen, Unfinished  # noqa: F401 - the stubs below rai
 
 import uuid
 
+import app as handler  # step 2's module: the model (loaded here, once per instance) and predict()
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-import app as handler  # step 2's module: the model (loaded here, once per instance) and predict()
 from labkit import serving
 
 service = FastAPI(title="Iris classifier", docs_url=None, redoc_url=None, openapi_url=None)

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import uuid
 
+import app as handler  # step 2's module: the model (loaded here, once per instance) and predict()
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-import app as handler  # step 2's module: the model (loaded here, once per instance) and predict()
 from labkit import serving
 
 service = FastAPI(title="Iris classifier", docs_url=None, redoc_url=None, openapi_url=None)

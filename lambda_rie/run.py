@@ -25,8 +25,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from lambda_rie.fetch import ensure_rie
 from lambda_rie import ports
+from lambda_rie.fetch import ensure_rie
 from lambda_rie.waiting import WaitTimeout, wait_for
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"

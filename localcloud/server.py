@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 import lambda_rie
-
 from localcloud import children, engine, settings
 from localcloud.aws import motofixes
 from localcloud.aws.apigateway import urls as apigateway_urls

@@ -11,8 +11,8 @@ report says it was not sandboxed.
 
 from __future__ import annotations
 
-import ctypes
 import contextlib
+import ctypes
 import functools
 import os
 import secrets

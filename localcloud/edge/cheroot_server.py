@@ -29,7 +29,8 @@ import time
 from collections.abc import Callable
 from urllib.parse import unquote_to_bytes, urlsplit
 
-from cheroot import server, wsgi as cheroot_wsgi
+from cheroot import server
+from cheroot import wsgi as cheroot_wsgi
 
 from localcloud import settings
 from localcloud.edge.framing import Dechunked, HeaderReader, Limited

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from http import HTTPStatus
 from collections.abc import Callable, Iterable, Iterator
+from http import HTTPStatus
 
 StartResponse = Callable[..., object]
 REASONS = {status.value: status.phrase for status in HTTPStatus}

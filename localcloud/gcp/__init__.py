@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from localcloud.edge import wsgi
+
 from .admin import PREFIX as ADMIN_PREFIX
 from .admin import AdminApi
 from .dataplane import PREFIX as RUN_PREFIX

@@ -21,11 +21,12 @@ import threading
 from urllib.parse import parse_qs
 
 from localcloud.edge import wsgi
+
 from . import resources
+from .dataplane import TOO_LARGE, read_limited
 from .errors import GoogleError, not_found
 from .iam import Policies
 from .operations import Operations
-from .dataplane import TOO_LARGE, read_limited
 from .runtime import DeployFailed, Runtime
 
 PREFIX = "/v2/projects/"

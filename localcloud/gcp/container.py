@@ -20,6 +20,7 @@ from pathlib import Path
 from lambda_rie import WaitTimeout, listening, wait_for
 from localcloud import engine
 from localcloud.aws.awslambda.environment import Ports
+
 from .resources import RevisionSpec
 
 USER = "65532:65532"  # "nonroot" in distroless images; any image's files are readable to it

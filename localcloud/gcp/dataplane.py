@@ -12,6 +12,7 @@ from __future__ import annotations
 import urllib3
 
 from localcloud.edge import wsgi
+
 from .container import StartFailed
 from .iam import FORBIDDEN, Policies
 from .runtime import Runtime

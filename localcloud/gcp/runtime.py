@@ -15,6 +15,7 @@ from pathlib import Path
 
 from localcloud import engine
 from localcloud.aws.awslambda.environment import Ports
+
 from .container import Container, StartFailed
 from .images import local_reference
 from .resources import RevisionSpec

@@ -15,8 +15,8 @@ from checks import Context, run_steps
 from checks.events import load_event
 from checks.sandbox import build, container, indexproxy
 from checks.sandbox.container import docker_available
-from labkit import config
 from lab_solution import train
+from labkit import config
 
 REPO = config.REPO_ROOT
 needs_docker = pytest.mark.skipif(not docker_available(), reason="no Docker engine")

@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import mutation
 import pytest
 
-import mutation
 from checks import Context, run_steps, step7_latency
 from labkit import apis, aws, config, images, lambdas, plots, timing
 from labkit.loader import import_from_folder

@@ -14,8 +14,8 @@ from sklearn.datasets import load_iris
 
 from checks import Context, all_steps, run_steps
 from checks.framework import todo_label
-from labkit import config, steps
 from lab_solution import train
+from labkit import config, steps
 
 OFFLINE_STEPS = [1, 2]  # steps graded without a cloud or a Docker engine
 

@@ -15,9 +15,9 @@ import uuid
 from pathlib import Path
 from types import SimpleNamespace
 
+import mutation
 import pytest
 
-import mutation
 from checks import Context, cloud, step7_latency
 from checks.framework import CheckFailed, Run
 from labkit import config, timing

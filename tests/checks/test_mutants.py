@@ -14,13 +14,12 @@ import tempfile
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
+import mutation
 import pytest
 
 from checks.sandbox.container import docker_available
 from checks.sandbox.reaper import SCRATCH_PREFIX
 from lab_solution import train
-
-import mutation
 from polling import wait_for
 
 pytestmark = pytest.mark.integration

@@ -11,11 +11,12 @@ import subprocess
 import sys
 import time
 
+import mutation
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import import_graph
-import mutation
 from checks import Context, cases, run_steps
 from checks.framework import Plan, Step, todo_id, todo_label
 from checks.report import Report, Result
@@ -24,7 +25,6 @@ from checks.sandbox import channel, container, questions, spawn
 from checks.sandbox.questions import Question
 from lab_solution import train
 from labkit import config, serving
-
 
 CHILD = """
 import json, os, sys

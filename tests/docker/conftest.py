@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from polling import wait_for
 
 from lambda_rie import free_port, listening
 from lambda_rie import run as rie
+from polling import wait_for
 
 BASE_IMAGE = "public.ecr.aws/lambda/python:3.11"
 REPLICA_LABEL = "org.serverless-iris.replica"

@@ -11,8 +11,8 @@ from checks import Context, run_steps
 from checks.events import load_event
 from lab_solution import image, train
 from labkit import config, images
-from labkit.experiments import init_profile, numpy_variant, onnx_variant
 from labkit.config import SETOSA
+from labkit.experiments import init_profile, numpy_variant, onnx_variant
 
 pytestmark = pytest.mark.integration
 

@@ -17,17 +17,17 @@ from __future__ import annotations
 
 import shutil
 
-import filling
-from observed import NOTHING_PROVISIONED, cell_text, provisioned_leftovers
 import nbformat
 import pytest
 
+import filling
 from checks import Context, all_steps, run_steps
 from checks.report import ALL_PASSED
 from labkit import bilingual, config, kernels, steps
 from labkit.config import LANGUAGES, REPO_ROOT
 from labkit.todo import PREFIXES
 from localcloud import process
+from observed import NOTHING_PROVISIONED, cell_text, provisioned_leftovers
 
 # Step 7's experiments (provisioned concurrency, the ONNX and NumPy images, the import profile) have no TODO:
 # they run once, after the step's TODOs are written, not after every edit.

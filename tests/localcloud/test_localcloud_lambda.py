@@ -11,6 +11,7 @@ import time
 import pytest
 import requests
 from botocore.exceptions import ClientError
+
 from polling import wait_for
 
 pytestmark = pytest.mark.integration

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import requests
 from botocore.exceptions import BotoCoreError
-from polling import wait_for
 
 from localcloud import process
+from polling import wait_for
 
 pytestmark = pytest.mark.integration
 SLOW_FILES = 2000  # an image with this many files takes seconds to unpack: long enough to stop the stand-in meanwhile

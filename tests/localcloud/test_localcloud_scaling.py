@@ -13,6 +13,7 @@ import pytest
 import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
+
 from polling import wait_for
 
 pytestmark = pytest.mark.integration

@@ -10,9 +10,9 @@ import pytest
 from sklearn.tree import DecisionTreeClassifier
 
 from labkit import config
+from labkit.errors import LabError
 from labkit.experiments import numpy_variant
 from labkit.serving import NumpyModel
-from labkit.errors import LabError
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import pytest
 from botocore.stub import Stubber
 
 from labkit import aws, config
-from labkit.experiments import provisioned
 from labkit.errors import LabError
+from labkit.experiments import provisioned
 
 QUOTA_MESSAGE = ("Specified ConcurrentExecutions for function decreases account's UnreservedConcurrentExecution "
                  "below its minimum value of [10].")

@@ -27,13 +27,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from localcloud.aws import backends
-from localcloud.edge import wsgi
-from localcloud.aws.awslambda.catalog import Catalog
-from localcloud.aws.wire import AwsError
 from localcloud.aws.apigateway.events import GatewayRequest, MalformedResponse, event_v1, event_v2, http_response
 from localcloud.aws.apigateway.routes import DEFAULT, RouteMatcher
+from localcloud.aws.awslambda.catalog import Catalog
 from localcloud.aws.awslambda.concurrency import Throttled
 from localcloud.aws.awslambda.runtime import Runtime
+from localcloud.aws.wire import AwsError
+from localcloud.edge import wsgi
 
 if TYPE_CHECKING:
     from localcloud.cloud import Cloud

@@ -20,14 +20,14 @@ from moto.core.utils import iso_8601_datetime_with_nanoseconds
 
 from localcloud.aws import backends
 from localcloud.aws.awslambda.catalog import Catalog
-from localcloud.aws.control import Call, Hook
-from localcloud.aws.wire import Answer, AwsError, ResourceConflict
-from localcloud.engine import EngineError
 from localcloud.aws.awslambda.functions import IMAGE_URI, ImageError, ImageStore, repoint
 from localcloud.aws.awslambda.params import check_configuration
 from localcloud.aws.awslambda.provisioned import ProvisionedConcurrency
 from localcloud.aws.awslambda.runtime import Runtime
+from localcloud.aws.control import Call, Hook
 from localcloud.aws.sidetable import Code, FunctionRecord, key_of
+from localcloud.aws.wire import Answer, AwsError, ResourceConflict
+from localcloud.engine import EngineError
 
 if TYPE_CHECKING:
     from localcloud.cloud import Cloud

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 from moto.awslambda.exceptions import LambdaClientError
 
 from localcloud.aws import backends
-from localcloud.aws.ecr import images
-from localcloud.aws.wire import AwsError, InvalidParameterValue, ResourceNotFound
 from localcloud.aws.awslambda.functions import LATEST, FunctionSpec, parse_image_uri
+from localcloud.aws.ecr import images
 from localcloud.aws.sidetable import Code, key_of
+from localcloud.aws.wire import AwsError, InvalidParameterValue, ResourceNotFound
 
 if TYPE_CHECKING:
     from localcloud.cloud import Cloud

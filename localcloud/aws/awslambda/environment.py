@@ -9,6 +9,7 @@ request at a time (the RIE cannot do more, and neither does Lambda).
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import secrets
@@ -26,7 +27,6 @@ from localcloud import children, engine
 from localcloud.aws.awslambda import launchers
 from localcloud.aws.awslambda.functions import FunctionSpec, LaunchPlan
 from localcloud.aws.awslambda.lambdalog import LogParser
-import contextlib
 
 GRACE_S = 5.0  # beyond the function timeout, before an unanswered invoke counts as a dead environment
 

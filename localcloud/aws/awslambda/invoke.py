@@ -12,11 +12,19 @@ import base64
 import json
 from urllib.parse import parse_qs
 
-from localcloud.edge import wsgi
 from localcloud.aws.awslambda.catalog import Catalog
-from localcloud.aws.wire import AwsError, InvalidRequestContent, RequestTooLarge, ResourceConflict, TooManyRequests, account_for, signing_scope
 from localcloud.aws.awslambda.concurrency import Throttled
 from localcloud.aws.awslambda.runtime import Runtime
+from localcloud.aws.wire import (
+    AwsError,
+    InvalidRequestContent,
+    RequestTooLarge,
+    ResourceConflict,
+    TooManyRequests,
+    account_for,
+    signing_scope,
+)
+from localcloud.edge import wsgi
 
 MAX_PAYLOAD = {"RequestResponse": 6 * 1024 * 1024, "DryRun": 6 * 1024 * 1024,  # gettingstarted-limits.html:
                "Event": 1024 * 1024}  # 6 MB synchronous, 1 MB asynchronous (256 KB before 2025)

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import asdict
 from collections.abc import Callable
+from dataclasses import asdict
 
 from localcloud.aws.awslambda.concurrency import Pool, check_concurrency
 from localcloud.aws.awslambda.environment import Environment

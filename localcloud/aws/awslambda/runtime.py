@@ -13,19 +13,19 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Callable
 
-from localcloud.engine import EngineError
+from lambda_rie import RieUnavailable, WaitTimeout, wait_for
+from localcloud.aws.awslambda.answers import classify
+from localcloud.aws.awslambda.concurrency import Throttled
 from localcloud.aws.awslambda.environment import Environment, EnvironmentGone, Ports
 from localcloud.aws.awslambda.functions import FunctionSpec, ImageError, ImageStore
 from localcloud.aws.awslambda.lambdalog import Invocation, LogParser, LogSink, epoch_ms, iso_time
-from localcloud.aws.awslambda.answers import classify
-from localcloud.aws.awslambda.concurrency import Throttled
 from localcloud.aws.awslambda.pools import Pools
-from lambda_rie import RieUnavailable, WaitTimeout, wait_for
+from localcloud.engine import EngineError
 
 WARM_UP_EVENT = b'{"localcloud": "provisioned-concurrency warm-up"}'
 START_FAILURES = (ImageError, EnvironmentGone, EngineError, RieUnavailable, LookupError, OSError)

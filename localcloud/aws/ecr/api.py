@@ -20,8 +20,8 @@ from moto.ecr.exceptions import ImageAlreadyExistsException
 
 from localcloud.aws import backends
 from localcloud.aws.control import Call, Hook
-from localcloud.aws.wire import Answer, InvalidParameter
 from localcloud.aws.ecr.registry import REPOSITORY_NAME, TAG
+from localcloud.aws.wire import Answer, InvalidParameter
 
 if TYPE_CHECKING:
     from localcloud.cloud import Cloud

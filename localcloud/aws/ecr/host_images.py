@@ -24,11 +24,10 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 from localcloud.aws.ecr import images, layers
-from localcloud.edge import wsgi
 from localcloud.aws.ecr.api import EcrHook
 from localcloud.aws.ecr.registry import TAG
-from localcloud.aws.wire import (AwsError, ImageTagAlreadyExists, InvalidParameter, RepositoryNotFound,
-                                 RequestEntityTooLarge)
+from localcloud.aws.wire import AwsError, ImageTagAlreadyExists, InvalidParameter, RepositoryNotFound, RequestEntityTooLarge
+from localcloud.edge import wsgi
 
 if TYPE_CHECKING:
     from localcloud.cloud import Cloud

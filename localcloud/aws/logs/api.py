@@ -7,9 +7,9 @@ lines, so reads wait until the runtime's log shipping has caught up.
 
 from __future__ import annotations
 
+from localcloud.aws.awslambda.runtime import Runtime
 from localcloud.aws.control import Call, Hook
 from localcloud.aws.wire import Answer
-from localcloud.aws.awslambda.runtime import Runtime
 
 READS = ("FilterLogEvents", "GetLogEvents", "DescribeLogStreams", "DescribeLogGroups", "StartQuery")
 

@@ -14,12 +14,12 @@ import uuid
 from pathlib import Path
 
 import pytest
+from cloudrun_support import IDLE_TIMEOUT_S, PARENT, PROJECT, REGION, public, run
 from google.api_core import exceptions
 from google.api_core.client_options import ClientOptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import run_v2
 
-from cloudrun_support import IDLE_TIMEOUT_S, PARENT, PROJECT, REGION, public, run
 from localcloud import process
 
 PROBE = Path(__file__).resolve().parent / "probe"

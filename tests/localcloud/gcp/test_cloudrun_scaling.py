@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 from cloudrun_support import IDLE_TIMEOUT_S, counters, service
+
 from polling import wait_for
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(300)]

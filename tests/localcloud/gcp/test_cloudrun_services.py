@@ -6,9 +6,8 @@ import json
 
 import pytest
 import requests
-from google.api_core import exceptions
-
 from cloudrun_support import PARENT, counters, public, run, service
+from google.api_core import exceptions
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(300)]
 

@@ -11,8 +11,8 @@ import uuid
 
 import pytest
 import requests
-
 from crafted import entry, push_image, tar_of, untouched
+
 from localcloud.aws.ecr import images, layers
 
 SYM, DIR, LNK = tarfile.SYMTYPE, tarfile.DIRTYPE, tarfile.LNKTYPE

@@ -9,7 +9,6 @@ import time
 
 import pytest
 import requests
-
 from crafted import PeakMemory, entry, tar_of, untouched
 
 pytestmark = pytest.mark.integration

@@ -12,8 +12,8 @@ import time
 
 import pytest
 import requests
-
 from crafted import PeakMemory
+
 from localcloud import settings
 from localcloud.edge import wsgi
 from localcloud.edge.cheroot_server import EdgeServer

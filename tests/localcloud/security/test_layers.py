@@ -9,7 +9,6 @@ import uuid
 import pytest
 import requests
 from botocore.exceptions import ClientError
-
 from crafted import entry, push_image, tar_of, untouched
 
 pytestmark = pytest.mark.integration

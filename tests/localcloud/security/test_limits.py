@@ -10,7 +10,6 @@ import time
 
 import pytest
 import requests
-
 from crafted import PeakMemory
 
 pytestmark = pytest.mark.integration
