@@ -207,8 +207,8 @@ def test_every_case_step_9_sends_as_http_is_what_the_service_would_answer(seed):
     hidden = cases.Secrets()
     for case in cases.all_cases(random.Random(seed), hidden):
         request = cases.http_request(case, hidden, cases.trace_id())
-        if request is None:
-            assert case.label.startswith(("direct invoke", "invalid base64")), case.label
+        if request is None:  # only a direct invoke, or a body API Gateway could not have base64-encoded
+            assert case.label.startswith("direct invoke") or case.event.get("isBase64Encoded"), case.label
             continue
         # when the service reads it as the lab's service does (FastAPI answers other methods 405 itself)
         try:
