@@ -20,7 +20,7 @@ lab: venv docker cloud-up  ## run every step on the local target and print the g
 test: venv docker lint  ## every test: unit, grader, stand-in, Docker, and every notebook once (what CI runs)
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile tests $(PYTEST_ARGS)
 
-test-fast: venv lint  ## lint, generated files, unit and grader-logic tests: a developer's edit loop (under 2 minutes)
+test-fast: venv lint  ## lint, generated files, unit and grader-logic tests: a developer's edit loop
 	$(PY) -m pytest -n 2 -m "not integration and not docker" tests $(PYTEST_ARGS)
 
 lint: venv  ## ruff, and the generated exercises/ up to date
