@@ -3,9 +3,9 @@
     python -m localcloud.bench [--mode host|docker|both] [--server builtin|cheroot|both] [--calls 500] [--colds 5]
 
 Starts its own stand-in (free port, temporary home), deploys a trivial handler and, in
-one run, interleaves warm calls on the same execution environment three ways with the
-same HTTP client (requests, keep-alive): straight to the environment's RIE, through the
-edge's Lambda Invoke API, and through an HTTP API route. Then forces cold starts by
+one run, interleaves warm calls on the same execution environment three ways, each over one
+keep-alive connection: straight to the environment's RIE (through its forwarder's unix socket,
+the way the edge reaches it), through the edge's Lambda Invoke API, and through an HTTP API route. Then forces cold starts by
 updating the configuration. Targets: edge <= 1.0 ms and gateway + edge <= 1.5 ms over
 the direct RIE call, at p50. ``--server`` picks the edge's HTTP server (LOCALCLOUD_HTTP_SERVER):
 the built-in one, cheroot (when installed), or both, one after the other.
@@ -26,7 +26,9 @@ from pathlib import Path
 
 import requests
 
+from lambda_rie.run import INVOKE_PATH
 from localcloud import engine, process
+from localcloud.bridge import UnixHTTPConnection
 
 HANDLER = '''def handler(event, context):
     return {"statusCode": 200, "body": "ok"}
@@ -66,18 +68,38 @@ def deploy(cloud: process.Instance, mode: str, code: Path) -> tuple[str, str]:
     return "bench", api["ApiEndpoint"] + "/bench"
 
 
+class _Answer:
+    def __init__(self, status_code: int, text: str):
+        self.status_code, self.text = status_code, text
+
+
+def rie_poster(address: str):
+    """A function that POSTs ``{}`` to an environment's RIE at ``unix:SOCKET`` or ``http://...`` (keep-alive)."""
+    if not address.startswith("unix:"):
+        session = requests.Session()
+        return lambda: session.post(address + INVOKE_PATH, data=b"{}")
+    connection = UnixHTTPConnection(address.removeprefix("unix:"), timeout=30)
+
+    def post() -> _Answer:
+        connection.request("POST", INVOKE_PATH, body=b"{}", headers={"Content-Type": "application/json"})
+        answer = connection.getresponse()
+        return _Answer(answer.status, answer.read().decode("utf-8", "replace"))
+    return post
+
+
 def measure(cloud: process.Instance, name: str, api_url: str, calls: int, colds: int) -> dict[str, list[float]]:
     invoke_url = f"{cloud.endpoint}/2015-03-31/functions/{name}/invocations"
     session = requests.Session()
     for _ in range(50):  # warm up: one environment, connections open
         assert session.post(api_url, data=b"{}").status_code == 200
-    rie = cloud.status()["functions"][name]["environments"][0]["rie_url"] + "/2015-03-31/functions/function/invocations"
-    paths = {"RIE direct": (rie, b"{}"), "Lambda Invoke via edge": (invoke_url, b"{}"), "HTTP API via edge": (api_url, b"{}")}
+    rie = cloud.status()["functions"][name]["environments"][0]["rie"]
+    paths = {"RIE direct": rie_poster(rie), "Lambda Invoke via edge": lambda: session.post(invoke_url, data=b"{}"),
+             "HTTP API via edge": lambda: session.post(api_url, data=b"{}")}
     samples: dict[str, list[float]] = {label: [] for label in paths}
     for _ in range(calls):
-        for label, (url, body) in paths.items():
+        for label, post in paths.items():
             started = time.perf_counter()
-            answer = session.post(url, data=body)
+            answer = post()
             samples[label].append((time.perf_counter() - started) * 1000)
             assert answer.status_code == 200, (label, answer.status_code, answer.text)
     lam = cloud.client("lambda")

@@ -1,8 +1,10 @@
 """How an execution environment starts: the command line in docker mode and in host mode.
 
 Docker mode copies Lambda's sandbox where a container can: a read-only file system but
-/tmp, the non-root user sbx_user1051, no terminal, the function's memory as the limit.
-Host mode has none of that (see the README's security model).
+/tmp, the non-root user sbx_user1051, no terminal, the function's memory as the limit; and
+it confines the function (:data:`localcloud.engine.CONFINED`): no network but the container's
+own loopback, where the RIE listens (its runtime API stays inside), no capabilities, no new
+privileges, the image's VOLUMEs masked. Host mode has none of that (see the README's security model).
 """
 
 from __future__ import annotations
@@ -36,7 +38,9 @@ def host_command(env: Environment) -> tuple[list[str], dict, str]:
 
 
 def docker_command(env: Environment) -> tuple[list[str], None, None]:
-    """Docker mode: the function's image with the RIE as entrypoint on loopback ports (SAM CLI's recipe)."""
+    """Docker mode: the function's image with the RIE as entrypoint (SAM CLI's recipe), in its own network
+    namespace where the RIE listens on ``env.port`` and ``env.api_port`` of the container's loopback
+    (on Docker Desktop, which has no namespace to enter, the invoke port is published on the host's loopback)."""
     env.cidfile.parent.mkdir(parents=True, exist_ok=True)
     env.cidfile.unlink(missing_ok=True)
     options = ["--rm", "--name", env.container, "--cidfile", str(env.cidfile),
@@ -44,12 +48,12 @@ def docker_command(env: Environment) -> tuple[list[str], None, None]:
                "--label", f"localcloud.function={env.spec.name}",
                "--memory", f"{env.spec.memory}m", "--volume", f"{env.rie}:{RIE_IN_CONTAINER}:ro",
                # as on Lambda: a read-only file system but /tmp, a non-root user, no terminal
-               "--read-only", "--tmpfs", f"/tmp:rw,size={TMP_MB}m,mode=1777", "--user", LAMBDA_USER]
+               "--read-only", "--tmpfs", f"/tmp:rw,size={TMP_MB}m,mode=1777", "--user", LAMBDA_USER,
+               *engine.CONFINED, *engine.masked_volumes(env.plan.config.volumes)]
     if env.spec.workdir:
         options += ["--workdir", env.spec.workdir]
     for key, value in env.function_env().items():
         options += ["--env", f"{key}={value}"]
-    # Docker Desktop (no host networking): the RIE listens on :8080 inside, published on the loopback port
     return rie.docker_command(env.plan.docker_reference, env.plan.bootstrap(env.spec), env.port, env.api_port,
-                              options=options, docker=engine.cli(), rie=RIE_IN_CONTAINER,
-                              host_network=engine.host_networking(), merge_output=True), None, None
+                              options=options, docker=engine.cli(), rie=RIE_IN_CONTAINER, host_network=False,
+                              isolated=env.bridged, merge_output=True), None, None
