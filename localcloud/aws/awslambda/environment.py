@@ -24,7 +24,7 @@ from pathlib import Path
 
 from lambda_rie import WaitTimeout, free_port, listening, wait_for
 from lambda_rie.run import INSIDE, INVOKE_PATH
-from localcloud import children, engine
+from localcloud import children, engine, namespaces
 from localcloud.bridge import Bridge, BridgeError
 from localcloud.aws.awslambda import launchers
 from localcloud.aws.awslambda.functions import FunctionSpec, LaunchPlan
@@ -80,6 +80,7 @@ class Environment:
         self.port, self.api_port = INSIDE  # ports of the environment's own loopback, unless it shares the host's
         self.bridge: Bridge | None = None
         self.pid: int | None = None  # the environment's first process on this machine (a container's, or the RIE's)
+        self.user: int | None = None  # a confined host-mode environment's own user id
         self.busy = True  # created for the request that needs it
         self.initialized = False
         self.retiring = False
@@ -96,13 +97,17 @@ class Environment:
     @property
     def bridged(self) -> bool:
         """Whether the environment has a network namespace of its own, reached through a :class:`Bridge`."""
-        return self.docker and engine.host_networking()  # Docker Desktop's containers cannot be entered
+        if self.docker:
+            return engine.host_networking()  # Docker Desktop's containers cannot be entered
+        return self.user is not None
 
     def start(self, plan: LaunchPlan, rie: Path, parser: LogParser, timeout: float = 60) -> None:
         """Launch the RIE for ``plan`` and wait until it accepts connections."""
         self.plan, self.rie, self.parser = plan, rie, parser
         self.docker = plan.docker_reference is not None
         self.container = f"localcloud-{self.instance}-{self.id[:12]}" if self.docker else None
+        if not self.docker and namespaces.unavailable() is None:
+            self.user = namespaces.new_user()
         if not self.bridged:
             self.port, self.api_port = self.ports.take(), self.ports.take()
         command, env, cwd = (launchers.docker_command if self.docker else launchers.host_command)(self)
@@ -125,9 +130,13 @@ class Environment:
             raise EnvironmentGone(str(error)) from None
 
     def _namespace(self) -> int:
-        """The environment's first process in its own namespaces (its container's first), once there is one."""
+        """The environment's first process in its own namespaces (a container's first, or the process ``unshare``
+        forked, which becomes the RIE), once there is one; 0 until then."""
         self._exited("starting")
-        return engine.pid(self.container)
+        if self.docker:
+            return engine.pid(self.container)
+        forked = children.children_of(self.process.pid)
+        return forked[0] if forked else 0
 
     def _exited(self, doing: str) -> None:
         if self.process.poll() is not None:

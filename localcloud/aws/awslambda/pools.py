@@ -210,7 +210,7 @@ class Pools:
                 "environments": [{"id": env.id, "version": env.spec.version, "busy": env.busy,
                                   "provisioned": env.provisioned, "idle_s": round(now - env.last_used, 1),
                                   "rie": env.address(), "container": env.container,
-                                  "pid": env.pid}
+                                  "pid": env.pid, "user": env.user}
                                  for env in pool.envs]}
                 for pool in self.by_key.values()}
 

@@ -24,7 +24,9 @@ from workloads import container_pid, descendants, host_listening_ports, own_netw
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 DOCKER = pytest.mark.docker
 # (stand-in mode, how the intruder is packaged): an image built with Docker, or a folder pushed as a host image
-KINDS = [pytest.param("docker", "image", id="docker", marks=DOCKER)]
+KINDS = [pytest.param("host", "folder", id="host"),
+         pytest.param("docker", "image", id="docker", marks=DOCKER),
+         pytest.param("docker", "folder", id="docker-host-image", marks=DOCKER)]
 NO_CAPABILITIES = "0000000000000000"
 REPOSITORY = "lc-tests"  # the repository the lab fixture creates
 
