@@ -5,8 +5,9 @@ container with no network but its own loopback, where the RIE listens; the stand
 its invoke port through a forwarder in the container's network namespace, on a unix socket
 (:mod:`localcloud.bridge`), and its runtime API stays inside. The RIE binary is mounted
 read-only, so images without it work too. Host mode runs the RIE as a process with this
-Python over the image's extracted /var/task. Either way the environment serves strictly one
-request at a time (the RIE cannot do more, and neither does Lambda).
+Python over the image's extracted /var/task: where the system allows it, as a user of its own
+in namespaces of its own (:mod:`localcloud.namespaces`), reached the same way. Either way the
+environment serves strictly one request at a time (the RIE cannot do more, and neither does Lambda).
 """
 
 from __future__ import annotations
@@ -120,7 +121,6 @@ class Environment:
         try:
             if self.bridged:
                 self.pid = wait_for(self._namespace, timeout, interval=0.005, what="the environment running")
-            if self.bridged:
                 self.bridge = Bridge(self.sockets, self.id, self.port, self.home)
                 self.bridge.start(self.pid)
             wait_for(self._listening, timeout, interval=0.005, what="the environment listening")

@@ -10,6 +10,7 @@ the stand-in runs on this machine, in host mode and in docker mode alike).
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import threading
@@ -84,17 +85,25 @@ def test_a_function_runs_unprivileged_with_no_capabilities_and_no_new_privileges
 
 
 @pytest.mark.parametrize("lab, kind", KINDS, indirect=["lab"])
-def test_a_setsid_child_ends_with_its_environment(lab, kind):
+def test_a_setsid_child_ends_with_its_environment_and_so_do_its_forwarder_and_container(lab, kind):
     # given: a handler that leaves a process in a session of its own
     name = intruder(lab, kind)
     marker = f"lingering-{uuid.uuid4().hex}"
     report, _ = lab.invoke(name, {"linger": marker})
     assert isinstance(report["linger"], int), report
     assert processes_with(marker), "the handler's child did not start"
+    env = environment(lab, name)
+    socket_path = env["rie"].removeprefix("unix:")
     # when
     lab.lam.delete_function(FunctionName=name)
-    # then
+    # then: nothing of the environment is left: its processes, its forwarder and socket, its container
     wait_for(lambda: not processes_with(marker), 30, what="the lingering child to end with its environment")
+    wait_for(lambda: not processes_with(socket_path) and not os.path.exists(socket_path), 30,
+             what="the forwarder ending and its socket removed")
+    if env["container"]:
+        left = subprocess.run(["docker", "ps", "--all", "--quiet", "--filter", f"name={env['container']}"],
+                              capture_output=True, text=True, timeout=30).stdout
+        assert left.strip() == ""
 
 
 @pytest.mark.parametrize("lab, kind", KINDS, indirect=["lab"])
