@@ -4,8 +4,9 @@
 
 Starts its own stand-in (free port, temporary home), deploys a trivial handler and, in
 one run, interleaves warm calls on the same execution environment three ways, each over one
-keep-alive connection: straight to the environment's RIE (through its forwarder's unix socket,
-the way the edge reaches it), through the edge's Lambda Invoke API, and through an HTTP API route. Then forces cold starts by
+keep-alive ``http.client`` connection: straight to the environment's RIE (through its forwarder's
+unix socket, the way the edge reaches it), through the edge's Lambda Invoke API, and through an
+HTTP API route. Then forces cold starts by
 updating the configuration. Targets: edge <= 1.0 ms and gateway + edge <= 1.5 ms over
 the direct RIE call, at p50. ``--server`` picks the edge's HTTP server (LOCALCLOUD_HTTP_SERVER):
 the built-in one, cheroot (when installed), or both, one after the other.
@@ -14,6 +15,7 @@ the built-in one, cheroot (when installed), or both, one after the other.
 from __future__ import annotations
 
 import argparse
+import http.client
 import base64
 import importlib.util
 import os
@@ -22,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 from pathlib import Path
 
 import requests
@@ -73,15 +76,18 @@ class _Answer:
         self.status_code, self.text = status_code, text
 
 
-def rie_poster(address: str):
-    """A function that POSTs ``{}`` to an environment's RIE at ``unix:SOCKET`` or ``http://...`` (keep-alive)."""
-    if not address.startswith("unix:"):
-        session = requests.Session()
-        return lambda: session.post(address + INVOKE_PATH, data=b"{}")
-    connection = UnixHTTPConnection(address.removeprefix("unix:"), timeout=30)
+def poster(address: str):
+    """A function that POSTs ``{}`` to ``address`` (``unix:SOCKET`` then a path, or an ``http://`` URL) over one
+    keep-alive ``http.client`` connection, the same client for every path measured."""
+    if address.startswith("unix:"):
+        socket_path, target = address.removeprefix("unix:").split(" ", 1)
+        connection = UnixHTTPConnection(socket_path, timeout=30)
+    else:
+        url = urllib.parse.urlsplit(address)
+        connection, target = http.client.HTTPConnection(url.hostname, url.port, timeout=30), url.path
 
     def post() -> _Answer:
-        connection.request("POST", INVOKE_PATH, body=b"{}", headers={"Content-Type": "application/json"})
+        connection.request("POST", target, body=b"{}", headers={"Content-Type": "application/json"})
         answer = connection.getresponse()
         return _Answer(answer.status, answer.read().decode("utf-8", "replace"))
     return post
@@ -93,8 +99,9 @@ def measure(cloud: process.Instance, name: str, api_url: str, calls: int, colds:
     for _ in range(50):  # warm up: one environment, connections open
         assert session.post(api_url, data=b"{}").status_code == 200
     rie = cloud.status()["functions"][name]["environments"][0]["rie"]
-    paths = {"RIE direct": rie_poster(rie), "Lambda Invoke via edge": lambda: session.post(invoke_url, data=b"{}"),
-             "HTTP API via edge": lambda: session.post(api_url, data=b"{}")}
+    rie = f"{rie} {INVOKE_PATH}" if rie.startswith("unix:") else rie + INVOKE_PATH
+    paths = {"RIE direct": poster(rie), "Lambda Invoke via edge": poster(invoke_url),
+             "HTTP API via edge": poster(api_url)}
     samples: dict[str, list[float]] = {label: [] for label in paths}
     for _ in range(calls):
         for label, post in paths.items():
