@@ -9,6 +9,12 @@ invoke port, Cloud Run's ``PORT``) through :mod:`localcloud.forwarder`, started 
 not a network address) in a folder only the stand-in's user may open (0700), and forwards each
 connection to ``127.0.0.1:PORT`` inside. One :class:`Bridge` per workload; :meth:`Bridge.stop`
 ends its forwarder and removes the socket.
+
+Entering another process's network namespace takes root. A stand-in that is not root (a Linux
+user in the ``docker`` group) bridges a container from beside it instead: a helper container of
+the workload's own image joins its namespace (``--network container:ID``, no docker network) and
+runs the forwarder with the image's ``python3`` as the stand-in's user, with no capabilities, a
+read-only file system and only this bridge's own socket folder mounted.
 """
 
 from __future__ import annotations
@@ -23,11 +29,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from localcloud import children
+from localcloud import children, engine
 
 FORWARDER = Path(__file__).resolve().with_name("forwarder.py")
 NSENTER = shutil.which("nsenter") or "nsenter"
 SOCKET_PATH_MAX = 100  # sun_path holds 108 bytes; leave room for the forwarder's staging suffix
+SOCKET_NAME = "http.sock"
+FORWARDER_IN_HELPER = "/opt/localcloud/forwarder.py"
 
 
 class BridgeError(RuntimeError):
@@ -36,9 +44,9 @@ class BridgeError(RuntimeError):
 
 def socket_folder(home: Path, name: str) -> Path:
     """A folder for workloads' sockets, ``home/run/NAME``, mode 0700; a private temporary folder when that
-    path is too long for unix sockets (a socket name is a 32-character id plus ``.sock``)."""
+    path is too long for unix sockets (each socket is ``ID/http.sock``, ID 32 characters)."""
     folder = home / "run" / name
-    if len(str(folder)) + 48 > SOCKET_PATH_MAX:
+    if len(str(folder)) + 56 > SOCKET_PATH_MAX:
         folder = Path(tempfile.mkdtemp(prefix=f"localcloud-{name}-"))
     folder.mkdir(parents=True, exist_ok=True)
     folder.chmod(0o700)
@@ -73,17 +81,31 @@ class Bridge:
     """The forwarder that makes ``127.0.0.1:port`` of one workload's namespace reachable at its ``path``."""
 
     def __init__(self, folder: Path, name: str, port: int, home: Path):
-        self.path = folder / f"{name}.sock"
+        """``folder``: where this bridge's own folder (``NAME``, mode 0700) and its socket go."""
+        self.folder = folder / name
+        self.path = self.folder / SOCKET_NAME
         self.port, self.name, self.home = port, name, home
         self.process: subprocess.Popen | None = None
+        self.helper: str | None = None  # the helper container, when the forwarder runs beside a container
 
-    def start(self, pid: int) -> None:
+    def start(self, pid: int, container: str | None = None, image: str | None = None, labels: list[str] = (),
+              enter: bool | None = None) -> None:
         """Start the forwarder in the network namespace of process ``pid`` (it binds once the port listens).
+
+        ``pid`` is entered when ``enter`` (default: when this process is root); otherwise the forwarder runs in a
+        helper container of ``image`` beside ``container``, labelled ``labels`` (``KEY=VALUE``).
 
         Raises:
             BridgeError: ``pid`` is gone, or shares the stand-in's own network namespace (the forwarder would
-                then reach whatever listens on the host's port, not the workload).
+                then reach whatever listens on the host's port, not the workload), or it cannot be entered.
         """
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if enter is None:
+            enter = os.geteuid() == 0
+        if not enter:
+            if not (container and image):
+                raise BridgeError("entering a workload's network namespace needs root")
+            return self._start_beside(container, image, labels)
         try:
             shared = os.stat(f"/proc/{pid}/ns/net").st_ino == os.stat("/proc/self/ns/net").st_ino
         except OSError:
@@ -98,6 +120,19 @@ class Bridge:
         except OSError as error:
             raise BridgeError(f"cannot start the forwarder: {error}") from None
         children.record(self.home, f"bridge-{self.name}", self.process.pid, "forwarder.py")
+
+    def _start_beside(self, container: str, image: str, labels: list[str]) -> None:
+        self.helper = f"{container}-bridge"
+        command = [engine.cli(), "run", "--rm", "--interactive", "--name", self.helper,
+                   "--network", f"container:{container}", "--user", f"{os.getuid()}:{os.getgid()}", "--read-only",
+                   *engine.CONFINED, *[option for label in labels for option in ("--label", label)],
+                   "--volume", f"{self.folder}:{self.folder}", "--volume", f"{FORWARDER}:{FORWARDER_IN_HELPER}:ro",
+                   "--entrypoint", "python3", image, "-I", "-S", FORWARDER_IN_HELPER, str(self.path), str(self.port)]
+        try:
+            self.process = children.spawn(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.PIPE, start_new_session=True)
+        except OSError as error:
+            raise BridgeError(f"cannot start the forwarder: {error}") from None
 
     def ready(self) -> bool:
         """Whether the workload listens (the forwarder binds its socket only then).
@@ -128,5 +163,7 @@ class Bridge:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(10)
             self.process.stderr.close()
-        self.path.unlink(missing_ok=True)
+        if self.helper:
+            engine.remove([self.helper])
+        shutil.rmtree(self.folder, ignore_errors=True)
         children.forget(self.home, f"bridge-{self.name}")

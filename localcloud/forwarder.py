@@ -116,4 +116,9 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    try:
+        status = main(sys.argv[1:])
+    except Exception as error:  # one line for the stand-in's message, not a traceback
+        print(f"forwarder: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
+        status = 1
+    os._exit(status)  # at once: the thread reading standard input holds its lock

@@ -92,7 +92,8 @@ class Container:
             pid = engine.pid(self.name)
             if not pid:
                 raise StartFailed(f"{never_listened(self.port)} The container exited: {self.last_log_line()}")
-            self.bridge.start(pid)
+            self.bridge.start(pid, self.name, self.image, [f"{engine.LABEL_HOME}={self.home}",
+                                                           f"{engine.LABEL_INSTANCE}={self.instance}"])
             wait_for(probe, timeout - (clock() - began), interval=0.05, what="the startup probe", clock=clock)
         except WaitTimeout:
             self.stop()

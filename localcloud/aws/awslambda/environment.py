@@ -122,7 +122,8 @@ class Environment:
             if self.bridged:
                 self.pid = wait_for(self._namespace, timeout, interval=0.005, what="the environment running")
                 self.bridge = Bridge(self.sockets, self.id, self.port, self.home)
-                self.bridge.start(self.pid)
+                self.bridge.start(self.pid, self.container, plan.docker_reference,
+                                  [f"{engine.LABEL_HOME}={self.home}", f"{engine.LABEL_INSTANCE}={self.instance}"])
             wait_for(self._listening, timeout, interval=0.005, what="the environment listening")
         except WaitTimeout:
             raise EnvironmentGone(f"the environment did not start within {timeout:.0f} s") from None
