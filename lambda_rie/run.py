@@ -4,8 +4,10 @@ Docker mode is SAM CLI's recipe: the function's image runs with the RIE as its e
 listen on loopback ports of our choosing on the host's network (``--network host``), and the bootstrap
 (the image's own ENTRYPOINT and CMD, or the base image's ``/lambda-entrypoint.sh HANDLER``) follows as
 the RIE's command. Where containers do not share the host's loopback (Docker Desktop), the RIE listens
-on :8080 inside the container instead, published on a loopback port. Host mode runs the RIE binary as
-a process of this machine, with this Python's awslambdaric over a folder of code.
+on :8080 inside the container instead, published on a loopback port. An *isolated* container has no
+network but its own loopback (``--network none``): the RIE listens there, and only a forwarder in the
+container's network namespace reaches it (the local cloud's way, :mod:`localcloud.bridge`). Host mode
+runs the RIE binary as a process of this machine, with this Python's awslambdaric over a folder of code.
 
 Either way nothing listens beyond 127.0.0.1, and the RIE serves one invocation at a time.
 """
@@ -33,6 +35,7 @@ INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 RIE_IN_IMAGE = "/usr/local/bin/aws-lambda-rie"  # where Lambda's base images keep the RIE
 ENTRYPOINT = "/lambda-entrypoint.sh"  # the base images' entrypoint: awslambdaric under the RIE's runtime API
 PUBLISHED = ("0.0.0.0:8080", "127.0.0.1:9001")  # the RIE's own defaults, inside a container that publishes :8080
+INSIDE = (8080, 9001)  # the RIE's invoke and runtime-API ports on an isolated container's own loopback
 MERGE_OUTPUT = 'exec 2>&1; exec "$@"'  # one stream for stdout and stderr keeps the RIE's lines in order
 # Loopback needs no proxy, whatever the environment's *_proxy variables say.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -62,7 +65,7 @@ def host_command(rie: Path | str, handler: str, port: int, runtime_port: int, py
 
 def docker_command(image: str, bootstrap: Sequence[str], port: int, runtime_port: int, *, options: Sequence[str] = (),
                    docker: str = "docker", rie: str = RIE_IN_IMAGE, host_network: bool | None = None,
-                   merge_output: bool = False) -> list[str]:
+                   isolated: bool = False, merge_output: bool = False) -> list[str]:
     """Docker mode: ``docker run OPTIONS NETWORK --entrypoint RIE IMAGE ADDRESSES BOOTSTRAP``.
 
     Args:
@@ -73,9 +76,13 @@ def docker_command(image: str, bootstrap: Sequence[str], port: int, runtime_port
         docker: the Docker CLI.
         rie: the RIE's path inside the container (mount one read-only for images that lack it).
         host_network: share the host's network (default: on Linux); otherwise publish :8080 on 127.0.0.1:``port``.
+        isolated: no network at all but the container's own loopback (``--network none``), where the RIE listens
+            on ``port`` and ``runtime_port`` (:data:`INSIDE`, say); nothing is published, ``host_network`` is ignored.
         merge_output: start the RIE through ``/bin/sh`` with stderr sent to stdout, so one pipe keeps its lines in order.
     """
-    if host_network if host_network is not None else host_network_default():
+    if isolated:
+        network, listen = ["--network", "none"], addresses(port, runtime_port)
+    elif host_network if host_network is not None else host_network_default():
         network, listen = ["--network", "host"], addresses(port, runtime_port)
     else:
         network = ["--publish", f"127.0.0.1:{port}:8080"]

@@ -3,9 +3,10 @@
     python -m localcloud.bench [--mode host|docker|both] [--calls 500] [--colds 5]
 
 Starts its own stand-in (free port, temporary home), deploys a trivial handler and, in
-one run, interleaves warm calls on the same execution environment three ways with the
-same HTTP client (requests, keep-alive): straight to the environment's RIE, through the
-edge's Lambda Invoke API, and through an HTTP API route. Then forces cold starts by
+one run, interleaves warm calls on the same execution environment three ways, each over one
+keep-alive ``http.client`` connection: straight to the environment's RIE (through its forwarder's
+unix socket, the way the edge reaches it), through the edge's Lambda Invoke API, and through an
+HTTP API route. Then forces cold starts by
 updating the configuration. Targets: edge <= 1.0 ms and gateway + edge <= 1.5 ms over
 the direct RIE call, at p50. A script, not a test: it takes minutes.
 """
@@ -14,17 +15,21 @@ from __future__ import annotations
 
 import argparse
 import base64
+import http.client
 import os
 import re
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 from pathlib import Path
 
 import requests
 
+from lambda_rie.run import INVOKE_PATH
 from localcloud import engine, process
+from localcloud.bridge import UnixHTTPConnection
 
 HANDLER = '''def handler(event, context):
     return {"statusCode": 200, "body": "ok"}
@@ -64,18 +69,42 @@ def deploy(cloud: process.Instance, mode: str, code: Path) -> tuple[str, str]:
     return "bench", api["ApiEndpoint"] + "/bench"
 
 
+class _Answer:
+    def __init__(self, status_code: int, text: str):
+        self.status_code, self.text = status_code, text
+
+
+def poster(address: str):
+    """A function that POSTs ``{}`` to ``address`` (``unix:SOCKET`` then a path, or an ``http://`` URL) over one
+    keep-alive ``http.client`` connection, the same client for every path measured."""
+    if address.startswith("unix:"):
+        socket_path, target = address.removeprefix("unix:").split(" ", 1)
+        connection = UnixHTTPConnection(socket_path, timeout=30)
+    else:
+        url = urllib.parse.urlsplit(address)
+        connection, target = http.client.HTTPConnection(url.hostname, url.port, timeout=30), url.path
+
+    def post() -> _Answer:
+        connection.request("POST", target, body=b"{}", headers={"Content-Type": "application/json"})
+        answer = connection.getresponse()
+        return _Answer(answer.status, answer.read().decode("utf-8", "replace"))
+    return post
+
+
 def measure(cloud: process.Instance, name: str, api_url: str, calls: int, colds: int) -> dict[str, list[float]]:
     invoke_url = f"{cloud.endpoint}/2015-03-31/functions/{name}/invocations"
     session = requests.Session()
     for _ in range(50):  # warm up: one environment, connections open
         assert session.post(api_url, data=b"{}").status_code == 200
-    rie = cloud.status()["functions"][name]["environments"][0]["rie_url"] + "/2015-03-31/functions/function/invocations"
-    paths = {"RIE direct": (rie, b"{}"), "Lambda Invoke via edge": (invoke_url, b"{}"), "HTTP API via edge": (api_url, b"{}")}
+    rie = cloud.status()["functions"][name]["environments"][0]["rie"]
+    rie = f"{rie} {INVOKE_PATH}" if rie.startswith("unix:") else rie + INVOKE_PATH
+    paths = {"RIE direct": poster(rie), "Lambda Invoke via edge": poster(invoke_url),
+             "HTTP API via edge": poster(api_url)}
     samples: dict[str, list[float]] = {label: [] for label in paths}
     for _ in range(calls):
-        for label, (url, body) in paths.items():
+        for label, post in paths.items():
             started = time.perf_counter()
-            answer = session.post(url, data=body)
+            answer = post()
             samples[label].append((time.perf_counter() - started) * 1000)
             assert answer.status_code == 200, (label, answer.status_code, answer.text)
     lam = cloud.client("lambda")

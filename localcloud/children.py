@@ -10,6 +10,7 @@ session: ``kill_recorded`` ends the whole session, even when its leader is alrea
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -50,6 +51,15 @@ def session_members(session: int) -> list[int]:
         if int(fields[3]) == session:
             members.append(int(stat.parent.name))
     return members
+
+
+def children_of(pid: int) -> list[int]:
+    """The pids of a process's children (Linux: /proc/PID/task/*/children); none when it is gone."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            found += [int(child) for child in (task / "children").read_text().split()]
+    return found
 
 
 def kill_recorded(home: Path) -> int:

@@ -1,11 +1,16 @@
 """The Docker engine, reached through the docker CLI (no SDK, no docker networks).
 
-Every container the stand-in creates carries the Docker labels ``localcloud.home=<home>`` and
-``localcloud.instance=<id>``, so ``down`` and a restart remove exactly those and nothing else.
+Every container the stand-in creates carries the labels ``localcloud.home`` and
+``localcloud.instance``, so ``down`` and a restart remove exactly those and nothing else.
+Workloads (Lambda environments, Cloud Run instances) run with :data:`CONFINED`, in a network
+namespace of their own (``--network none``) (:mod:`localcloud.bridge` reaches them), and removing a container
+removes its anonymous volumes too.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import platform
 import subprocess
@@ -14,6 +19,9 @@ from localcloud import settings
 
 LABEL_HOME = "localcloud.home"
 LABEL_INSTANCE = "localcloud.instance"
+# What every workload container gets besides ``--network none``: no capabilities, no way to gain privileges
+# (a setuid binary in the image runs with the caller's ids), at most 1024 processes (Lambda's limit).
+CONFINED = ["--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--pids-limit", "1024"]
 
 
 class EngineError(RuntimeError):
@@ -53,6 +61,28 @@ def host_networking() -> bool:
     return platform.system() == "Linux"
 
 
+def masked_volumes(volumes: list[str]) -> list[str]:
+    """``docker run`` options that put an empty, read-only tmpfs where the image declares a ``VOLUME``.
+
+    Docker would otherwise create an anonymous volume there: writable despite ``--read-only``, on the
+    engine's disk, and left behind by ``docker rm`` without ``--volumes``.
+    """
+    options = []
+    for path in volumes:
+        line = io.StringIO()  # docker reads --mount as one CSV record: a path with a comma stays one field
+        csv.writer(line).writerow(["type=tmpfs", f"destination={path}", "tmpfs-size=4096", "readonly"])
+        options += ["--mount", line.getvalue().strip()]
+    return options
+
+
+def pid(container: str) -> int:
+    """The host pid of a running container's first process; 0 when it is not running (or not there)."""
+    try:
+        return int(run(["inspect", "--format", "{{.State.Pid}}", container], timeout=30).strip() or 0)
+    except (EngineError, ValueError):
+        return 0
+
+
 def image_config(reference: str) -> dict | None:
     """``docker image inspect`` of a local image, or None when the engine does not have it."""
     try:
@@ -73,6 +103,6 @@ def containers(label: str, value: str) -> list[str]:
 
 
 def remove(ids: list[str]) -> None:
-    """Force-remove containers (stop and delete); missing ones are ignored."""
+    """Force-remove containers (stop and delete) with their anonymous volumes; missing ones are ignored."""
     if ids:
-        subprocess.run([cli(), "rm", "--force", *ids], capture_output=True, timeout=60)
+        subprocess.run([cli(), "rm", "--force", "--volumes", *ids], capture_output=True, timeout=60)

@@ -1,11 +1,15 @@
 """One Cloud Run instance: the revision's image in a container, serving HTTP on ``PORT``.
 
-Cloud Run's container contract: ``PORT`` (where to listen), ``K_SERVICE``, ``K_REVISION`` and
-``K_CONFIGURATION`` are set; memory and CPU limits apply; the instance is ready once its
-startup probe (by default a TCP connection to the port) succeeds. Here the container runs
-with ``--network host``, so ``PORT`` is a free loopback port rather than 8080, and ``HOST``
-is set to 127.0.0.1 for servers that honour it; the root filesystem is read-only (writes go
-to a tmpfs at /tmp, as Cloud Run's in-memory filesystem) and the user is not root.
+Cloud Run's container contract: ``PORT`` (where to listen: the container port, 8080 unless the
+revision says otherwise), ``K_SERVICE``, ``K_REVISION`` and ``K_CONFIGURATION`` are set; memory
+and CPU limits apply; the instance is ready once its startup probe (by default a TCP connection to
+the port) succeeds. Here the container has a network namespace of its own with nothing but its
+loopback (``--network none``), so a server may bind ``0.0.0.0:$PORT`` as on Cloud Run and still
+be reachable from nowhere but the stand-in, through a forwarder in that namespace on a unix socket
+(:mod:`localcloud.bridge`; the forwarder's socket appearing is the TCP startup probe passing). It
+runs with no capabilities and no new privileges; the root filesystem is read-only (writes go to a
+tmpfs at /tmp, as Cloud Run's in-memory filesystem), the image's VOLUMEs are masked, and the user
+is not root.
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from lambda_rie import WaitTimeout, listening, wait_for
+from lambda_rie import WaitTimeout, wait_for
 from localcloud import engine
-from localcloud.aws.awslambda.environment import Ports
+from localcloud.aws.ecr.unixhttp import HOST, UnixPool
+from localcloud.bridge import Bridge, BridgeError
 
 from .resources import RevisionSpec
 
@@ -38,21 +43,29 @@ def never_listened(port: int) -> str:
 
 
 class Container:
-    def __init__(self, spec: RevisionSpec, image: str, ports: Ports, *, home: Path, instance: str):
-        self.spec, self.image, self.ports = spec, image, ports
-        self.port = ports.take()
+    def __init__(self, spec: RevisionSpec, image: str, *, sockets: Path, home: Path, instance: str):
+        """``sockets``: the private folder where the instance's forwarder binds its socket."""
+        self.spec, self.image = spec, image
+        self.port = spec.container_port
         self.home, self.instance = home, instance
-        self.name = f"localcloud-run-{spec.revision}-{uuid.uuid4().hex[:6]}"
+        self.id = uuid.uuid4().hex
+        self.name = f"localcloud-run-{spec.revision}-{self.id[:6]}"
+        self.bridge = Bridge(sockets, self.id, self.port, home)
+        # connections to the instance, over its forwarder's socket; a request target is sent as given
+        self.http = UnixPool(HOST, socket_path=str(self.bridge.path), maxsize=max(1, min(spec.concurrency, 100)),
+                             retries=False)
         self.started_s: float | None = None  # seconds from `docker run` to the first accepted connection
 
     def environment(self) -> dict[str, str]:
         return {**dict(self.spec.env), "PORT": str(self.port), "K_SERVICE": self.spec.service,
-                "K_REVISION": self.spec.revision, "K_CONFIGURATION": self.spec.service, "HOST": "127.0.0.1"}
+                "K_REVISION": self.spec.revision, "K_CONFIGURATION": self.spec.service}
 
-    def run_args(self) -> list[str]:
+    def run_args(self, volumes: list[str] = ()) -> list[str]:
+        """``docker run`` for the instance; ``volumes``: the image's VOLUME paths, masked."""
         if self.spec.memory_bytes <= 0 or self.spec.cpus <= 0:  # docker's "no limit"; resources.py refuses these
             raise ValueError(f"refusing unlimited resources for {self.spec.revision}")
-        args = ["run", "--detach", "--name", self.name, "--network", "host", "--read-only",
+        args = ["run", "--detach", "--name", self.name, "--network", "none", *engine.CONFINED,
+                *engine.masked_volumes(list(volumes)), "--read-only",
                 "--tmpfs", "/tmp", "--user", USER, "--memory", str(self.spec.memory_bytes),
                 "--cpus", f"{self.spec.cpus:g}", "--label", f"{engine.LABEL_HOME}={self.home}",
                 "--label", f"{engine.LABEL_INSTANCE}={self.instance}",
@@ -66,20 +79,29 @@ class Container:
     def start(self, timeout: float, clock: Callable[[], float] = time.monotonic) -> None:
         """Run the container and wait until it accepts connections on ``PORT`` (the TCP startup probe)."""
         began = clock()
-        engine.run(self.run_args(), timeout=120, what="run")
+        config = engine.image_config(self.image) or {}
+        engine.run(self.run_args(sorted((config.get("Config") or {}).get("Volumes") or {})), timeout=120, what="run")
 
         def probe() -> bool:
-            if listening(self.port, timeout=0.5):
+            if self.bridge.ready():  # raises BridgeError when the forwarder could not enter the namespace
                 return True
             if not self.running():
                 raise StartFailed(f"{never_listened(self.port)} The container exited: {self.last_log_line()}")
             return False
 
         try:
-            wait_for(probe, timeout - (clock() - began), what="the startup probe", clock=clock)
+            pid = engine.pid(self.name)
+            if not pid:
+                raise StartFailed(f"{never_listened(self.port)} The container exited: {self.last_log_line()}")
+            self.bridge.start(pid, self.name, self.image, [f"{engine.LABEL_HOME}={self.home}",
+                                                           f"{engine.LABEL_INSTANCE}={self.instance}"])
+            wait_for(probe, timeout - (clock() - began), interval=0.05, what="the startup probe", clock=clock)
         except WaitTimeout:
             self.stop()
             raise StartFailed(never_listened(self.port)) from None
+        except BridgeError as error:
+            self.stop()
+            raise StartFailed(f"{never_listened(self.port)} {error}") from None
         self.started_s = clock() - began
 
     def running(self) -> bool:
@@ -98,5 +120,7 @@ class Container:
         return "no output"
 
     def stop(self) -> None:
+        """Remove the container (with any anonymous volume) and its forwarder."""
         engine.remove([self.name])
-        self.ports.give_back(self.port)
+        self.bridge.stop()
+        self.http.close()

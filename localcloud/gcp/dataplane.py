@@ -59,7 +59,6 @@ def service_of(path: str) -> tuple[str, str] | None:
 class DataPlane:
     def __init__(self, runtime: Runtime, policies: Policies, exists):
         self.runtime, self.policies, self.exists = runtime, policies, exists
-        self.http = urllib3.PoolManager(maxsize=100, retries=False)
 
     def __call__(self, environ: dict, start_response: wsgi.StartResponse):
         found = service_of(environ.get("PATH_INFO", ""))
@@ -83,12 +82,11 @@ class DataPlane:
             return wsgi.respond(start_response, 503, UNAVAILABLE, content_type="text/plain")
         timed_out = False
         try:
-            url = f"http://127.0.0.1:{instance.container.port}{path}"
-            if environ.get("QUERY_STRING"):
-                url += "?" + environ["QUERY_STRING"]
+            url = path + ("?" + environ["QUERY_STRING"] if environ.get("QUERY_STRING") else "")
             headers = {k: v for k, v in wsgi.request_headers(environ).items() if k.lower() not in HOP_BY_HOP}
-            response = self.http.request(environ["REQUEST_METHOD"], url, body=body, headers=headers,
-                                         timeout=urllib3.Timeout(total=pool.spec.timeout_s), redirect=False)
+            response = instance.container.http.request(environ["REQUEST_METHOD"], url, body=body, headers=headers,
+                                                       timeout=urllib3.Timeout(total=pool.spec.timeout_s),
+                                                       redirect=False)
         except urllib3.exceptions.TimeoutError:
             timed_out = True
             return wsgi.respond(start_response, 504, TIMED_OUT, content_type="text/plain")

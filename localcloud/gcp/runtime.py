@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from localcloud import engine
-from localcloud.aws.awslambda.environment import Ports
+from localcloud.bridge import discard_folder, socket_folder
 
 from .container import Container, StartFailed
 from .images import local_reference
@@ -33,7 +33,7 @@ class Runtime:
                  clock: Callable[[], float] = time.monotonic, queue_wait_s: float = QUEUE_WAIT_S):
         self.registry_host, self.home, self.instance = registry_host, home, instance
         self.idle_timeout_s, self.clock, self.queue_wait_s = idle_timeout_s, clock, queue_wait_s
-        self.ports = Ports()
+        self.sockets = socket_folder(home, "cloudrun")
         self.pools: dict[str, Pool] = {}  # service name -> the pool of its serving revision
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -49,7 +49,8 @@ class Runtime:
             engine.pull(image, timeout=600)
         except engine.EngineError:
             raise DeployFailed(f"Image '{spec.image}' not found.") from None
-        pool = Pool(spec, lambda: Container(spec, image, self.ports, home=self.home, instance=self.instance),
+        pool = Pool(spec, lambda: Container(spec, image, sockets=self.sockets, home=self.home,
+                                                  instance=self.instance),
                     idle_timeout_s=self.idle_timeout_s, clock=self.clock, queue_wait_s=self.queue_wait_s)
         try:
             pool.deploy()
@@ -93,3 +94,4 @@ class Runtime:
             pools, self.pools = list(self.pools.values()), {}
         for pool in pools:
             pool.stop()
+        discard_folder(self.sockets, self.home)

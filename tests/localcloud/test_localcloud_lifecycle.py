@@ -15,7 +15,7 @@ import pytest
 import requests
 from botocore.exceptions import BotoCoreError
 
-from localcloud import process
+from localcloud import children, process
 from polling import wait_for
 
 pytestmark = pytest.mark.integration
@@ -119,9 +119,12 @@ def test_down_after_a_crash_leaves_no_runtime_process(own):
         with contextlib.suppress(BotoCoreError):  # the stand-in dies under it
             own.invoke(name, {"sleep": 120})
     threading.Thread(target=call, daemon=True).start()
-    runtimes = wait_for(lambda: [pid for pid in map(int, filter(str.isdigit, os.listdir("/proc")))
-                                 if _is_runtime(pid) and str(own.cloud.home) in _cwd(pid)],
-                        what="the runtime starting")
+    def runtimes_started() -> list[int]:  # the runtime under this stand-in's environment (its RIE's child)
+        environments = own.counters(name).get("environments") or [{}]
+        pid = environments[0].get("pid")
+        return [child for child in children.children_of(pid) if _is_runtime(child)] if pid else []
+
+    runtimes = wait_for(runtimes_started, what="the runtime starting")
     time.sleep(2)  # past its init (a runtime killed there exits by itself): it now sleeps in the handler
     # when: the stand-in is killed, then `down`
     os.kill(own.cloud.pid, signal.SIGKILL)
@@ -159,9 +162,3 @@ def _is_runtime(pid: int) -> bool:
         return False
     return b"python" in argv[0] and argv[1:3] == [b"-m", b"awslambdaric"]
 
-
-def _cwd(pid: int) -> str:
-    try:
-        return os.readlink(f"/proc/{pid}/cwd")
-    except OSError:
-        return ""

@@ -42,6 +42,13 @@ def test_docker_mode_without_host_networking_publishes_the_rie_on_a_loopback_por
                        "--runtime-api-address", "127.0.0.1:9001", "app.handler"]
 
 
+def test_an_isolated_container_has_no_network_and_the_rie_listens_on_its_own_loopback():
+    command = docker_command("img:1", ["app.handler"], 8080, 9001, host_network=True, isolated=True)
+    assert command == ["docker", "run", "--network", "none", "--entrypoint", "/usr/local/bin/aws-lambda-rie", "img:1",
+                       "--runtime-interface-emulator-address", "127.0.0.1:8080",
+                       "--runtime-api-address", "127.0.0.1:9001", "app.handler"]
+
+
 def test_docker_mode_can_merge_the_rie_output_into_one_stream_through_a_shell():
     command = docker_command("img:1", ["app.handler"], 9100, 9101, docker="podman", rie="/opt/rie", host_network=True,
                              merge_output=True)

@@ -1,10 +1,13 @@
 """One Lambda execution environment: the AWS Runtime Interface Emulator running awslambdaric.
 
-Docker mode runs the function's image with ``--network host`` and the RIE as entrypoint
-on loopback ports chosen here (SAM CLI's recipe); the RIE binary is mounted read-only,
-so images without it work too. Host mode runs the RIE as a process with this Python
-over the image's extracted /var/task. Either way the environment serves strictly one
-request at a time (the RIE cannot do more, and neither does Lambda).
+Docker mode runs the function's image with the RIE as entrypoint (SAM CLI's recipe) in a
+container with no network but its own loopback, where the RIE listens; the stand-in reaches
+its invoke port through a forwarder in the container's network namespace, on a unix socket
+(:mod:`localcloud.bridge`), and its runtime API stays inside. The RIE binary is mounted
+read-only, so images without it work too. Host mode runs the RIE as a process with this
+Python over the image's extracted /var/task: where the system allows it, as a user of its own
+in namespaces of its own (:mod:`localcloud.namespaces`), reached the same way. Either way the
+environment serves strictly one request at a time (the RIE cannot do more, and neither does Lambda).
 """
 
 from __future__ import annotations
@@ -22,11 +25,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from lambda_rie import WaitTimeout, free_port, listening, wait_for
-from lambda_rie.run import INVOKE_PATH
-from localcloud import children, engine
+from lambda_rie.run import INSIDE, INVOKE_PATH
+from localcloud import children, engine, namespaces
 from localcloud.aws.awslambda import launchers
 from localcloud.aws.awslambda.functions import FunctionSpec, LaunchPlan
 from localcloud.aws.awslambda.lambdalog import LogParser
+from localcloud.bridge import Bridge, BridgeError
 
 GRACE_S = 5.0  # beyond the function timeout, before an unanswered invoke counts as a dead environment
 
@@ -58,8 +62,9 @@ class Ports:
 class Environment:
     """An RIE serving one function version; ``generation`` says which code and configuration it runs."""
 
-    def __init__(self, spec: FunctionSpec, *, ports: Ports, home: Path, instance: str,
+    def __init__(self, spec: FunctionSpec, *, ports: Ports, sockets: Path, home: Path, instance: str,
                  extra_env: dict[str, str], provisioned: bool = False, clock: Callable[[], float] = time.monotonic):
+        """``sockets``: the private folder where the forwarders of bridged environments bind their sockets."""
         self.spec = spec
         self.plan: LaunchPlan | None = None
         self.docker = False
@@ -72,8 +77,11 @@ class Environment:
         self.id = secrets.token_hex(16)
         self.generation = spec.generation
         self.log_stream = time.strftime("%Y/%m/%d/", time.gmtime()) + f"[{spec.version}]{self.id}"  # AWS's stream name
-        self.port = ports.take()
-        self.api_port = ports.take()
+        self.sockets = sockets
+        self.port, self.api_port = INSIDE  # ports of the environment's own loopback, unless it shares the host's
+        self.bridge: Bridge | None = None
+        self.pid: int | None = None  # the environment's first process on this machine (a container's, or the RIE's)
+        self.user: int | None = None  # a confined host-mode environment's own user id
         self.busy = True  # created for the request that needs it
         self.initialized = False
         self.retiring = False
@@ -87,27 +95,58 @@ class Environment:
         self.cidfile = home / "run" / f"{self.id}.cid"
 
     # -- lifecycle ---------------------------------------------------------------------
+    @property
+    def bridged(self) -> bool:
+        """Whether the environment has a network namespace of its own, reached through a :class:`Bridge`."""
+        if self.docker:
+            return engine.host_networking()  # Docker Desktop's containers cannot be entered
+        return self.user is not None
+
     def start(self, plan: LaunchPlan, rie: Path, parser: LogParser, timeout: float = 60) -> None:
         """Launch the RIE for ``plan`` and wait until it accepts connections."""
         self.plan, self.rie, self.parser = plan, rie, parser
         self.docker = plan.docker_reference is not None
         self.container = f"localcloud-{self.instance}-{self.id[:12]}" if self.docker else None
+        if not self.docker and namespaces.unavailable() is None:
+            self.user = namespaces.new_user()
+        if not self.bridged:
+            self.port, self.api_port = self.ports.take(), self.ports.take()
         command, env, cwd = (launchers.docker_command if self.docker else launchers.host_command)(self)
         self.process = children.spawn(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                       env=env, cwd=cwd, start_new_session=True)
         if not self.docker:  # containers carry labels instead
             children.record(self.home, f"env-{self.id}", self.process.pid, "aws-lambda-rie", "awslambdaric")
+            self.pid = self.process.pid
         threading.Thread(target=self._read_output, name=f"env-{self.id[:8]}", daemon=True).start()
         try:
+            if self.bridged:
+                self.pid = wait_for(self._namespace, timeout, interval=0.005, what="the environment running")
+                self.bridge = Bridge(self.sockets, self.id, self.port, self.home)
+                self.bridge.start(self.pid, self.container, plan.docker_reference,
+                                  [f"{engine.LABEL_HOME}={self.home}", f"{engine.LABEL_INSTANCE}={self.instance}"])
             wait_for(self._listening, timeout, interval=0.005, what="the environment listening")
         except WaitTimeout:
             raise EnvironmentGone(f"the environment did not start within {timeout:.0f} s") from None
+        except BridgeError as error:
+            raise EnvironmentGone(str(error)) from None
+
+    def _namespace(self) -> int:
+        """The environment's first process in its own namespaces (a container's first, or the process ``unshare``
+        forked, which becomes the RIE), once there is one; 0 until then."""
+        self._exited("starting")
+        if self.docker:
+            return engine.pid(self.container)
+        forked = children.children_of(self.process.pid)
+        return forked[0] if forked else 0
+
+    def _exited(self, doing: str) -> None:
+        if self.process.poll() is not None:
+            raise EnvironmentGone(f"the environment exited while {doing} (status {self.process.returncode})")
 
     def _listening(self) -> bool:
-        if listening(self.port):
+        if self.bridge.ready() if self.bridge else listening(self.port):
             return True
-        if self.process.poll() is not None:
-            raise EnvironmentGone(f"the environment exited while starting (status {self.process.returncode})")
+        self._exited("starting")
         return False
 
     def function_env(self) -> dict[str, str]:
@@ -130,8 +169,12 @@ class Environment:
         for raw in self.process.stdout:
             self.parser.feed(raw.decode("utf-8", "replace"))
 
+    def address(self) -> str:
+        """Where the stand-in reaches the RIE's invoke API: ``unix:SOCKET``, or a loopback URL when not bridged."""
+        return f"unix:{self.bridge.path}" if self.bridge else f"http://127.0.0.1:{self.port}"
+
     def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
+        return self.process is not None and self.process.poll() is None and (self.bridge is None or self.bridge.alive())
 
     def stop(self) -> None:
         """Shut the environment down (AWS's Shutdown phase, without its grace period)."""
@@ -139,19 +182,24 @@ class Environment:
             self._conn.close()
         if self.container:
             engine.remove([self.container])
+        if self.bridge:
+            self.bridge.stop()
         if self.process:  # the RIE's process group, with the runtime it started (even when the RIE already died)
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(10)
         self.cidfile.unlink(missing_ok=True)
         children.forget(self.home, f"env-{self.id}")
-        self.ports.give_back(self.port, self.api_port)
+        if not self.bridged:
+            self.ports.give_back(self.port, self.api_port)
 
     # -- invoking ------------------------------------------------------------------------
     def send(self, payload: bytes, headers: dict[str, str]) -> None:
         """Send one invoke; read the answer with :meth:`receive`."""
         if self._conn is None:
-            self._conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.spec.timeout + GRACE_S)
+            timeout = self.spec.timeout + GRACE_S
+            self._conn = self.bridge.connection(timeout) if self.bridge else \
+                http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
             self._conn.request("POST", INVOKE_PATH, body=payload, headers=headers)
         except OSError as error:
@@ -200,6 +248,5 @@ class Environment:
                 if os.path.exists(path):
                     return Path(path)
             return None
-        tasks = Path(f"/proc/{self.process.pid}/task")
-        children = [pid for task in tasks.iterdir() for pid in (task / "children").read_text().split()]
-        return Path(f"/proc/{children[0]}/status") if children else None
+        runtimes = children.children_of(self.pid)  # the RIE's child: the runtime
+        return Path(f"/proc/{runtimes[0]}/status") if runtimes else None

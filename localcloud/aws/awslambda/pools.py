@@ -209,7 +209,8 @@ class Pools:
                 "busy": pool.busy(), "reserved_concurrency": pool.reserved,
                 "environments": [{"id": env.id, "version": env.spec.version, "busy": env.busy,
                                   "provisioned": env.provisioned, "idle_s": round(now - env.last_used, 1),
-                                  "rie_url": f"http://127.0.0.1:{env.port}", "container": env.container}
+                                  "rie": env.address(), "container": env.container,
+                                  "pid": env.pid, "user": env.user}
                                  for env in pool.envs]}
                 for pool in self.by_key.values()}
 

@@ -25,6 +25,7 @@ from localcloud.aws.awslambda.environment import Environment, EnvironmentGone, P
 from localcloud.aws.awslambda.functions import FunctionSpec, ImageError, ImageStore
 from localcloud.aws.awslambda.lambdalog import Invocation, LogParser, LogSink, epoch_ms, iso_time
 from localcloud.aws.awslambda.pools import Pools
+from localcloud.bridge import discard_folder, socket_folder
 from localcloud.engine import EngineError
 
 WARM_UP_EVENT = b'{"localcloud": "provisioned-concurrency warm-up"}'
@@ -55,9 +56,10 @@ class Runtime:
                  resolve: Callable[[tuple, str], FunctionSpec | None], clock: Callable[[], float] = time.monotonic,
                  now_ms: Callable[[], int] = epoch_ms):
         self.images, self.sink, self.rie, self.now_ms = images, sink, rie, now_ms
-        ports = Ports()
+        ports, self.home, self.sockets = Ports(), home, socket_folder(home, "lambda")
         self.pools = Pools(new_environment=lambda spec, provisioned: Environment(
-            spec, ports=ports, home=home, instance=instance, extra_env=extra_env, provisioned=provisioned, clock=clock),
+            spec, ports=ports, sockets=self.sockets, home=home, instance=instance, extra_env=extra_env,
+            provisioned=provisioned, clock=clock),
             idle_timeout=idle_timeout, max_concurrency=max_concurrency, resolve=resolve, warm_up=self._warm_up,
             clock=clock)
         self.lock = threading.Lock()
@@ -165,6 +167,7 @@ class Runtime:
     def shutdown(self) -> None:
         self.events.shutdown(wait=False, cancel_futures=True)
         self.pools.shutdown()
+        discard_folder(self.sockets, self.home)
 
     def flush_logs(self, timeout: float = 2.0) -> None:
         """Wait until every answered invocation's log reached CloudWatch Logs (read-your-writes)."""

@@ -39,13 +39,15 @@ class ImageConfig:
     env: dict[str, str] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
     architecture: str = "amd64"
+    volumes: list[str] = field(default_factory=list)  # the image's VOLUME paths
 
     @classmethod
     def parse(cls, document: dict) -> ImageConfig:
         config = document.get("config") or {}
         env = dict(item.split("=", 1) for item in config.get("Env") or [] if "=" in item)
         return cls(config.get("Entrypoint") or [], config.get("Cmd") or [], config.get("WorkingDir") or "",
-                   env, config.get("Labels") or {}, document.get("architecture", "amd64"))
+                   env, config.get("Labels") or {}, document.get("architecture", "amd64"),
+                   sorted(config.get("Volumes") or {}))
 
 
 def unsupported_by_lambda(media_type: str, manifest: dict) -> bool:

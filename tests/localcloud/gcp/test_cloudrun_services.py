@@ -8,6 +8,7 @@ import pytest
 import requests
 from cloudrun_support import PARENT, counters, public, run, service
 from google.api_core import exceptions
+from google.cloud import run_v2
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(300)]
 
@@ -35,6 +36,17 @@ def test_create_get_update_list_delete_with_operations(services, revisions, depl
     services.delete_service(name=created.name).result(timeout=60)
     with pytest.raises(exceptions.NotFound, match="does not exist"):
         services.get_service(name=created.name)
+
+
+def test_port_is_8080_unless_the_revision_names_another_container_port(deploy, probe_image):
+    # given: a service with Cloud Run's default port, and one whose container listens on 9090
+    other = service(probe_image)
+    other.template.containers[0].ports = [run_v2.ContainerPort(container_port=9090)]
+    # when
+    default = requests.get(deploy(service(probe_image)).uri + "/", timeout=30).json()
+    custom = requests.get(deploy(other).uri + "/", timeout=30).json()
+    # then: as on Cloud Run, every instance is told its own 8080 (or the configured port)
+    assert (default["env"]["PORT"], custom["env"]["PORT"]) == ("8080", "9090")
 
 
 def test_a_second_create_of_the_same_service_is_refused(services, deploy, probe_image):
@@ -67,13 +79,13 @@ def test_the_container_contract(deploy, probe_image, cloud):
     answer = requests.get(created.uri + "/some/path?x=1", timeout=30).json()
     # then: Cloud Run's variables, the path unchanged, a read-only root, a writable /tmp, not root
     assert answer["env"]["K_SERVICE"] == service_id and answer["env"]["K_CONFIGURATION"] == service_id
-    assert answer["env"]["K_REVISION"] == revision and int(answer["env"]["PORT"]) > 0
+    assert answer["env"]["K_REVISION"] == revision and answer["env"]["PORT"] == "8080"
     assert answer["path"] == "/some/path?x=1"
     assert (answer["root_writable"], answer["tmp_writable"], answer["uid"] != 0) == (False, True, True)
     # and the memory and CPU limits are the container's
     (container,) = run("docker", "ps", "--quiet", "--filter", f"label=localcloud.run.revision={revision}").split()
     host = json.loads(run("docker", "inspect", container))[0]["HostConfig"]
-    assert (host["Memory"], host["NanoCpus"], host["NetworkMode"]) == (256 * 1024**2, 10**9, "host")
+    assert (host["Memory"], host["NanoCpus"], host["NetworkMode"]) == (256 * 1024**2, 10**9, "none")
     assert counters(cloud, created.name)["instances_started"] >= 1
 
 

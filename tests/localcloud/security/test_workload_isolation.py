@@ -1,0 +1,163 @@
+"""A Lambda function is an untrusted client: what its handler tries from inside must fail.
+
+The handler (tests/localcloud/functions/intruder) tries to reach the edge and a server on the host's
+loopback, to open a raw socket, to gain root through a setuid binary of its image, to leave a process
+behind in a session of its own, and to write into a VOLUME of its image; from the outside, a loopback
+client polls every port the function listens on, as a DNS-rebound page would. Each runs against a
+docker-mode function (its own image) and a host-mode function (a folder pushed as a host image, which
+the stand-in runs on this machine, in host mode and in docker mode alike).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import threading
+import uuid
+
+import pytest
+import requests
+from workloads import container_pid, descendants, host_listening_ports, own_network, processes_with
+
+from polling import wait_for
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
+DOCKER = pytest.mark.docker
+# (stand-in mode, how the intruder is packaged): an image built with Docker, or a folder pushed as a host image
+KINDS = [pytest.param("host", "folder", id="host"),
+         pytest.param("docker", "image", id="docker", marks=DOCKER),
+         pytest.param("docker", "folder", id="docker-host-image", marks=DOCKER)]
+NO_CAPABILITIES = "0000000000000000"
+REPOSITORY = "lc-tests"  # the repository the lab fixture creates
+
+
+def intruder(lab, kind: str, image: str | None = None) -> str:
+    """A function running the intruder handler, packaged as ``kind``; returns its name."""
+    if kind == "folder":
+        answer = lab.cloud.push_folder(lab.functions / "intruder", REPOSITORY, "intruder-folder")
+        assert answer.status_code == 200, answer.text
+        image = answer.json()["imageUri"]
+    return lab.function("intruder", image=image or lab.image("intruder"), Timeout=5)
+
+
+def environment(lab, name: str) -> dict:
+    (env,) = lab.counters(name)["environments"]
+    return env
+
+
+def workload_pid(env: dict) -> int:
+    """The environment's first process on this machine: its container's, or its host process."""
+    return container_pid(env["container"]) if env["container"] else env["pid"]
+
+
+@pytest.fixture
+def host_server():
+    """A TCP server on the host's loopback (as another workload's port or a local service would be)."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        server.settimeout(0.2)
+        yield server.getsockname()[1]
+
+
+@pytest.mark.parametrize("lab, kind", KINDS, indirect=["lab"])
+def test_a_function_reaches_neither_the_edge_nor_a_server_on_the_hosts_loopback(lab, kind, host_server):
+    # given
+    name = intruder(lab, kind)
+    # when: the handler connects to the edge's port and to a server of the host, and calls the edge's API
+    report, _ = lab.invoke(name, {"connect": [["127.0.0.1", lab.cloud.port], ["127.0.0.1", host_server]],
+                                  "edge": True})
+    # then: nothing answers; its only network is its own loopback
+    assert "connected" not in report["connect"], report
+    assert report["edge"] != 200, report
+    assert report["interfaces"] == ["lo"], report
+
+
+@pytest.mark.parametrize("lab, kind", KINDS, indirect=["lab"])
+def test_a_function_runs_unprivileged_with_no_capabilities_and_no_new_privileges(lab, kind):
+    # given
+    name = intruder(lab, kind)
+    # when
+    report, _ = lab.invoke(name, {})
+    # then: not root, no capability now or ever (bounding set), no way up through setuid, no raw socket
+    assert report["uid"] != 0 and report["euid"] != 0, report
+    assert (report["CapEff"], report["CapBnd"], report["NoNewPrivs"]) == (NO_CAPABILITIES, NO_CAPABILITIES, "1"), report
+    assert report["raw_socket"] != "opened", report
+
+
+@pytest.mark.parametrize("lab, kind", KINDS, indirect=["lab"])
+def test_a_setsid_child_ends_with_its_environment_and_so_do_its_forwarder_and_container(lab, kind):
+    # given: a handler that leaves a process in a session of its own
+    name = intruder(lab, kind)
+    marker = f"lingering-{uuid.uuid4().hex}"
+    report, _ = lab.invoke(name, {"linger": marker})
+    assert isinstance(report["linger"], int), report
+    assert processes_with(marker), "the handler's child did not start"
+    env = environment(lab, name)
+    socket_path = env["rie"].removeprefix("unix:")
+    # when
+    lab.lam.delete_function(FunctionName=name)
+    # then: nothing of the environment is left: its processes, its forwarder and socket, its container
+    wait_for(lambda: not processes_with(marker), 30, what="the lingering child to end with its environment")
+    wait_for(lambda: not processes_with(socket_path) and not os.path.exists(socket_path), 30,
+             what="the forwarder ending and its socket removed")
+    if env["container"]:
+        left = subprocess.run(["docker", "ps", "--all", "--quiet", "--filter", f"name={env['container']}"],
+                              capture_output=True, text=True, timeout=30).stdout
+        assert left.strip() == ""
+
+
+@pytest.mark.parametrize("lab, kind", KINDS, indirect=["lab"])
+def test_nothing_of_a_function_listens_on_the_hosts_network_so_a_loopback_poller_steals_nothing(lab, kind):
+    # given: a warm environment
+    name = intruder(lab, kind)
+    lab.invoke(name, {})
+    pid = workload_pid(environment(lab, name))
+    ports = host_listening_ports(descendants(pid))
+    # when: a loopback client (a DNS-rebound page) polls the runtime API on every port the function listens on
+    stop = threading.Event()
+
+    def poll(port: int) -> None:
+        while not stop.is_set():
+            try:
+                requests.get(f"http://127.0.0.1:{port}/2018-06-01/runtime/invocation/next", timeout=1)
+            except requests.RequestException:
+                stop.wait(0.05)
+
+    pollers = [threading.Thread(target=poll, args=(port,), daemon=True) for port in ports]
+    for poller in pollers:
+        poller.start()
+    try:
+        report, answer = lab.invoke(name, {})
+    finally:
+        stop.set()
+    # then: the student's invoke is answered by the handler, and there was nothing to poll
+    assert "FunctionError" not in answer and report["uid"] != 0, report
+    assert ports == [], f"the function listens on the host's loopback ports {ports}"
+    assert own_network(pid)
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("lab", ["docker"], indirect=True)
+def test_a_setuid_root_binary_or_a_volume_in_the_image_gives_nothing(lab, tmp_path):
+    # given: an image with a setuid-root interpreter and a VOLUME
+    (tmp_path / "app.py").write_text((lab.functions / "intruder" / "app.py").read_text())
+    (tmp_path / "Dockerfile").write_text(
+        f"FROM {lab.base_image}\nCOPY app.py ${{LAMBDA_TASK_ROOT}}/\n"
+        "RUN cp /usr/bin/python3.11 /usr/local/bin/rootpython && chmod 4755 /usr/local/bin/rootpython "
+        "&& mkdir /data && echo kept > /data/kept\nVOLUME /data\nCMD [\"app.handler\"]\n")
+    uri = f"{lab.host}/{REPOSITORY}:hostile-{uuid.uuid4().hex[:6]}"
+    for command in (["build", "--network", "host", "--quiet", "--tag", uri, str(tmp_path)], ["push", "--quiet", uri]):
+        done = subprocess.run(["docker", *command], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+    lab.built[uri] = uri
+    name = intruder(lab, "image", image=uri)
+    # when
+    report, _ = lab.invoke(name, {"setuid": "/usr/local/bin/rootpython", "write": "/data/left"})
+    container = environment(lab, name)["container"]
+    mounts = subprocess.run(["docker", "inspect", "--format", "{{json .Mounts}}", container], capture_output=True,
+                            text=True, timeout=30).stdout
+    # then: the setuid bit gives no root and no raw socket; the VOLUME is no writable volume on the engine's disk
+    assert report["setuid"]["euid"] != 0 and report["setuid"]["raw_socket"] != "opened", report
+    assert report["write"] != "written", report
+    assert '"Type":"volume"' not in mounts, mounts
+    assert container_pid(container) and own_network(container_pid(container))

@@ -1,0 +1,99 @@
+"""localcloud.forwarder, the bridge into a workload's network namespace, run here in this test's own namespace."""
+
+from __future__ import annotations
+
+import socket
+import stat
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from lambda_rie import WaitTimeout, wait_for
+from localcloud.bridge import FORWARDER, UnixHTTPConnection
+
+
+def stop(listener: socket.socket) -> None:
+    """Stop listening now (a bare close would wait for the accept blocked in the server's thread)."""
+    listener.shutdown(socket.SHUT_RDWR)
+    listener.close()
+
+
+@pytest.fixture
+def upstream():
+    """An HTTP-ish server on a free loopback port that answers every request with what it read, then closes."""
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    server.close()  # free again: the forwarder must wait until something listens
+
+    def serve(listener: socket.socket) -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            with connection:
+                request = connection.recv(65536)
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s"
+                                   % (len(request), request))
+
+    def start() -> socket.socket:
+        listener = socket.create_server(("127.0.0.1", port))
+        threading.Thread(target=serve, args=(listener,), daemon=True).start()
+        return listener
+
+    yield port, start
+
+
+def test_the_socket_appears_only_once_the_port_listens_is_private_and_forwards_both_ways(tmp_path, upstream):
+    # given: a forwarder started before anything listens
+    port, start = upstream
+    path = tmp_path / "workload.sock"
+    forwarder = subprocess.Popen([sys.executable, "-I", "-S", str(FORWARDER), str(path), str(port)],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        with pytest.raises(WaitTimeout):
+            wait_for(path.exists, 0.3, interval=0.02)
+        # when the workload starts listening
+        listener = start()
+        assert forwarder.stdout.readline() == b"ready\n"
+        # then: the socket is the owner's alone, and a request travels there and back
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        connection = UnixHTTPConnection(str(path), timeout=5)
+        connection.request("POST", "/2015-03-31/functions/function/invocations", body=b'{"x": 1}')
+        answer = connection.getresponse()
+        assert answer.status == 200 and answer.read().endswith(b'{"x": 1}')
+        stop(listener)
+        # and: the forwarder ends with the standard input the stand-in holds
+        forwarder.stdin.close()
+        assert forwarder.wait(10) == 0
+    finally:
+        forwarder.kill()
+        forwarder.wait()
+
+
+def test_a_connection_the_workload_refuses_is_closed_with_nothing_sent(tmp_path, upstream):
+    # given: a forwarder whose workload listened once, then stopped
+    port, start = upstream
+    path = tmp_path / "workload.sock"
+    listener = start()
+    forwarder = subprocess.Popen([sys.executable, "-I", "-S", str(FORWARDER), str(path), str(port)],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert forwarder.stdout.readline() == b"ready\n"
+        stop(listener)
+        # when
+        with socket.socket(socket.AF_UNIX) as client:
+            client.settimeout(5)
+            client.connect(str(path))
+            try:
+                client.sendall(b"GET / HTTP/1.1\r\n\r\n")
+                received = client.recv(100)
+            except ConnectionResetError:  # closed before the request was even read
+                received = b""
+            # then
+            assert received == b""
+    finally:
+        forwarder.kill()
+        forwarder.wait()
