@@ -1,7 +1,7 @@
 """The Docker engine, reached through the docker CLI (no SDK, no docker networks).
 
-Every container the stand-in creates carries the labels ``localcloud.home`` and
-``localcloud.instance``, so ``down`` and a restart remove exactly those and nothing else.
+Every container the stand-in creates carries the Docker labels ``localcloud.home=<home>`` and
+``localcloud.instance=<id>``, so ``down`` and a restart remove exactly those and nothing else.
 Workloads (Lambda environments, Cloud Run instances) run with :data:`CONFINED`, in a network
 namespace of their own (``--network none``) (:mod:`localcloud.bridge` reaches them), and removing a container
 removes its anonymous volumes too.
