@@ -14,6 +14,7 @@ import io
 import json
 import platform
 import subprocess
+import time
 
 from localcloud import settings
 
@@ -102,7 +103,18 @@ def containers(label: str, value: str) -> list[str]:
     return out.split()
 
 
-def remove(ids: list[str]) -> None:
-    """Force-remove containers (stop and delete) with their anonymous volumes; missing ones are ignored."""
-    if ids:
-        subprocess.run([cli(), "rm", "--force", "--volumes", *ids], capture_output=True, timeout=60)
+def remove(ids: list[str], settle: float = 10) -> None:
+    """Force-remove containers (stop and delete) with their anonymous volumes; missing ones are ignored.
+
+    Returns once none of them exists any more (or after ``settle`` seconds): a container that ``--rm``
+    is already removing makes ``docker rm`` fail while it still shows in ``docker ps --all``.
+    """
+    if not ids:
+        return
+    subprocess.run([cli(), "rm", "--force", "--volumes", *ids], capture_output=True, timeout=60)
+    deadline = time.monotonic() + settle
+    while time.monotonic() < deadline:
+        if subprocess.run([cli(), "inspect", "--type", "container", *ids], capture_output=True,
+                          timeout=30).stdout.strip() in (b"", b"[]"):
+            return
+        time.sleep(0.1)
