@@ -208,7 +208,6 @@ def test_put_image_of_a_list_naming_a_missing_image_is_refused_and_recorded_nowh
     assert "dangling" not in tags
 
 
-@HOST_ONLY
 def test_the_function_sees_the_account_every_arn_of_the_api_carries(lab):
     name = lab.function("echo")
     answer, _ = lab.invoke(name)
