@@ -12,6 +12,7 @@ no fixed length); "What differs" in ``localcloud/README.md`` says so.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from pathlib import Path
@@ -23,6 +24,15 @@ ACCOUNT = re.compile(r"^[0-9]{12}$")
 
 def with_account(rie: Path, account: str) -> Path:
     """A copy of the RIE binary ``rie`` whose invoked function ARNs carry ``account``, beside it (made once)."""
+    made = _copy(rie, account)
+    if not made.exists():  # removed from the cache meanwhile
+        _copy.cache_clear()
+        made = _copy(rie, account)
+    return made
+
+
+@functools.cache  # the binary is read once per stand-in, not at every cold start
+def _copy(rie: Path, account: str) -> Path:
     if account == RIE_ACCOUNT.decode() or not ACCOUNT.match(account):
         return rie
     target = rie.with_name(f"{rie.name}.account-{account}")
