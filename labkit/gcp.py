@@ -4,7 +4,9 @@ context, the push to Artifact Registry, calling the service.
 The student writes what step 9 teaches in their own ``cloudrun.py`` (the service a ``gcloud run deploy``
 describes, and deploying it: ``lab_solution/cloudrun.py``); the client setup, credentials, staging the
 container and pushing it are given here. On ``local`` every call goes to the stand-in's
-edge, anonymously; on ``gcp`` to Google Cloud with Application Default Credentials.
+edge, anonymously; on ``gcp`` to Google Cloud with Application Default Credentials. The stand-in serves
+each service at the root of a host of its own under ``localhost``, which importing this module makes
+this process resolve to the loopback address, as browsers and curl do (:mod:`labkit.loopback`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from lambda_rie import WaitTimeout, wait_for
 from . import dockercli, ecr, images
 from .config import REPO_ROOT, Settings
 from .errors import LabError
+from .loopback import resolve_localhost_names
+
+resolve_localhost_names()  # the stand-in's service URLs are *.localhost names (RFC 6761)
 
 CLOUDRUN_DIR = REPO_ROOT / "docker" / "cloudrun"
 TAG = "latest"

@@ -63,7 +63,8 @@ class Call:
 
 
 class Hook:
-    """Base for a service's fixes: ``before`` may return an Answer to skip moto; ``after`` may edit one."""
+    """Base for a service's fixes: ``before`` may return an Answer to skip moto (or set ``call.body``, which
+    moto then reads); ``after`` may edit moto's answer."""
 
     service = ""
 
@@ -111,7 +112,7 @@ class ControlPlane:
             if answer:
                 break
         if answer is None:
-            answer = self.call_moto(environ, body)
+            answer = self.call_moto(environ, call.body)
             for hook in hooks:
                 hook.after(call, answer)
         if call.mutating and answer.ok:

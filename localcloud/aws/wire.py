@@ -92,6 +92,18 @@ class ImageTagAlreadyExists(AwsError):
     status, code = 400, "ImageTagAlreadyExistsException"
 
 
+class ImageDigestDoesNotMatch(AwsError):
+    status, code = 400, "ImageDigestDoesNotMatchException"
+
+
+class LayersNotFound(AwsError):
+    status, code = 400, "LayersNotFoundException"
+
+
+class ReferencedImagesNotFound(AwsError):
+    status, code = 400, "ReferencedImagesNotFoundException"
+
+
 class AccessDenied(AwsError):
     status, code = 403, "AccessDeniedException"
 

@@ -1,14 +1,16 @@
 """The edge: one HTTP endpoint on 127.0.0.1 for everything, like LocalStack's port 4566.
 
-The route table is :attr:`Edge.routes`, in order; the first route whose method and path
-match takes the request, and the control plane takes what none matches. The edge's own
-endpoints come first; each service then registers its routes (:meth:`Edge.register`),
-declared beside its code in its package's ``urls.py`` (:mod:`localcloud.cloud`), in the
-order :mod:`localcloud.server` assembles them:
+The route table is :attr:`Edge.routes`, in order; a route that declares a ``host`` pattern takes
+every request whose Host it matches, whatever the path (Cloud Run's services, each at the root of
+a host of its own); otherwise the first route whose method and path match takes the request, and
+the control plane takes what none matches. The edge's own endpoints come first; each service then
+registers its routes (:meth:`Edge.register`), declared beside its code in its package's ``urls.py``
+(:mod:`localcloud.cloud`), in the order :mod:`localcloud.server` assembles them:
 
 ==============================================  =============================================
-path                                            goes to
+Host or path                                    goes to
 ==============================================  =============================================
+Host ``SERVICE-HASH.REGION.run.localhost:PORT`` a Cloud Run service (:mod:`localcloud.gcp.urls`)
 ``/_localcloud/health``, ``/status``            the stand-in's own endpoints
 ``/v2/projects/...``, ``/_gcp/run/...``         Cloud Run (:mod:`localcloud.gcp.urls`)
 ``POST /2015-03-31/functions/F/invocations``    Lambda Invoke (:mod:`localcloud.aws.awslambda.urls`)
@@ -19,9 +21,11 @@ anything else                                   the AWS control plane (moto, wit
 ==============================================  =============================================
 
 Before any route, :class:`Guard` refuses what a web page in the student's browser could
-send: a ``Host`` that is not a loopback name with the edge's port (DNS rebinding), and a
+send: a ``Host`` that is neither a loopback name with the edge's port nor a name a route's
+``host`` pattern declares (DNS rebinding: a rebound page's Host is its own domain), and a
 cross-site ``Origin`` or ``Sec-Fetch-Site``, on every path: the docker daemon never sends
-either, so the registry is checked too.
+either, so the registry is checked too. A service's host admits only its own origin, so a
+service's page can call neither the stand-in's APIs nor another service.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ class Route:
     app: App
     methods: tuple[str, ...] = ()
     unsigned_only: bool = False   # the registry's /v2 shares its prefix with API Gateway v2's signed API
+    host: re.Pattern | None = None  # Host headers (lower case) this route takes on every path
 
     def matches(self, environ: dict) -> re.Match | None:
         if self.methods and environ["REQUEST_METHOD"] not in self.methods:
@@ -57,19 +62,25 @@ class Route:
 
 
 class Guard:
-    """Who may talk to the edge: loopback Host names with its port, and no cross-site browser request."""
+    """Who may talk to the edge: loopback Host names with its port (or a route's declared hosts), and no
+    cross-site browser request."""
 
     def __init__(self, port: int):
         self.port = port
         self.hosts = {f"{name}:{port}" for name in LOOPBACK_NAMES}
         self.origins = {f"http://{host}" for host in self.hosts}
+        self.declared: list[re.Pattern] = []  # the routes' host patterns (Edge.register)
 
     def refusal(self, environ: dict) -> str | None:
         host = environ.get("HTTP_HOST", "").strip().lower()
-        if host not in self.hosts:
+        if host in self.hosts:
+            origins = self.origins
+        elif any(pattern.match(host) for pattern in self.declared):
+            origins = {f"http://{host}"}  # a service's host: its own origin only
+        else:
             return f"Host {host!r} does not name this stand-in (http://127.0.0.1:{self.port})"
         origin = environ.get("HTTP_ORIGIN")
-        if origin is not None and origin.strip().lower() not in self.origins:
+        if origin is not None and origin.strip().lower() not in origins:
             return f"cross-site requests are refused (Origin {origin!r})"
         if environ.get("HTTP_SEC_FETCH_SITE", "").strip().lower() in ("cross-site", "same-site"):
             return "cross-site requests are refused (Sec-Fetch-Site)"
@@ -90,6 +101,8 @@ class Edge:
     def register(self, route: Route) -> None:
         """Add a route (before the control plane, which takes what no route matches)."""
         self.routes.append(route)
+        if route.host:
+            self.guard.declared.append(route.host)
 
     def __call__(self, environ: dict, start_response: wsgi.StartResponse):
         try:
@@ -97,11 +110,7 @@ class Edge:
             if refusal:
                 return wsgi.respond_json(start_response, 403, {"message": f"Forbidden: {refusal}"},
                                          [("x-amzn-ErrorType", "AccessDeniedException"), ("Connection", "close")])
-            app, match = self.control, None
-            for route in self.routes:
-                if found := route.matches(environ):
-                    app, match = route.app, found
-                    break
+            app, match = self.route(environ)
             if match is None and environ.get("PATH_INFO", "").startswith("/_localcloud/"):
                 return wsgi.respond_json(start_response, 404, {"message": "Not Found"})
             environ[wsgi.MATCH] = match.groupdict() if match else {}
@@ -112,6 +121,17 @@ class Edge:
             traceback.print_exc()
             return wsgi.respond_json(start_response, 500, {"message": "InternalFailure: see the stand-in's edge log"},
                                      [("x-amzn-ErrorType", "InternalFailure")])
+
+    def route(self, environ: dict) -> tuple[App, re.Match | None]:
+        """The app for a request and its match: a route declaring its Host first, then by method and path."""
+        host = environ.get("HTTP_HOST", "").strip().lower()
+        for route in self.routes:
+            if route.host and (match := route.host.match(host)):
+                return route.app, match
+        for route in self.routes:
+            if match := route.matches(environ):
+                return route.app, match
+        return self.control, None
 
     def _health(self, environ: dict, start_response: wsgi.StartResponse):
         components = self.health()

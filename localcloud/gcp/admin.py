@@ -81,6 +81,7 @@ class AdminApi:
     # -- services ------------------------------------------------------------------------
     def create(self, parent: str, query: dict, body: dict) -> dict:
         service_id = query.get("serviceId", "")
+        resources.validate_parent(parent)
         resources.validate_id(service_id)
         name = f"{parent}/services/{service_id}"
         with self._lock:
@@ -93,6 +94,7 @@ class AdminApi:
             return self._roll_out(parent, service, body)
 
     def update(self, name: str, query: dict, body: dict) -> dict:
+        resources.validate_parent(name)
         with self._lock:
             service = self.services.get(name)
             if service is None and query.get("allowMissing") != "true":

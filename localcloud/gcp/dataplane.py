@@ -1,10 +1,10 @@
-"""Requests to a service's URL, ``http://127.0.0.1:PORT/_gcp/run/PROJECT/REGION/SERVICE/PATH``.
+"""Requests to a service, ``/_gcp/run/PROJECT/REGION/SERVICE/PATH`` (its own host's requests arrive so too).
 
 In front of the container, as Cloud Run's front end does: 404 for a service that does not
 exist, 403 unless ``allUsers`` may invoke it, 429 when no instance could take the request
 within about 10 s at max-instances, 503 when no revision is ready or an instance failed to
 start, 504 when the container does not answer within the revision's request timeout.
-``PATH`` reaches the container unchanged (``/`` when empty).
+``PATH`` reaches the container unchanged (``/`` when empty), with the Host the client sent.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from .scaler import NoInstance
 
 PREFIX = "/_gcp/run/"
 MAX_REQUEST_BYTES = 32 * 1024 * 1024  # Cloud Run's request size limit (HTTP/1)
-HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "upgrade", "trailer", "host", "content-length",
-              "date", "server"}  # the edge sends its own Date and Server
+HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "upgrade", "trailer", "content-length",
+              "date", "server"}  # the edge sends its own Date and Server; Host reaches the container, as on Cloud Run
 # Cloud Run's plain-text answers
 NO_INSTANCE = b"The request was aborted because there was no available instance."
 TIMED_OUT = b"upstream request timeout"

@@ -16,13 +16,17 @@ CODES = {400: ("INVALID_ARGUMENT", 3), 403: ("PERMISSION_DENIED", 7), 404: ("NOT
 class GoogleError(Exception):
     """An Admin API error, with its HTTP status."""
 
-    def __init__(self, http_status: int, message: str):
+    def __init__(self, http_status: int, message: str, *, reason: str = ""):
+        """``reason``: a google.rpc.ErrorInfo reason (``RESOURCE_PROJECT_INVALID``), sent in ``details``."""
         super().__init__(message)
-        self.http_status = http_status
+        self.http_status, self.reason = http_status, reason
 
     def body(self) -> dict:
         name, _ = CODES[self.http_status]
-        return {"error": {"code": self.http_status, "message": str(self), "status": name}}
+        details = [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": self.reason,
+                    "domain": "googleapis.com", "metadata": {"service": "run.googleapis.com"}}] if self.reason else []
+        return {"error": {"code": self.http_status, "message": str(self), "status": name,
+                          **({"details": details} if details else {})}}
 
     def status(self) -> dict:
         """The error as a google.rpc.Status, as a failed long-running operation carries it."""

@@ -4,6 +4,11 @@ A service is kept as the JSON document the API returns; what the runtime needs t
 revision is read from its template once, into a :class:`RevisionSpec`. Defaults are Cloud
 Run's: 80 concurrent requests per instance, 300 s request timeout, 1 vCPU and 512 MiB,
 port 8080, at most 100 instances, none kept warm, a TCP startup probe of 240 s.
+
+What Cloud Run refuses is refused here, with its words (:func:`normalized_template`,
+:func:`validate_parent`): the variables of its container contract set by hand, memory outside
+what the CPU allows, less than one CPU with concurrency above 1, malformed project ids and
+locations.
 """
 
 from __future__ import annotations
@@ -26,6 +31,14 @@ SERVICE_ID = re.compile(r"^[a-z](?:[a-z0-9-]{0,47}[a-z0-9])?$")
 MEMORY_RANGE = (128 * 1024**2, 32 * 1024**3)  # Cloud Run's: 128Mi to 32Gi
 WHOLE_CPUS = (1, 2, 4, 6, 8)  # or a fraction from 0.08 up to 1
 MEMORY_UNITS = {"": 1, "k": 1000, "M": 1000**2, "G": 1000**3, "Ki": 1024, "Mi": 1024**2, "Gi": 1024**3}
+# https://cloud.google.com/run/docs/configuring/services/cpu: memory each CPU allows, (at least, at most) in MiB;
+# below 1 CPU: up to 512 MiB, from 0.5 CPU up to 1 GiB
+MEMORY_FOR_CPUS = {0.08: (128, 512), 0.5: (128, 1024), 1: (128, 4096), 2: (128, 8192), 4: (2048, 16384),
+                   6: (4096, 24576), 8: (4096, 32768)}
+# https://cloud.google.com/run/docs/container-contract: set by Cloud Run in every instance, refused in a template
+RESERVED_ENV = ("PORT", "K_SERVICE", "K_REVISION", "K_CONFIGURATION")
+PROJECT_ID = re.compile(r"^(?:[a-z][a-z0-9-]{4,28}[a-z0-9]|[0-9]{1,20})$")  # an id, or a project number
+LOCATION = re.compile(r"^[a-z]+-[a-z]+[0-9]{1,2}$")  # a region: asia-south1, northamerica-northeast1
 
 
 def now() -> str:
@@ -87,6 +100,40 @@ class RevisionSpec:
     startup_timeout_s: float
 
 
+def validate_parent(parent: str) -> None:
+    """Refuse ``projects/P/locations/L`` whose project id or location Google would not accept."""
+    _, project, _, location = parent.split("/")[:4]
+    if not PROJECT_ID.match(project):
+        # Google's APIs answer a malformed project id with this ErrorInfo reason and message
+        raise GoogleError(400, "Invalid resource field value in the request.", reason="RESOURCE_PROJECT_INVALID")
+    if not LOCATION.match(location):
+        raise GoogleError(400, f"Location '{location}' is not a valid location: Cloud Run's locations are "
+                               "regions such as asia-south1 or us-central1.")
+
+
+def check_reserved_env(container: dict) -> None:
+    if given := [e.get("name") for e in container.get("env") or () if e.get("name") in RESERVED_ENV]:
+        raise GoogleError(400, f"template.containers[0].env: The following reserved env names were provided: "
+                               f"{', '.join(given)}. These values are automatically set by the system.")
+
+
+def check_sizes(spec: RevisionSpec) -> None:
+    """Cloud Run's rules tying memory to CPU, and CPU below 1 to concurrency 1."""
+    if spec.cpus < 1 and spec.concurrency > 1:
+        raise GoogleError(400, "template.containers.resources.limits.cpu: Invalid value specified for cpu. "
+                               "Total cpu < 1 is not supported with concurrency > 1.")
+    tier = max(cpus for cpus in MEMORY_FOR_CPUS if cpus <= spec.cpus)
+    low, high = MEMORY_FOR_CPUS[tier]
+    if not low * 1024**2 <= spec.memory_bytes <= high * 1024**2:
+        raise GoogleError(400, f"template.containers.resources.limits.memory: Invalid value specified for memory. "
+                               f"For {float(spec.cpus)} CPU, memory must be between {mebibytes(low)} and "
+                               f"{mebibytes(high)} inclusive.")
+
+
+def mebibytes(value: int) -> str:
+    return f"{value // 1024}Gi" if value % 1024 == 0 else f"{value}Mi"
+
+
 def validate_id(service_id: str) -> None:
     if not SERVICE_ID.match(service_id or ""):
         raise GoogleError(400, f"service_id '{service_id}' is invalid: it must use only lowercase alphanumeric "
@@ -100,6 +147,7 @@ def normalized_template(template: dict | None) -> dict:
     if len(containers) != 1 or not containers[0].get("image"):
         raise GoogleError(400, "template.containers: exactly one container with an image is required")
     container = containers[0]
+    check_reserved_env(container)
     container["resources"] = {**container.get("resources", {}),
                               "limits": {**DEFAULT_LIMITS, **(container.get("resources") or {}).get("limits", {})}}
     container.setdefault("ports", [{"name": "http1", "containerPort": DEFAULT_PORT}])
@@ -108,6 +156,7 @@ def normalized_template(template: dict | None) -> dict:
     scaling = template.setdefault("scaling", {})
     scaling["maxInstanceCount"] = scaling.get("maxInstanceCount") or DEFAULT_MAX_INSTANCES
     spec = spec_of("s", "s-00001-abc", template)  # validates every value the runtime will read
+    check_sizes(spec)
     if spec.min_instances > spec.max_instances:
         raise GoogleError(400, "min_instance_count must be less than or equal to max_instance_count")
     return template

@@ -1,11 +1,13 @@
 """Cloud Run's share of the edge: one route for its Admin API and its services' URLs.
 
-=============================================  ==================================================
-``/v2/projects/...``                           the Admin API v2 over REST (:mod:`.admin`)
-``/_gcp/run/PROJECT/REGION/SERVICE/...``       each service's URL (:mod:`.dataplane`)
-=============================================  ==================================================
+=================================================  ==============================================
+``SERVICE-HASH.REGION.run.localhost:PORT`` (Host)  each service's URL, any path (:mod:`.hosts`)
+``/v2/projects/...``                               the Admin API v2 over REST (:mod:`.admin`)
+``/_gcp/run/PROJECT/REGION/SERVICE/...``           each service, by path (:mod:`.dataplane`)
+=================================================  ==============================================
 
-The route must come before the registry's ``/v2``, which shares the Admin API's prefix.
+The route must come before the registry's ``/v2``, which shares the Admin API's prefix; its Host
+pattern makes the edge's guard admit the services' hosts and send them here before any path matches.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 
 from localcloud.cloud import Cloud, Service
 from localcloud.edge.router import Route
-from localcloud.gcp import PREFIXES, CloudRun
+from localcloud.gcp import PREFIXES, CloudRun, hosts
 
 CLOUD_RUN = re.compile("^(?:" + "|".join(re.escape(prefix) for prefix in PREFIXES) + ")")
 
@@ -30,4 +32,5 @@ class CloudRunService(Service):
 def service(cloud: Cloud, *, idle_timeout_s: float) -> CloudRunService:
     """Cloud Run on ``cloud``; an idle instance beyond a service's minimum stops after ``idle_timeout_s``."""
     cloudrun = CloudRun(cloud, idle_timeout_s=idle_timeout_s)
-    return CloudRunService(routes=[Route("cloud-run", CLOUD_RUN, cloudrun)], app=cloudrun)
+    return CloudRunService(routes=[Route("cloud-run", CLOUD_RUN, cloudrun, host=hosts.pattern(cloud.port))],
+                           app=cloudrun)

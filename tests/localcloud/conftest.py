@@ -17,8 +17,11 @@ from pathlib import Path
 import pytest
 import requests
 
+from labkit.loopback import resolve_localhost_names
 from localcloud import process
 from polling import wait_for
+
+resolve_localhost_names()  # Cloud Run services' URLs are *.localhost names, which browsers and curl resolve so
 
 FUNCTIONS = Path(__file__).resolve().parent / "functions"
 BASE_IMAGE = "public.ecr.aws/lambda/python:3.11"

@@ -1,6 +1,6 @@
 """Lambda control plane fixes around moto: image checks, function states, provisioned concurrency.
 
-* ``CreateFunction`` / ``UpdateFunctionConfiguration`` refuse what Lambda's limits refuse (:mod:`.params`).
+* ``CreateFunction`` / ``UpdateFunctionConfiguration`` refuse the names and settings Lambda refuses (:mod:`.params`).
 * ``CreateFunction`` / ``UpdateFunctionCode`` refuse images that were never pushed or whose
   manifest Lambda does not accept, with AWS's ``InvalidParameterValueException`` texts.
 * A new image function is ``Pending`` and an update ``InProgress`` until the image is
@@ -21,7 +21,7 @@ from moto.core.utils import iso_8601_datetime_with_nanoseconds
 from localcloud.aws import backends
 from localcloud.aws.awslambda.catalog import Catalog
 from localcloud.aws.awslambda.functions import IMAGE_URI, ImageError, ImageStore, repoint
-from localcloud.aws.awslambda.params import check_configuration
+from localcloud.aws.awslambda.params import check_configuration, check_name
 from localcloud.aws.awslambda.provisioned import ProvisionedConcurrency
 from localcloud.aws.awslambda.runtime import Runtime
 from localcloud.aws.control import Call, Hook
@@ -51,6 +51,7 @@ class LambdaHook(Hook):
     def before(self, call: Call) -> Answer | None:
         try:
             if call.method == "POST" and call.path.rstrip("/") == FUNCTIONS:
+                check_name(call.json.get("FunctionName") if isinstance(call.json, dict) else None)
                 check_configuration(call.json)
                 if call.json.get("PackageType") == "Image":
                     call.scratch["image"] = self.catalog.check_image(call.json.get("Code", {}).get("ImageUri", ""))

@@ -1,8 +1,9 @@
-"""Lambda's limits on a function's configuration, checked before moto stores it.
+"""Lambda's limits on a function's name and configuration, checked before moto stores it.
 
 moto takes any ``MemorySize`` and ``Timeout``, and any environment; the runtime turns them
 into ``docker run --memory``, the invoke timeout and the function's variables, so values
-Lambda refuses must never get that far (``--memory 0m`` is no limit at all). Answers are
+Lambda refuses must never get that far (``--memory 0m`` is no limit at all); a name becomes a
+path segment of every later call, so one with ``/`` or ``..`` could never be deleted. Answers are
 Lambda's: the API model's bounds as ``ValidationException`` ("1 validation error detected:
 ..."), Lambda's own quotas and reserved variables as ``InvalidParameterValueException``.
 """
@@ -13,6 +14,10 @@ import re
 
 from localcloud.aws.wire import InvalidParameterValue, Validation
 
+# the API model's FunctionName pattern (botocore's lambda/2015-03-31 service-2.json), and the name's 64 characters
+FUNCTION_NAME = re.compile(r"(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?"
+                           r"(\d{12}:)?(function:)?(?P<name>[a-zA-Z0-9-_]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?")
+NAME_CHARACTERS = 64
 MEMORY_MB = (128, 10240)
 TIMEOUT_S = (1, 900)
 ENV_KEY = re.compile(r"[a-zA-Z]([a-zA-Z0-9_])+")
@@ -28,6 +33,17 @@ RESERVED = frozenset({
 def within(value: int, bounds: tuple[int, int]) -> int:
     """``value`` clamped to ``bounds``: what reaches docker is never 0 ("no limit"), whatever was stored."""
     return min(max(value, bounds[0]), bounds[1])
+
+
+def check_name(name: object) -> None:
+    """Refuse a CreateFunction ``FunctionName`` Lambda would refuse (ValidationException, as AWS words it)."""
+    if not isinstance(name, str) or not (match := FUNCTION_NAME.fullmatch(name)):
+        raise Validation(f"1 validation error detected: Value '{name}' at 'functionName' failed to satisfy "
+                         f"constraint: Member must satisfy regular expression pattern: {FUNCTION_NAME.pattern}"
+                         .replace("?P<name>", ""))
+    if len(match["name"]) > NAME_CHARACTERS:
+        raise Validation(f"1 validation error detected: Value '{name}' at 'functionName' failed to satisfy "
+                         f"constraint: Member must have length less than or equal to {NAME_CHARACTERS}")
 
 
 def check_configuration(document: dict) -> None:

@@ -25,6 +25,7 @@ from localcloud.aws.awslambda.environment import Environment, EnvironmentGone, P
 from localcloud.aws.awslambda.functions import FunctionSpec, ImageError, ImageStore
 from localcloud.aws.awslambda.lambdalog import Invocation, LogParser, LogSink, epoch_ms, iso_time
 from localcloud.aws.awslambda.pools import Pools
+from localcloud.aws.awslambda.rie_account import with_account
 from localcloud.bridge import discard_folder, socket_folder
 from localcloud.engine import EngineError
 
@@ -179,7 +180,7 @@ class Runtime:
     # -- environments --------------------------------------------------------------------
     def _start(self, env: Environment, spec: FunctionSpec) -> None:
         plan = self.images.plan(spec)
-        rie = self.rie(spec.architecture)
+        rie = with_account(self.rie(spec.architecture), spec.account)  # context's ARN: the function's account
         env.start(plan, rie, LogParser(orphan=lambda line: self._orphan(env, line), now_ms=self.now_ms))
 
     def _orphan(self, env: Environment, line: str) -> None:

@@ -5,11 +5,15 @@
 * An image pushed with ``docker push`` is recorded in ECR (``describe_images`` shows its
   tag, digest and size); ``batch_delete_image`` and ``delete_repository(force=True)``
   remove it from the registry too.
+* ``PutImage`` (re-tagging an image, or putting a manifest list) writes the manifest to the
+  registry first, so what ECR lists is what ``docker pull`` gets; a manifest whose layers or
+  images the repository lacks is refused, as ECR refuses it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import re
 import time
@@ -21,13 +25,23 @@ from moto.ecr.exceptions import ImageAlreadyExistsException
 from localcloud.aws import backends
 from localcloud.aws.control import Call, Hook
 from localcloud.aws.ecr.registry import REPOSITORY_NAME, TAG
-from localcloud.aws.wire import Answer, InvalidParameter
+from localcloud.aws.wire import (
+    Answer,
+    AwsError,
+    ImageDigestDoesNotMatch,
+    ImageTagAlreadyExists,
+    InvalidParameter,
+    LayersNotFound,
+    ReferencedImagesNotFound,
+)
 
 if TYPE_CHECKING:
     from localcloud.cloud import Cloud
 
 AWS_HOST = re.compile(rb"\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com")
 TOKEN_LIFETIME_S = 12 * 3600  # get-authorization-token: "valid for 12 hours"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+INDEXES = ("application/vnd.docker.distribution.manifest.list.v2+json", "application/vnd.oci.image.index.v1+json")
 
 
 class EcrHook(Hook):
@@ -45,7 +59,41 @@ class EcrHook(Hook):
             return refusal
         if call.action == "BatchDeleteImage":
             call.scratch["tags"] = self._tags_by_digest(call)
+        if call.action == "PutImage":
+            try:
+                self._put_in_registry(call)
+            except AwsError as error:
+                return error.answer("json")
         return None
+
+    def _put_in_registry(self, call: Call) -> None:
+        """PutImage: the manifest under its tag (or digest) in the registry, before ECR records it with the
+        manifest's true digest (moto makes one up from the layers' digests)."""
+        request = call.json
+        name, manifest = request.get("repositoryName", ""), request.get("imageManifest")
+        if not isinstance(manifest, str) or not self.repository_exists(name):
+            return  # moto answers ECR's error
+        body = manifest.encode()
+        digest = "sha256:" + hashlib.sha256(body).hexdigest()
+        if request.get("imageDigest") not in (None, digest):
+            raise ImageDigestDoesNotMatch("The specified image digest does not match the digest that Amazon ECR "
+                                          "calculated for the image.")
+        request["imageDigest"] = digest
+        call.body = json.dumps(request).encode()
+        tag = request.get("imageTag")
+        if tag and (refusal := self.push_error(name, tag, body, digest)):
+            raise ImageTagAlreadyExists(refusal)
+        try:
+            declared = json.loads(manifest).get("mediaType")
+        except (ValueError, AttributeError):
+            declared = None
+        media_type = request.get("imageManifestMediaType") or declared or DOCKER_MANIFEST
+        try:
+            self.registry.put_manifest(name, tag or digest, media_type, body)
+        except RuntimeError as error:
+            missing = ReferencedImagesNotFound if media_type in INDEXES else LayersNotFound
+            raise missing(f"The manifest of the image could not be stored in the repository '{name}': {error}") \
+                from None
 
     def after(self, call: Call, answer: Answer) -> None:
         answer.body = AWS_HOST.sub(self.edge_host, answer.body).replace(b"https://" + self.edge_host,

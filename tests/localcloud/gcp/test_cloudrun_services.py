@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import urlsplit
 
 import pytest
 import requests
-from cloudrun_support import PARENT, counters, public, run, service
+from cloudrun_support import PARENT, PROJECT, REGION, counters, public, run, service
 from google.api_core import exceptions
 from google.cloud import run_v2
 
@@ -16,7 +17,8 @@ pytestmark = [pytest.mark.docker, pytest.mark.timeout(300)]
 def test_create_get_update_list_delete_with_operations(services, revisions, deploy, probe_image):
     # given a service created through its long-running operation
     created = deploy(service(probe_image))
-    assert created.uri.endswith(created.name.split("/", 1)[1].replace("locations/", "").replace("services/", ""))
+    assert created.uri.startswith(f"http://{created.name.rsplit('/', 1)[1]}-")
+    assert created.uri.endswith(f".{REGION}.run.localhost:{urlsplit(services.api_endpoint).port}")
     assert created.latest_ready_revision.startswith(created.name + "/revisions/")
     assert created.terminal_condition.state.name == "CONDITION_SUCCEEDED"
     # when it is read, listed and updated
@@ -97,7 +99,7 @@ def test_a_container_that_never_listens_fails_its_revision(services, revisions, 
         deploy(spec)
     message = str(failed.value)
     assert "is not ready and cannot serve traffic" in message
-    assert "failed to start and listen on the port defined provided by the PORT=" in message
+    assert "failed to start and listen on the port defined provided by the PORT=8080 environment variable" in message
     name = f"{PARENT}/services/{message.split(chr(39))[1].rsplit('-', 2)[0]}"
     failed_service = services.get_service(name=name)
     assert failed_service.terminal_condition.state.name == "CONDITION_FAILED"
@@ -118,3 +120,26 @@ def test_oversized_bodies_are_refused_while_reading(cloud, deploy, probe_image):
     assert admin.status_code == 400 and "exceeds the limit" in admin.json()["error"]["message"]
     chunked = requests.post(created.uri + "/", data=iter([b"x" * 1_048_576] * 40), timeout=60)  # 40 MiB, no length
     assert chunked.status_code == 413
+
+
+def test_a_service_is_served_at_the_root_of_a_host_of_its_own(deploy, probe_image, cloud):
+    # given
+    created = deploy(service(probe_image))
+    host = urlsplit(created.uri).netloc
+    # when: a root-relative redirect is followed, and the same service is asked by the path alias
+    redirected = requests.get(created.uri + "/redirect?to=/after/redirect", timeout=30)
+    alias = requests.get(f"{cloud.endpoint}/_gcp/run/{PROJECT}/{REGION}/{created.name.rsplit('/', 1)[1]}/x",
+                         timeout=30)
+    # then: the redirect stays on the service's host, and the container sees the Host the client sent
+    assert redirected.status_code == 200 and redirected.url == created.uri + "/after/redirect"
+    assert (redirected.json()["path"], redirected.json()["host"]) == ("/after/redirect", host)
+    assert "content-security-policy" not in {name.lower() for name in redirected.headers}
+    # and the alias, on the edge's own origin, answers as a sandbox (a page there gets no origin of the edge's)
+    assert (alias.status_code, alias.json()["path"], alias.headers["Content-Security-Policy"]) == (200, "/x", "sandbox")
+
+
+def test_another_services_host_or_an_unknown_one_is_not_this_service(deploy, probe_image, cloud):
+    created = deploy(service(probe_image))
+    other = created.uri.replace("http://t-", "http://u-")
+    assert requests.get(other + "/", timeout=30).status_code == 404
+    assert requests.get(created.uri + "/_localcloud/status", timeout=30).json()["path"] == "/_localcloud/status"

@@ -99,3 +99,49 @@ def test_an_image_label_does_not_make_a_function_run_on_the_host(lab, tmp_path):
     # then: it ran in a container (its /var/task), not over a folder of this machine
     assert answer["env"]["LAMBDA_TASK_ROOT"] == "/var/task"
     assert lab.counters(name)["environments"][0]["container"]
+
+
+def service_host(lab, label: str = "svc-0123456789", region: str = "asia-south1") -> str:
+    """A Host of the form a Cloud Run service's URL has (SERVICE-HASH.REGION.run.localhost:PORT)."""
+    return f"{label}.{region}.run.localhost:{lab.cloud.port}"
+
+
+@pytest.mark.parametrize("lab", ["host"], indirect=True)
+def test_a_cloud_run_services_host_is_admitted_and_reaches_cloud_run_alone(lab):
+    # given: a service's host (no such service here), and the page of that service asking it
+    host = service_host(lab)
+    own_page = {"Host": host, "Origin": f"http://{host}", "Sec-Fetch-Site": "same-origin"}
+    # when: the paths of the stand-in's own endpoints and APIs are asked on it
+    answers = [requests.get(f"{lab.endpoint}{path}", headers=headers, timeout=10)
+               for path in ("/", "/_localcloud/status", "/v2/", "/_aws/execute-api/x/y")
+               for headers in ({"Host": host}, own_page)]
+    answers.append(requests.post(f"{lab.endpoint}/2015-03-31/functions/any/invocations", data=b"{}",
+                                 headers={"Host": host.upper()}, timeout=10))
+    # then: Cloud Run's data plane answers every one (its 404 page), never the stand-in
+    assert [answer.status_code for answer in answers] == [404] * len(answers)
+    assert all("Error: Page not found" in answer.text for answer in answers)
+
+
+@pytest.mark.parametrize("lab", ["host"], indirect=True)
+@pytest.mark.parametrize("host", ["svc-0123456789.asia-south1.run.localhost:1", "svc-0123456789.asia-south1.run.localhost",
+                                  "svc.asia-south1.run.localhost.evil.example:{port}", "a.b.asia-south1.run.localhost:{port}",
+                                  "run.localhost:{port}", "svc.moon.run.localhost:{port}", "svc.asia-south1.localhost:{port}",
+                                  "-svc.asia-south1.run.localhost:{port}"])
+def test_names_that_only_resemble_a_services_host_are_refused(lab, host):
+    host = host.format(port=lab.cloud.port)
+    assert requests.get(f"{lab.endpoint}/", headers={"Host": host}, timeout=10).status_code == 403
+    assert create_repository(lab, "guard-lookalike", Host=host).status_code == 403
+    assert "guard-lookalike" not in repositories(lab)
+
+
+@pytest.mark.parametrize("lab", ["host"], indirect=True)
+def test_a_services_page_can_call_neither_the_stand_in_nor_another_service(lab):
+    page = f"http://{service_host(lab)}"
+    refused = [create_repository(lab, "guard-from-service", Origin=page),
+               create_repository(lab, "guard-from-service", **{"Sec-Fetch-Site": "cross-site"}),
+               requests.get(f"{lab.endpoint}/", timeout=10, headers={"Host": service_host(lab, "other-0123456789"),
+                                                                     "Origin": page}),
+               requests.get(f"{lab.endpoint}/", timeout=10, headers={"Host": service_host(lab, "other-0123456789"),
+                                                                     "Sec-Fetch-Site": "same-site"})]
+    assert [answer.status_code for answer in refused] == [403] * len(refused)
+    assert "guard-from-service" not in repositories(lab)

@@ -77,8 +77,9 @@ def test_the_bounds_and_ordinary_variables_are_accepted(lab, raw_lambda, echo):
     lab.wait_active(echo)
 
 
-def template(**limits) -> dict:
-    return {"containers": [{"image": "gcr.io/p/i", "resources": {"limits": limits}}]}
+def template(concurrency: int = 0, **limits) -> dict:
+    return {"containers": [{"image": "gcr.io/p/i", "resources": {"limits": limits}}],
+            "maxInstanceRequestConcurrency": concurrency}
 
 
 @pytest.mark.parametrize("limits", [{"memory": "0"}, {"memory": "127Mi"}, {"memory": "33Gi"}, {"memory": "64M"},
@@ -94,5 +95,6 @@ def test_cloud_run_refuses_limits_it_does_not_allow(limits):
                                                         ({"memory": "32Gi", "cpu": "8"}, 32 * 2**30, 8),
                                                         ({"memory": "1G", "cpu": "500m"}, 10**9, 0.5)])
 def test_cloud_run_takes_the_limits_it_allows(limits, memory, cpus):
-    spec = resources.spec_of("s", "s-1", resources.normalized_template(template(**limits)))
+    concurrency = 1 if cpus < 1 else 0  # below one CPU, Cloud Run takes one request at a time
+    spec = resources.spec_of("s", "s-1", resources.normalized_template(template(concurrency, **limits)))
     assert (spec.memory_bytes, spec.cpus) == (memory, cpus)

@@ -13,4 +13,5 @@ def handler(event, context):
     cold, _cold = _cold, False
     print(json.dumps({"message": "echo handled a request", "request_id": context.aws_request_id}))
     return {"event": event, "cold": cold, "memory_limit_in_mb": int(context.memory_limit_in_mb),
-            "env": {name: os.environ.get(name) for name in ENV_NAMES}, "pid": os.getpid()}
+            "env": {name: os.environ.get(name) for name in ENV_NAMES}, "pid": os.getpid(),
+            "function_arn": context.invoked_function_arn}

@@ -1,7 +1,8 @@
 """A test container for Cloud Run's contract: answers GET /?sleep=S after S seconds with what it saw.
 
 The answer names the instance's environment (PORT, K_SERVICE, K_REVISION, K_CONFIGURATION),
-its user id, whether / is writable, and how many requests this instance was serving at once.
+its user id, whether / is writable, how many requests this instance was serving at once, and the
+Host it was sent. ``GET /redirect?to=PATH`` answers 302 with the root-relative ``Location: PATH``.
 """
 
 import json
@@ -28,6 +29,13 @@ def writable(path: str) -> bool:
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         global in_flight
+        url = urlparse(self.path)
+        if url.path == "/redirect":
+            self.send_response(302)
+            self.send_header("Location", parse_qs(url.query)["to"][0])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         with lock:
             in_flight += 1
             seen = in_flight
@@ -37,7 +45,7 @@ class Handler(BaseHTTPRequestHandler):
         body = json.dumps({
             "env": {k: os.environ.get(k) for k in ("PORT", "K_SERVICE", "K_REVISION", "K_CONFIGURATION")},
             "uid": os.getuid(), "root_writable": writable("/probe"), "tmp_writable": writable("/tmp/probe"),
-            "in_flight": seen, "instance": INSTANCE, "path": self.path}).encode()
+            "in_flight": seen, "instance": INSTANCE, "path": self.path, "host": self.headers.get("Host")}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
