@@ -291,3 +291,13 @@ def test_student_ids_must_be_distinct_and_safe_as_folder_names(klass, tmp_path):
     with pytest.raises(ValueError, match="twice"):
         gradebook.write_class(tmp_path / "o", [klass[0], klass[0]], due=None, now=NOW)
     assert not (tmp_path / "o").exists()
+
+
+def test_the_job_summary_has_a_row_per_step_and_the_failed_checks(reports):
+    from checks.gradebook import summary
+
+    table = summary.markdown(reports["hdrs"])
+    assert "### Grade: 31/33 points" in table
+    assert re.search(r"^\| 2 \| Write the Lambda handler .*\| 15/17 \| 9 \| 2 \| 0 \|$", table, re.M)
+    assert re.search(r"^\| 3 \| .*\| 3/3 \| 3 \| 0 \| 4 \|$", table, re.M)
+    assert "**2.7 every answer is JSON" in table and "hint: app.py handler()" in table
