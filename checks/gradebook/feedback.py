@@ -17,7 +17,7 @@ from . import records as rec
 from .page import document, esc, table
 
 WORDS = {
-    "title": say("Your lab result", "তোমার lab-এর ফল"), "step": say("Step", "ধাপ"), "check": say("check", "check"),
+    "title": say("Your lab result", "তোমার lab-এর ফল"), "check": say("check", "check"),
     "result": say("result", "ফল"), "points": say("points", "পয়েন্ট"), "details": say("details", "বিস্তারিত"),
     "total": say("Total", "মোট"), "hint": say("hint", "ইঙ্গিত"),
     "latency": say("Your function's latency: cold and warm requests", "তোমার function-এর latency: cold আর warm request"),
@@ -59,7 +59,7 @@ def section(record: dict, lang: str, due: datetime | None, now: datetime) -> str
         if group:
             rows.append(["", esc(text(withheld_line(kind, group, due), lang)), "",
                          f"{sum(r['earned'] for r in group)}/{sum(r['possible'] for r in group)}", ""])
-    parts.append(table([word("step"), word("check"), word("result"), word("points"), word("details")], rows))
+    parts.append(table(["#", word("check"), word("result"), word("points"), word("details")], rows))
     parts.append(f"<p><b>{word('total')}: {record['earned']}/{record['possible']} {word('points')}</b></p>")
     return "\n".join(parts)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from labkit.plots import COLD, WARM, plt  # Agg, set by labkit.plots
 
@@ -53,6 +54,7 @@ def score_histogram(scores: list[float], possible: int) -> str:
     bins = np.arange(0, possible + 2) - 0.5 if possible <= 60 else np.linspace(0, possible, 21)
     axes.hist(scores, bins=bins, color=WARM, edgecolor="white")
     axes.set(xlabel=f"points (of {possible})", ylabel="students", xlim=(-0.5, possible + 0.5), title="Scores")
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.spines[["top", "right"]].set_visible(False)
     return svg(figure)
 

@@ -60,8 +60,8 @@ def replace_set(folder: Path, write: Callable[[Path], None], owned: Callable[[Pa
     """
     folder = folder.resolve()
     folder.parent.mkdir(parents=True, exist_ok=True)
-    for stale in folder.parent.glob(f".{folder.name}.new-*"):  # a run that died before its swap
-        shutil.rmtree(stale, ignore_errors=True)
+    for stale in [*folder.parent.glob(f".{folder.name}.new-*"), *folder.parent.glob(f".{folder.name}.old-*")]:
+        shutil.rmtree(stale, ignore_errors=True)  # a run that died before (or, renaming twice, during) its swap
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.new-", dir=folder.parent))
     try:
         write(staging)
