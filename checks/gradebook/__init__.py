@@ -48,7 +48,8 @@ def write_class(out_dir: Path, records: list[dict], *, due: datetime | None, now
         now: the time the student-facing files are written for.
 
     Raises:
-        ValueError: a record without a usable, distinct student id, or with an unknown status.
+        ValueError: a record without a usable, distinct student id, or with an unknown status; ``due`` and
+            ``now`` not alike in carrying a time zone.
         EnvironmentProblem: the graded records were not graded alike; only ``report.html`` was written.
     """
     import json
@@ -57,6 +58,8 @@ def write_class(out_dir: Path, records: list[dict], *, due: datetime | None, now
     from . import records as rec
     from .publish import replace_set
 
+    if due is not None and (due.tzinfo is None) != (now.tzinfo is None):
+        raise ValueError("due and now must both carry a time zone, or neither")
     rec.check_ids(records)
     problems = rec.environment_problems(records)
 

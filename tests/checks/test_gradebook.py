@@ -286,12 +286,14 @@ def test_a_writer_that_fails_leaves_the_previous_set_and_keeps_the_batchs_files(
     assert not (out / "students/hdrs").exists() and (out / "students/strat/results.json").exists()
 
 
-def test_student_ids_must_be_distinct_and_safe_as_folder_names(klass, tmp_path):
+def test_ids_must_be_distinct_and_safe_as_folder_names_and_the_times_comparable(klass, tmp_path):
     for bad in ("../x", ".hidden", "a/b", ""):
         with pytest.raises(ValueError, match="folder name"):
             gradebook.write_class(tmp_path / "o", [record(bad, klass[0])], due=None, now=NOW)
     with pytest.raises(ValueError, match="twice"):
         gradebook.write_class(tmp_path / "o", [klass[0], klass[0]], due=None, now=NOW)
+    with pytest.raises(ValueError, match="time zone"):
+        gradebook.write_class(tmp_path / "o", klass, due=DUE.replace(tzinfo=None), now=NOW)
     assert not (tmp_path / "o").exists()
 
 
