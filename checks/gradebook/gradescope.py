@@ -27,7 +27,7 @@ def both(value: object, separator: str = "\n\n") -> str:
     return bn if bn == en else f"{bn}{separator}{en}"
 
 
-def test_of(number: str, result: dict, lang: str, due: datetime | None, now: datetime) -> dict:
+def one_test(number: str, result: dict, lang: str, due: datetime | None, now: datetime) -> dict:
     """One Gradescope test for one check's result."""
     test = {"score": float(result["earned"]), "max_score": float(result["possible"]),
             "status": "failed" if rec.mark(result) == "FAIL" else "passed", "number": number,
@@ -67,7 +67,7 @@ def results_json(record: dict, *, due: datetime | None, now: datetime) -> dict:
             " — this is not a grade: your instructor will look at your submission.",
             " — এটা তোমার grade নয়: তোমার instructor submission-টা দেখবেন।")), "tests": []}
     lang = record.get("lang", "bn")
-    tests = [test_of(number, result, lang, due, now) for number, result in rec.numbered(record)]
+    tests = [one_test(number, result, lang, due, now) for number, result in rec.numbered(record)]
     earned, possible = record["earned"], record["possible"]
     summary = say(f"{earned}/{possible} points", f"{earned}/{possible} পয়েন্ট")
     return {**out, "score": float(earned), "output": both(summary), "tests": tests}
