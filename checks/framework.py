@@ -29,8 +29,14 @@ from pathlib import Path
 from labkit.bilingual import Said, joined, say
 from labkit.todo import LINE, PREFIXES
 
-__all__ = ["CheckFailed", "CheckSkipped", "Plan", "Run", "Said", "joined", "say", "step", "todo_id", "todo_label",
-           "todo_open"]
+__all__ = ["VISIBILITIES", "CheckFailed", "CheckSkipped", "Plan", "Run", "Said", "joined", "say", "step", "todo_id",
+           "todo_label", "todo_open"]
+
+# Who sees a check in the class outputs written for students (checks.gradebook: Gradescope's results.json, the
+# feedback page): "visible" always; "hidden" never by name or message (its points still count in the total);
+# "after_due" once the due date has passed. The instructor's report shows every check. A student who runs the
+# grader on their own machine sees every check: the secret of a hidden check is its fresh cases, not its code.
+VISIBILITIES = ("visible", "hidden", "after_due")
 
 
 class Verdict(Exception):
@@ -159,6 +165,7 @@ class Check:
     func: Callable
     todos: tuple[str, ...] = ()
     needs: str | None = None  # name of an earlier check in the same step this one builds on
+    visibility: str = "visible"  # one of VISIBILITIES
 
     @property
     def id(self) -> str:
@@ -181,15 +188,18 @@ class Step:
         self.planner = planner
         return planner
 
-    def check(self, name: str, *, points: int, hint: str, todos: tuple[str, ...] = (), needs: str | None = None):
-        """Decorator that declares a check of this step."""
+    def check(self, name: str, *, points: int, hint: str, todos: tuple[str, ...] = (), needs: str | None = None,
+              visibility: str = "visible"):
+        """Decorator that declares a check of this step (``visibility``: one of :data:`VISIBILITIES`)."""
+        if visibility not in VISIBILITIES:
+            raise ValueError(f"check {name!r}: visibility {visibility!r} is not one of {', '.join(VISIBILITIES)}")
         if needs is not None and needs not in {c.name for c in self.checks}:
             raise ValueError(f"check {name!r} needs {needs!r}, which is not declared before it")
         if not set(todos) <= set(self.order):
             raise ValueError(f"check {name!r} depends on {sorted(set(todos) - set(self.order))}, not TODOs of its step")
 
         def declare(func: Callable) -> Callable:
-            check = Check(self.number, name, points, hint, func, tuple(todos), needs)
+            check = Check(self.number, name, points, hint, func, tuple(todos), needs, visibility)
             if check.id in {c.id for c in self.checks}:
                 raise ValueError(f"two checks of step {self.number} are decided by a function named {func.__name__}")
             self.checks.append(check)

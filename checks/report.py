@@ -4,7 +4,8 @@ A report is shown in its language (``LAB_LANG``: Bengali by default, or English)
 check names and hints (:mod:`checks.texts`), messages (built in both languages,
 :mod:`labkit.bilingual`) and the report's own words. PASS, FAIL and SKIP stay as they are.
 The JSON keeps its English keys, names and messages (what tools and the tests read) and adds,
-per result, ``text``: its name, hint and message in the report's ``lang``.
+per result, ``text``: its name, hint and message in the report's ``lang``, and ``visibility``: who
+sees the check in the class outputs written for students (:mod:`checks.gradebook`).
 
 Whether the student's code ran in a container (``sandboxed``, ``isolation``) is for the
 instructor who grades submissions: the JSON always says it; the text says it only when asked
@@ -40,6 +41,7 @@ class Result:
     hint: str = ""
     skipped: bool = False  # could not run here; counts for nothing either way
     id: str = ""  # the check's id, STEP.FUNCTION (its Bengali name and hint are found by it)
+    visibility: str = "visible"  # as declared (checks.framework.VISIBILITIES): what the class outputs show students
 
     @property
     def earned(self) -> int:

@@ -124,7 +124,7 @@ def decide(check: Check, run: Run) -> Result:
 def outcome(check: Check, passed: bool, message: str, skipped: bool = False) -> Result:
     """The check's Result, its message cut to 500 characters in each language."""
     message = Said(str(message)[:500], text(message, "bn")[:500])
-    return Result(check.step, check.name, check.points, passed, message, check.hint, skipped, check.id)
+    return Result(check.step, check.name, check.points, passed, message, check.hint, skipped, check.id, check.visibility)
 
 
 def stubs(ctx: Context, todos: Iterable[str]) -> list[str]:

@@ -182,8 +182,9 @@ def mistakes(run):
 
 
 @STEP.check("only real measurements: negatives, NaN, absurd sizes and non-numbers answer 4xx", points=2,
-            todos=(HANDLER,), hint="app.py handler(): serving.read_request() refuses what is not a flower's "
-                                   "measurement (0 to serving.MAX_CM cm); keep its ClientError's status.")
+            todos=(HANDLER,), visibility="after_due",  # its cases show students which values the grader tries
+            hint="app.py handler(): serving.read_request() refuses what is not a flower's "
+                 "measurement (0 to serving.MAX_CM cm); keep its ClientError's status.")
 def values(run):
     return expect_refusals(run, "value")
 
@@ -242,7 +243,8 @@ def log_line(run):
                                   "আর cold_start"))
 
 
-@STEP.check("no secret header or raw event reaches the logs", points=1, todos=(HANDLER,), hint=SECRET_LOG_HINT)
+@STEP.check("no secret header or raw event reaches the logs", points=1, todos=(HANDLER,), hint=SECRET_LOG_HINT,
+            visibility="hidden")  # which header and cookie the grader plants stays the grader's
 def no_secrets(run):
     hidden = run.plan.secret["hidden"]
     for case, _, observed in answers(run):
