@@ -57,8 +57,8 @@ cloud-bench: venv docker  ## measure the stand-in's overhead over a direct RIE c
 exercises: venv  ## regenerate exercises/ from lab_solution/ (maintainers)
 	$(PY) scripts/make_exercises.py
 
-notebooks: venv  ## strip outputs from the committed notebooks (maintainers; `make lab` writes executed copies to build/)
-	$(VENV)/bin/nbstripout notebooks/*.ipynb
+notebooks: venv  ## render the committed notebooks in Bengali from notebooks/text/, without outputs (maintainers; `make lab` writes executed copies to build/)
+	$(PY) scripts/render_notebooks.py --strip --lang bn
 
 clean: cloud-down  ## remove what the lab built locally: build/, the stand-in's state, the lab's image tags
 	rm -rf build .localcloud

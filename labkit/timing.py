@@ -120,6 +120,11 @@ def write_summary(summary: dict, out_dir: Path) -> Path:
     return json_path
 
 
+def read_summary(out_dir: Path) -> dict:
+    """The summary back from ``summary.json`` in ``out_dir``, as :func:`write_summary` wrote it."""
+    return json.loads((out_dir / "summary.json").read_text())
+
+
 def read_samples(csv_path: Path) -> list[Sample]:
     """Samples back from a CSV written by :func:`write_samples`."""
     def optional(value: str) -> float | None:

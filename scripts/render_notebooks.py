@@ -23,7 +23,7 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from labkit import config
+from labkit import config, steps
 from labkit.errors import LabError, run_cli
 
 NOTEBOOKS = config.REPO_ROOT / "notebooks"
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--strip", action="store_true", help="clear every code cell's outputs too")
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 unless up to date")
     args = parser.parse_args(argv)
-    notebooks = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    notebooks = [NOTEBOOKS / name for name in steps.NOTEBOOKS]
     if args.check:
         found = [f"{nb.name}: {problem}" for nb in notebooks for problem in check(nb)]
         for line in found:
