@@ -190,6 +190,13 @@ def load(environ: Mapping[str, str] | None = None, **overrides) -> Settings:
     return settings.with_overrides(**overrides)
 
 
+def language(environ: Mapping[str, str] | None = None) -> str:
+    """``LAB_LANG`` alone (``bn`` unless it names another of :data:`LANGUAGES`), for a message that must be
+    shown in the student's language even when another setting is wrong (a usage error, a bad ``LAB_TARGET``)."""
+    lang = (os.environ if environ is None else environ).get("LAB_LANG", "bn").strip().lower()
+    return lang if lang in LANGUAGES else "bn"
+
+
 def import_code(settings: Settings, module: str) -> ModuleType:
     """Import one step's module from the package ``LAB_CODE`` selects.
 

@@ -19,6 +19,7 @@ import requests
 from lambda_rie import WaitTimeout, wait_for
 
 from . import dockercli, ecr, images
+from .bilingual import say, text
 from .config import REPO_ROOT, Settings
 from .errors import LabError
 
@@ -64,28 +65,32 @@ def services_client(settings: Settings):
 
 @contextlib.contextmanager
 def explained(settings: Settings, doing: str) -> Iterator[None]:
-    """Re-raise Google API and connection errors as one LabError line that says what to do."""
+    """Re-raise Google API and connection errors as one LabError line that says what to do, in both languages
+    (``doing`` as in :func:`labkit.aws.explained`)."""
     from google.api_core import exceptions
+
+    def failed(en: str, bn: str) -> LabError:
+        return LabError(say(f"{doing}: {en}", f"{text(doing, 'bn')}: {bn}"))
 
     try:
         yield
     except exceptions.PermissionDenied as error:
-        raise LabError(f"{doing}: {error.message} (docs/gcp-roles.md lists the roles step 9 needs)") from None
+        raise failed(f"{error.message} (docs/gcp-roles.md lists the roles step 9 needs)",
+                     f"{error.message} (step 9-এর কোন কোন role লাগে, docs/gcp-roles.md-তে লেখা আছে)") from None
     except exceptions.GoogleAPICallError as error:
-        raise LabError(f"{doing}: {error.message}") from None
+        raise failed(error.message, error.message) from None
     except (requests.ConnectionError, exceptions.RetryError):
         if settings.target == "local":
-            raise LabError(f"{doing}: the local stand-in is not running at {settings.endpoint_url}; "
-                           "start it with `make cloud-up`") from None
-        raise LabError(f"{doing}: cannot reach Google Cloud; check your network") from None
+            raise failed(f"the local stand-in is not running at {settings.endpoint_url}; start it with `make cloud-up`",
+                         f"local stand-in {settings.endpoint_url}-এ চলছে না; `make cloud-up` দিয়ে চালু করো") from None
+        raise failed("cannot reach Google Cloud; check your network",
+                     "Google Cloud-এর নাগাল পাওয়া গেল না; তোমার network দেখো") from None
 
 
 def stage(settings: Settings, code_dir: Path) -> Path:
     """The Cloud Run build context: docker/cloudrun's Dockerfile and requirements, ``code_dir``'s ``service.py``
     (step 9's FastAPI app) and ``app.py`` (step 2: the model and ``predict``), the given serving code and the model."""
-    model = settings.model_dir / "model.joblib"
-    if not model.exists():
-        raise LabError(f"{model} does not exist yet: train the model first (step 1)")
+    model = images.trained_model(settings)
     files = {name: CLOUDRUN_DIR / name for name in ("Dockerfile", "requirements.txt")}
     return images.fill_context(settings.cloud_run_context, {
         **files, **images.SERVING_FILES, ".dockerignore": images.CONTEXT_FILES[".dockerignore"],
@@ -144,7 +149,7 @@ def push(settings: Settings, local_tag: str) -> str:
 def allow_unauthenticated(settings: Settings) -> None:
     """What ``--allow-unauthenticated`` does: grant ``roles/run.invoker`` to ``allUsers``."""
     client = services_client(settings)
-    with explained(settings, "allowing unauthenticated calls"):
+    with explained(settings, say("allowing unauthenticated calls", "unauthenticated call চালু করা")):
         policy = client.get_iam_policy(request={"resource": service_name(settings)})
         if not any(b.role == INVOKER and PUBLIC in b.members for b in policy.bindings):
             policy.bindings.add(role=INVOKER, members=[PUBLIC])

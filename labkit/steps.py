@@ -127,7 +127,8 @@ def _no_image(settings: Settings) -> Said | None:
 
 def _not_pushed(settings: Settings) -> Said | None:
     repository = aws.client(settings, "ecr")
-    with aws.explained(settings, f"looking up {settings.repository}:{ecr.TAG} in ECR"):
+    with aws.explained(settings, say(f"looking up {settings.repository}:{ecr.TAG} in ECR",
+                                          f"ECR-এ {settings.repository}:{ecr.TAG} খোঁজা")):
         try:
             repository.describe_images(repositoryName=settings.repository, imageIds=[{"imageTag": ecr.TAG}])
         except (repository.exceptions.RepositoryNotFoundException, repository.exceptions.ImageNotFoundException):
@@ -138,7 +139,8 @@ def _not_pushed(settings: Settings) -> Said | None:
 
 def _no_function(settings: Settings) -> Said | None:
     awslambda = aws.client(settings, "lambda")
-    with aws.explained(settings, f"looking up function {settings.function_name}"):
+    with aws.explained(settings, say(f"looking up function {settings.function_name}",
+                                          f"function {settings.function_name} খোঁজা")):
         try:
             state = awslambda.get_function_configuration(FunctionName=settings.function_name)["State"]
         except awslambda.exceptions.ResourceNotFoundException:
@@ -149,7 +151,7 @@ def _no_function(settings: Settings) -> Said | None:
 
 
 def _no_api(settings: Settings) -> Said | None:
-    with aws.explained(settings, "looking up the HTTP API"):
+    with aws.explained(settings, say("looking up the HTTP API", "HTTP API খোঁজা")):
         found = apis.find_api(settings, aws.client(settings, "apigatewayv2"))
     return None if found else say(f"there is no HTTP API {settings.api_name} yet",
                                   f"HTTP API {settings.api_name} এখনো নেই")

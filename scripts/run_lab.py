@@ -13,12 +13,11 @@ cell closes it (steps 1-7 before cleanup, step 8 after), and its ungraded follow
 
 from __future__ import annotations
 
-import argparse
-
 from checks import Context, Report, all_steps, run_steps
 from checks.runner import choose_isolation
 from labkit import config, kernels, steps, timing
 from labkit.bilingual import say, text
+from labkit.cli import Parser
 from labkit.errors import LabError, run_cli
 
 NOTEBOOKS = config.REPO_ROOT / "notebooks"
@@ -30,8 +29,10 @@ def number_of(notebook: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", nargs="+", metavar="NN", help="notebook numbers to run, e.g. 01 02 07b")
+    parser = Parser(description=say(__doc__.splitlines()[0],
+                                    "পুরো lab চালাও: প্রতিটা notebook ক্রমানুসারে, প্রতিটা ধাপের grade তার notebook-এর পরেই।"))
+    parser.add_argument("--only", nargs="+", metavar="NN", help=say("notebook numbers to run, e.g. 01 02 07b",
+                                                                    "কোন notebook-গুলো চালাবে, যেমন 01 02 07b"))
     args = parser.parse_args(argv)
     settings = config.load()
     lang = settings.lang
