@@ -18,10 +18,23 @@ INTERRUPTED = say("interrupted", "থামানো হলো")
 
 
 def language() -> str:
-    """The student's language, ``LAB_LANG`` (read by :mod:`labkit.config`, which imports this module)."""
-    from .config import language
+    """The student's language: ``LAB_LANG``, as :func:`labkit.config.language` reads it.
 
-    return language()
+    :mod:`labkit.config` imports this module, so it cannot be imported here; it hands its reader
+    over with :func:`read_language_with` as it loads. Without it (this module alone, as in a
+    Lambda image) messages keep their English, as :mod:`labkit.todo`'s do there.
+    """
+    return _read_language()
+
+
+def read_language_with(reader: Callable[[], str]) -> None:
+    """Let :func:`language` ask ``reader`` (called once, by :mod:`labkit.config`)."""
+    global _read_language
+    _read_language = reader
+
+
+def _read_language() -> str:
+    return "en"
 
 
 class LabError(Exception):

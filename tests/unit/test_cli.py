@@ -60,7 +60,7 @@ def test_a_lab_error_is_one_line_in_the_students_language_in_a_notebook_and_a_te
     monkeypatch.setenv("LAB_LANG", lang)
     error = LabError(say("step 2 is not done", "ধাপ ২ এখনো বাকি"))
     assert str(error) == "step 2 is not done" and error._render_traceback_() == [line]
-    program = ("from labkit.bilingual import say; from labkit.errors import LabError, run_cli\n"
+    program = ("import labkit.config; from labkit.bilingual import say; from labkit.errors import LabError, run_cli\n"
                "def main(): raise LabError(say('step 2 is not done', 'ধাপ ২ এখনো বাকি'))\nrun_cli(main)")
     done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, cwd=config.REPO_ROOT,
                           env={"LAB_LANG": lang, "PATH": ""})
