@@ -63,7 +63,7 @@ def push(target: str, local_tag: str) -> str:
         dockercli.stream(["push", target], what="push", on_line=on_line)
         bar.n = bar.total
     if digest is None:
-        raise LabError(f"docker push {target} did not report a digest")
+        raise LabError(say(f"docker push {target} did not report a digest", f"docker push {target} কোনো digest জানায়নি"))
     return digest
 
 
@@ -71,10 +71,11 @@ def latest(settings: Settings) -> PushedImage:
     """The image most recently pushed under :data:`TAG`, as ECR knows it."""
     ecr = aws.client(settings, "ecr")
     with aws.explained(settings, say(f"looking up {settings.repository}:{TAG} in ECR",
-                                              f"ECR-এ {settings.repository}:{TAG} খোঁজা")):
+                                     f"ECR-এ {settings.repository}:{TAG} খোঁজা")):
         try:
             repository = ecr.describe_repositories(repositoryNames=[settings.repository])["repositories"][0]
             found = ecr.describe_images(repositoryName=settings.repository, imageIds=[{"imageTag": TAG}])
         except (ecr.exceptions.RepositoryNotFoundException, ecr.exceptions.ImageNotFoundException):
-            raise LabError(f"no image {settings.repository}:{TAG} in ECR yet: push it first (step 4)") from None
+            raise LabError(say(f"no image {settings.repository}:{TAG} in ECR yet: push it first (step 4)",
+                               f"ECR-এ এখনো image {settings.repository}:{TAG} নেই: আগে push করো (step 4)")) from None
     return PushedImage(repository["repositoryUri"], TAG, found["imageDetails"][0]["imageDigest"])

@@ -50,7 +50,8 @@ def credentials(settings: Settings):
     try:
         found, _ = google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
     except DefaultCredentialsError:
-        raise LabError("no Google Cloud credentials: run `gcloud auth application-default login`") from None
+        raise LabError(say("no Google Cloud credentials: run `gcloud auth application-default login`",
+                           "Google Cloud-এর credential নেই: `gcloud auth application-default login` চালাও")) from None
     return found
 
 
@@ -101,7 +102,8 @@ def stage(settings: Settings, code_dir: Path) -> Path:
 def build(settings: Settings, context: Path) -> str:
     """Build the staged context for Cloud Run (linux/amd64); returns the local tag."""
     if not images.uses_docker(settings):
-        raise LabError("Cloud Run runs container images: step 9 needs a Docker engine (scripts/ensure-docker.sh)")
+        raise LabError(say("Cloud Run runs container images: step 9 needs a Docker engine (scripts/ensure-docker.sh)",
+                           "Cloud Run container image চালায়: step 9-এ Docker engine লাগে (scripts/ensure-docker.sh)"))
     tag = f"{settings.cloud_run_service}-cloudrun:{TAG}"
     amd64 = settings.with_overrides(architecture="x86_64")  # Cloud Run runs amd64 images only
     args = ["build", "--platform", amd64.platform, "--tag", tag]
@@ -140,8 +142,10 @@ def push(settings: Settings, local_tag: str) -> str:
         digest = ecr.push(target, local_tag)
     except LabError as error:
         if settings.target == "gcp" and "not found" in str(error).lower():
-            raise LabError(f"{error}; create the repository once: gcloud artifacts repositories create "
-                           f"{settings.name} --repository-format=docker --location={settings.gcp_region}") from None
+            create = (f"gcloud artifacts repositories create {settings.name} --repository-format=docker "
+                      f"--location={settings.gcp_region}")
+            raise LabError(say(f"{error}; create the repository once: {create}",
+                               f"{error.text('bn')}; repository-টা একবার বানিয়ে নাও: {create}")) from None
         raise
     return f"{settings.cloud_run_image}@{digest}"
 
@@ -167,7 +171,8 @@ def idle_timeout(settings: Settings) -> float:
 
     counters = localtarget.cloud_run_counters(settings, settings.cloud_run_service)
     if "idle_timeout_s" not in counters:
-        raise LabError(f"the stand-in does not know the Cloud Run service {settings.cloud_run_service}: deploy it first")
+        raise LabError(say(f"the stand-in does not know the Cloud Run service {settings.cloud_run_service}: deploy it first",
+                           f"stand-in Cloud Run service {settings.cloud_run_service} চেনে না: আগে deploy করো"))
     return float(counters["idle_timeout_s"])
 
 
@@ -187,7 +192,8 @@ def wait_until_scaled_to_zero(settings: Settings, idle_s: float) -> float:
         wait_for(lambda: not localtarget.cloud_run_counters(settings, settings.cloud_run_service).get("live_instances", 0),
                  idle_s, interval=0.5, what="scaling to zero")
     except WaitTimeout:
-        raise LabError(f"{settings.cloud_run_service} still has instances after {idle_s:.0f} s") from None
+        raise LabError(say(f"{settings.cloud_run_service} still has instances after {idle_s:.0f} s",
+                           f"{idle_s:.0f} s পরেও {settings.cloud_run_service}-এর instance আছে")) from None
     return time.monotonic() - started
 
 

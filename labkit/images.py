@@ -97,7 +97,8 @@ def build(settings: Settings, context: Path, args: list[str]) -> ImageInfo:
     step per Dockerfile instruction; returns the built image."""
     tag = args[args.index("--tag") + 1] if "--tag" in args else ""
     if not tag:
-        raise LabError("the docker build command has no --tag: name the image you build")
+        raise LabError(say("the docker build command has no --tag: name the image you build",
+                           "docker build command-এ --tag নেই: যে image build করছ তার নাম দাও"))
     if not dockercli.has_bridge_network():
         args = [*args, "--network", "host"]  # engines started without a bridge (this lab's CI) need it
     instructions = [line for line in (context / "Dockerfile").read_text().splitlines()
@@ -112,8 +113,10 @@ def build(settings: Settings, context: Path, args: list[str]) -> ImageInfo:
     wanted = settings.platform.split("/")[1]
     if info.architecture != wanted:
         # Docker's classic builder accepts --platform but builds for the base image's architecture.
-        raise LabError(f"built a {info.architecture} image for a {settings.architecture} function; "
-                       "build with docker buildx (Docker Desktop has it) or set LAB_ARCH to match")
+        raise LabError(say(f"built a {info.architecture} image for a {settings.architecture} function; "
+                           "build with docker buildx (Docker Desktop has it) or set LAB_ARCH to match",
+                           f"{settings.architecture} function-এর জন্য {info.architecture} image build হয়েছে; "
+                           "docker buildx দিয়ে build করো (Docker Desktop-এ আছে), বা LAB_ARCH মিলিয়ে দাও"))
     return info
 
 

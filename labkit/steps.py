@@ -128,7 +128,7 @@ def _no_image(settings: Settings) -> Said | None:
 def _not_pushed(settings: Settings) -> Said | None:
     repository = aws.client(settings, "ecr")
     with aws.explained(settings, say(f"looking up {settings.repository}:{ecr.TAG} in ECR",
-                                          f"ECR-এ {settings.repository}:{ecr.TAG} খোঁজা")):
+                                     f"ECR-এ {settings.repository}:{ecr.TAG} খোঁজা")):
         try:
             repository.describe_images(repositoryName=settings.repository, imageIds=[{"imageTag": ecr.TAG}])
         except (repository.exceptions.RepositoryNotFoundException, repository.exceptions.ImageNotFoundException):
@@ -140,7 +140,7 @@ def _not_pushed(settings: Settings) -> Said | None:
 def _no_function(settings: Settings) -> Said | None:
     awslambda = aws.client(settings, "lambda")
     with aws.explained(settings, say(f"looking up function {settings.function_name}",
-                                          f"function {settings.function_name} খোঁজা")):
+                                     f"function {settings.function_name} খোঁজা")):
         try:
             state = awslambda.get_function_configuration(FunctionName=settings.function_name)["State"]
         except awslambda.exceptions.ResourceNotFoundException:

@@ -57,7 +57,7 @@ def delete_cloud_run(settings: Settings) -> None:
     from . import gcp
 
     with gcp.explained(settings, say(f"deleting Cloud Run service {settings.cloud_run_service}",
-                                              f"Cloud Run service {settings.cloud_run_service} মুছে ফেলা")):
+                                     f"Cloud Run service {settings.cloud_run_service} মুছে ফেলা")):
         gcp.services_client(settings).delete_service(name=gcp.service_name(settings)).result(
             timeout=gcp.DEPLOY_TIMEOUT_S)
 

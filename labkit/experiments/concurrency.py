@@ -67,7 +67,7 @@ def lambda_burst(settings: Settings, n: int) -> list[Hit]:
                    billed_ms=float(billed[1]) if billed else None)
 
     with aws.explained(settings, say(f"invoking {settings.function_name} {n} times at once",
-                                              f"{settings.function_name} একসাথে {n} বার invoke করা")):
+                                     f"{settings.function_name} একসাথে {n} বার invoke করা")):
         return _burst(one, n)
 
 

@@ -100,7 +100,7 @@ def disable(settings: Settings) -> list[str]:
     name, removed = settings.function_name, []
     missing = awslambda.exceptions.ResourceNotFoundException
     with aws.explained(settings, say(f"removing provisioned concurrency from {name}:{ALIAS}",
-                                              f"{name}:{ALIAS} থেকে provisioned concurrency সরানো")):
+                                     f"{name}:{ALIAS} থেকে provisioned concurrency সরানো")):
         try:
             awslambda.delete_provisioned_concurrency_config(FunctionName=name, Qualifier=ALIAS)
             removed.append(say(f"provisioned concurrency on {ALIAS}", f"{ALIAS}-এর provisioned concurrency"))
