@@ -51,11 +51,11 @@ def check_environment(settings: Settings) -> list[Row]:
         rows.append(Row(name, wanted in (None, installed), installed if wanted in (None, installed) else
                         say(f"{installed}, requirements.txt pins {wanted}", f"{installed}, requirements.txt চায় {wanted}")))
     engine = dockercli.engine_version()
-    rows.append(Row("Docker engine", True, say(f"{engine} (docker mode)", f"{engine} (docker mode)") if engine else
+    rows.append(Row("Docker engine", True, f"{engine} (docker mode)" if engine else
                     say("none: the image steps will stage code for host mode instead of building an image",
                         "নেই: image-এর ধাপগুলো image build না করে host mode-এর জন্য code stage করবে")))
     where = f"{settings.target} ({settings.endpoint_url or 'AWS ' + settings.region})"
-    rows.append(Row(say("Target", "Target"), True, where))
+    rows.append(Row("Target", True, where))
     rows.append(_target_row(settings))
     rows.append(Row(say("Code graded and run", "grade হওয়া code"), True, settings.code))
     return rows

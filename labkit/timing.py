@@ -99,9 +99,9 @@ def format_summary(summary: dict, lang: str | None = None) -> str:
     def cell(value) -> str:
         return f"{value:>9,.1f} ms" if value is not None else f"{'-':>12}"
 
-    rows = [(say("cold (request 1)", "cold (request 1)"), summary["cold_latency_ms"]),
+    rows = [("cold (request 1)", summary["cold_latency_ms"]),
             (say("warm (the others)", "warm (বাকিগুলো)"), summary["warm_latency_ms"]),
-            (say("init duration (REPORT)", "init duration (REPORT)"), summary["init_duration_ms"])]
+            ("init duration (REPORT)", summary["init_duration_ms"])]
     lines = [f"{'':<24}{'p50':>12}{'p95':>12}{'max':>12}"]
     lines += [f"{text(label, lang):<24}" + "".join(cell(stats[k]) for k in ("p50", "p95", "max")) for label, stats in rows]
     if ratio := summary["cold_to_warm_p50"]:

@@ -117,7 +117,7 @@ def quantisation(settings: Settings, repeats: int = 1000) -> list[Precision]:
     return measured
 
 
-HEADINGS = (say("model", "model"), say("same species", "একই species"), say("max difference", "সর্বোচ্চ তফাত"),
+HEADINGS = ("model", say("same species", "একই species"), say("max difference", "সর্বোচ্চ তফাত"),
             say("one prediction", "একটা prediction"))
 
 

@@ -123,11 +123,10 @@ def format_variants(variants: list[Variant], lang: str | None = None) -> str:
     lang = lang or config.language()
     width = 16
     rows = [("", lambda v: v.name),
-            (say("image size", "image size"),
-             lambda v: f"{v.size_bytes / 1e6:,.0f} MB" if v.size_bytes else "- (host mode)"),
+            ("image size", lambda v: f"{v.size_bytes / 1e6:,.0f} MB" if v.size_bytes else "- (host mode)"),
             (say("imports", "import"), lambda v: f"{v.imports.total_ms:,.0f} ms"),
-            (say("INIT (RIE)", "INIT (RIE)"), lambda v: f"{v.init_ms:,.0f} ms"),
-            (say("cold request", "cold request"), lambda v: f"{v.first_request_ms:,.0f} ms")]
+            ("INIT (RIE)", lambda v: f"{v.init_ms:,.0f} ms"),
+            ("cold request", lambda v: f"{v.first_request_ms:,.0f} ms")]
     return "\n".join(f"{text(label, lang):<14}" + "".join(f"{cell(v):>{width}}" for v in variants)
                      for label, cell in rows)
 

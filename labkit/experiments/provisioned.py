@@ -109,7 +109,7 @@ def disable(settings: Settings) -> list[str]:
         try:
             awslambda.get_alias(FunctionName=name, Name=ALIAS)
             awslambda.delete_alias(FunctionName=name, Name=ALIAS)
-            removed.append(say(f"alias {ALIAS}", f"alias {ALIAS}"))
+            removed.append(f"alias {ALIAS}")
         except missing:
             pass
         try:
@@ -119,7 +119,7 @@ def disable(settings: Settings) -> list[str]:
             ours = []  # no function at all
         for version in ours:
             awslambda.delete_function(FunctionName=name, Qualifier=version)
-            removed.append(say(f"version {version}", f"version {version}"))
+            removed.append(f"version {version}")
     return removed
 
 
