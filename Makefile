@@ -23,9 +23,10 @@ test: venv docker lint  ## every test: unit, grader, stand-in, Docker, and every
 test-fast: venv lint  ## lint, generated files, unit and grader-logic tests: a developer's edit loop
 	$(PY) -m pytest -n 2 -m "not integration and not docker" tests $(PYTEST_ARGS)
 
-lint: venv  ## ruff, and the generated exercises/ up to date
+lint: venv  ## ruff, the generated exercises/ up to date, the notebooks their Bengali rendering without outputs
 	$(VENV)/bin/ruff check .
 	$(PY) scripts/make_exercises.py --check
+	$(PY) scripts/render_notebooks.py --check
 
 venv: $(VENV)/.installed  ## create .venv and install the pinned requirements
 
@@ -57,8 +58,8 @@ cloud-bench: venv docker  ## measure the stand-in's overhead over a direct RIE c
 exercises: venv  ## regenerate exercises/ from lab_solution/ (maintainers)
 	$(PY) scripts/make_exercises.py
 
-notebooks: venv  ## strip outputs from the committed notebooks (maintainers; `make lab` writes executed copies to build/)
-	$(VENV)/bin/nbstripout notebooks/*.ipynb
+notebooks: venv  ## render the notebooks from notebooks/text/ in LAB_LANG (Bengali by default), without outputs (maintainers; `make lab` writes executed copies to build/)
+	$(PY) scripts/render_notebooks.py --strip
 
 clean: cloud-down  ## remove what the lab built locally: build/, the stand-in's state, the lab's image tags
 	rm -rf build .localcloud

@@ -16,14 +16,15 @@ says when a step's code did not run in a container (the JSON always does).
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import sys
 import tempfile
+from argparse import Namespace
 from pathlib import Path
 
 from labkit.bilingual import say, text
+from labkit.cli import Parser
 
 from . import texts
 from .context import Context, LabError, config
@@ -31,25 +32,38 @@ from .framework import all_steps, todo_label
 from .runner import ISOLATIONS, choose_isolation, run_steps
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
+def parse_args(argv: list[str] | None) -> Namespace:
     steps = all_steps()
-    parser = argparse.ArgumentParser(prog="python -m checks", description="Grade the Serverless AI lab, step by step.")
-    parser.add_argument("steps", nargs="*", type=int, metavar="STEP", help=f"steps to grade ({min(steps)}-{max(steps)}; default all)")
-    parser.add_argument("--code", help="exercises, lab_solution or a submission folder (default: LAB_CODE or exercises)")
-    parser.add_argument("--build-dir", help="where the submission's model and reports are (default: LAB_BUILD_DIR or build/)")
-    parser.add_argument("--json", action="store_true", help="print only the report, as JSON")
-    parser.add_argument("--out", help="also write the JSON report to this file (atomically)")
-    parser.add_argument("--list", action="store_true", help="list the steps, what to write for each, and their checks")
+    first, last = min(steps), max(steps)
+    parser = Parser(prog="python -m checks", description=say("Grade the Serverless AI lab, step by step.",
+                                                              "Serverless AI lab-এর grade, ধাপে ধাপে।"))
+    parser.add_argument("steps", nargs="*", type=int, metavar="STEP",
+                        help=say(f"steps to grade ({first}-{last}; default all)",
+                                 f"কোন ধাপগুলোর grade ({first}-{last}; না দিলে সব)"))
+    parser.add_argument("--code", help=say("exercises, lab_solution or a submission folder (default: LAB_CODE or exercises)",
+                                           "exercises, lab_solution বা একটা submission folder (default: LAB_CODE বা exercises)"))
+    parser.add_argument("--build-dir", help=say("where the submission's model and reports are (default: LAB_BUILD_DIR or build/)",
+                                                "submission-এর model আর report কোথায় (default: LAB_BUILD_DIR বা build/)"))
+    parser.add_argument("--json", action="store_true", help=say("print only the report, as JSON", "শুধু report, JSON-এ"))
+    parser.add_argument("--out", help=say("also write the JSON report to this file (atomically)",
+                                          "JSON report এই file-এও লেখো (atomically)"))
+    parser.add_argument("--list", action="store_true", help=say("list the steps, what to write for each, and their checks",
+                                                                "ধাপগুলো, প্রতিটায় কী লিখবে আর তার check-গুলো দেখাও"))
     parser.add_argument("--sandbox", choices=ISOLATIONS, default="auto",
-                        help="docker: a container per step (its image is built on first use); process: "
-                             "resource-limited processes only; auto (default): docker when its image is there")
-    parser.add_argument("--step-timeout", type=float, metavar="SECONDS", help="wall-clock budget of each step's code")
+                        help=say("docker: a container per step (its image is built on first use); process: "
+                                 "resource-limited processes only; auto (default): docker when its image is there",
+                                 "docker: প্রতি ধাপে একটা container (তার image প্রথমবার build হয়); process: শুধু "
+                                 "resource-সীমিত process; auto (default): image থাকলে docker"))
+    parser.add_argument("--step-timeout", type=float, metavar="SECONDS",
+                        help=say("wall-clock budget of each step's code", "প্রতিটা ধাপের code কত সময় পাবে (second)"))
     args = parser.parse_args(argv)
-    unknown = sorted(set(args.steps) - set(steps))
+    unknown = ", ".join(map(str, sorted(set(args.steps) - set(steps))))
     if unknown:
-        parser.error(f"no step {', '.join(map(str, unknown))}; steps are {', '.join(map(str, sorted(steps)))}")
+        known = ", ".join(map(str, sorted(steps)))
+        parser.error(say(f"no step {unknown}; steps are {known}", f"ধাপ {unknown} নেই; ধাপগুলো হলো {known}"))
     if args.step_timeout is not None and not 1 <= args.step_timeout <= 3600:
-        parser.error("--step-timeout must be between 1 and 3600 seconds")
+        parser.error(say("--step-timeout must be between 1 and 3600 seconds",
+                         "--step-timeout হতে হবে 1 থেকে 3600 second-এর মধ্যে"))
     return args
 
 
@@ -91,14 +105,15 @@ def main(argv: list[str] | None = None) -> int:
         try:
             settings = config.load(code=args.code)
         except LabError as error:
-            print(f"error: {error}", file=sys.stderr)
+            print(f"error: {error.text()}", file=sys.stderr)
             return 2
         print(listing(steps, settings.lang, config.code_label(settings)))
         return 0
     out = Path(args.out).resolve() if args.out else None
     if out is not None:
         if not out.parent.is_dir():
-            print(f"error: --out {args.out}: no folder {out.parent}", file=sys.stderr)
+            print("error: " + text(say(f"--out {args.out}: no folder {out.parent}", f"--out {args.out}: {out.parent} folder নেই"),
+                                   config.language()), file=sys.stderr)
             return 2
         with contextlib.suppress(FileNotFoundError):
             out.unlink()  # a run that dies must not leave an older report behind as if it were this one
@@ -106,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = config.load(code=args.code, build_dir=args.build_dir and Path(args.build_dir).resolve())
         isolation = choose_isolation(args.sandbox)
     except (LabError, RuntimeError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {error.text() if isinstance(error, LabError) else error}", file=sys.stderr)
         return 2
     report = run_steps(steps, Context(settings), isolation=isolation, step_timeout=args.step_timeout)
     if out is not None:

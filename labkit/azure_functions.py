@@ -11,8 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import config, images
+from .bilingual import say, text
 from .config import Settings
-from .errors import LabError, run_cli
+from .errors import run_cli
 
 AZURE_DIR = config.REPO_ROOT / "azure"
 
@@ -20,9 +21,7 @@ AZURE_DIR = config.REPO_ROOT / "azure"
 def stage(settings: Settings, code_dir: Path) -> Path:
     """``build/azure``: function_app.py, host.json, local.settings.json, the requirements, ``code_dir``'s app.py,
     the given serving code and the model."""
-    model = settings.model_dir / "model.joblib"
-    if not model.exists():
-        raise LabError(f"{model} does not exist yet: train the model first (step 1)")
+    model = images.trained_model(settings)
     files = {name: AZURE_DIR / name for name in ("function_app.py", "host.json", "local.settings.json", "requirements.txt")}
     return images.fill_context(settings.build_dir / "azure", {
         **files, **images.SERVING_FILES, "requirements-model.txt": images.CONTEXT_FILES["requirements.txt"],
@@ -32,8 +31,10 @@ def stage(settings: Settings, code_dir: Path) -> Path:
 def main() -> int:
     settings = config.load()
     folder = stage(settings, config.code_dir(settings))
-    print(f"staged {folder}; run it with Azure Functions Core Tools: cd {folder} && func start "
-          "(then POST http://localhost:7071/api/predict)")
+    print(text(say(f"staged {folder}; run it with Azure Functions Core Tools: cd {folder} && func start "
+                   "(then POST http://localhost:7071/api/predict)",
+                   f"{folder}-এ stage করা হলো; Azure Functions Core Tools দিয়ে চালাও: cd {folder} && func start "
+                   "(তারপর POST http://localhost:7071/api/predict)"), settings.lang))
     return 0
 
 

@@ -48,6 +48,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
 
+from . import errors
 from .errors import LabError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -188,6 +189,16 @@ def load(environ: Mapping[str, str] | None = None, **overrides) -> Settings:
         lang=env.get("LAB_LANG", "bn").strip().lower() or "bn",
     )
     return settings.with_overrides(**overrides)
+
+
+def language(environ: Mapping[str, str] | None = None) -> str:
+    """``LAB_LANG`` alone (``bn`` unless it names another of :data:`LANGUAGES`), for a message that must be
+    shown in the student's language even when another setting is wrong (a usage error, a bad ``LAB_TARGET``)."""
+    lang = (os.environ if environ is None else environ).get("LAB_LANG", "bn").strip().lower()
+    return lang if lang in LANGUAGES else "bn"
+
+
+errors.read_language_with(language)  # LabError's one line (a notebook, run_cli) speaks LAB_LANG
 
 
 def import_code(settings: Settings, module: str) -> ModuleType:

@@ -12,7 +12,11 @@ import subprocess
 from collections import deque
 from collections.abc import Callable, Sequence
 
+from .bilingual import say
 from .errors import LabError
+
+NOT_INSTALLED = say("the docker command is not installed; see the README's 'Docker' section",
+                    "docker command install করা নেই; README-র 'Docker' অংশ দেখো")
 
 
 def engine_version() -> str | None:
@@ -48,11 +52,13 @@ def run(args: Sequence[str], *, what: str, timeout: float = 120, input: str | No
     try:
         done = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, input=input)
     except FileNotFoundError:
-        raise LabError("the docker command is not installed; see the README's 'Docker' section") from None
+        raise LabError(NOT_INSTALLED) from None
     except subprocess.TimeoutExpired:
-        raise LabError(f"docker {what} did not finish within {timeout:.0f} s") from None
+        raise LabError(say(f"docker {what} did not finish within {timeout:.0f} s",
+                           f"docker {what} {timeout:.0f} s-এর মধ্যে শেষ হয়নি")) from None
     if done.returncode != 0:
-        raise LabError(f"docker {what} failed: {_last_line(done.stderr or done.stdout)}")
+        said = _last_line(done.stderr or done.stdout)
+        raise LabError(say(f"docker {what} failed: {said}", f"docker {what} ব্যর্থ: {said}"))
     return done.stdout
 
 
@@ -71,14 +77,14 @@ def stream(args: Sequence[str], *, what: str, on_line: Callable[[str], None],
         process = subprocess.Popen(["docker", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                    text=True, env=env)
     except FileNotFoundError:
-        raise LabError("the docker command is not installed; see the README's 'Docker' section") from None
+        raise LabError(NOT_INSTALLED) from None
     with process:
         for line in process.stdout:
             lines.append(line.rstrip())
             on_line(lines[-1])
     if process.returncode != 0:
         tail = " | ".join(deque((line for line in lines if line.strip()), maxlen=3))
-        raise LabError(f"docker {what} failed: {tail}")
+        raise LabError(say(f"docker {what} failed: {tail}", f"docker {what} ব্যর্থ: {tail}"))
     return lines
 
 

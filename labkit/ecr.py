@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from tqdm import tqdm
 
 from . import aws, dockercli, images
-from .config import Settings
+from .bilingual import say, text
+from .config import Settings, language
 from .errors import LabError
 
 TAG = "latest"
@@ -38,7 +39,7 @@ def docker_login(settings: Settings) -> str:
     input, never on the command line where other users of the machine could read it.
     """
     ecr = aws.client(settings, "ecr")
-    with aws.explained(settings, "getting an ECR login token"):
+    with aws.explained(settings, say("getting an ECR login token", "ECR login token নেওয়া")):
         auth = ecr.get_authorization_token()["authorizationData"][0]
     user, password = base64.b64decode(auth["authorizationToken"]).decode().split(":", 1)
     registry = re.sub(r"^https?://", "", auth["proxyEndpoint"])
@@ -50,7 +51,8 @@ def push(target: str, local_tag: str) -> str:
     """``docker push`` an image tagged ``target``, one progress step per layer; returns the pushed digest."""
     layers = images.describe(local_tag).filesystem_layers
     digest = None
-    with tqdm(total=layers, desc=f"pushing {target}", unit="layer") as bar:
+    pushing = text(say(f"pushing {target}", f"{target} push হচ্ছে"), language())
+    with tqdm(total=layers, desc=pushing, unit="layer") as bar:
         def on_line(line: str) -> None:
             nonlocal digest
             if re.search(r": (Pushed|Layer already exists|Mounted from)", line) and bar.n < bar.total:
@@ -61,17 +63,19 @@ def push(target: str, local_tag: str) -> str:
         dockercli.stream(["push", target], what="push", on_line=on_line)
         bar.n = bar.total
     if digest is None:
-        raise LabError(f"docker push {target} did not report a digest")
+        raise LabError(say(f"docker push {target} did not report a digest", f"docker push {target} কোনো digest জানায়নি"))
     return digest
 
 
 def latest(settings: Settings) -> PushedImage:
     """The image most recently pushed under :data:`TAG`, as ECR knows it."""
     ecr = aws.client(settings, "ecr")
-    with aws.explained(settings, f"looking up {settings.repository}:{TAG} in ECR"):
+    with aws.explained(settings, say(f"looking up {settings.repository}:{TAG} in ECR",
+                                     f"ECR-এ {settings.repository}:{TAG} খোঁজা")):
         try:
             repository = ecr.describe_repositories(repositoryNames=[settings.repository])["repositories"][0]
             found = ecr.describe_images(repositoryName=settings.repository, imageIds=[{"imageTag": TAG}])
         except (ecr.exceptions.RepositoryNotFoundException, ecr.exceptions.ImageNotFoundException):
-            raise LabError(f"no image {settings.repository}:{TAG} in ECR yet: push it first (step 4)") from None
+            raise LabError(say(f"no image {settings.repository}:{TAG} in ECR yet: push it first (step 4)",
+                               f"ECR-এ এখনো image {settings.repository}:{TAG} নেই: আগে push করো (step 4)")) from None
     return PushedImage(repository["repositoryUri"], TAG, found["imageDetails"][0]["imageDigest"])

@@ -21,6 +21,7 @@ import requests
 from lambda_rie import WaitTimeout, wait_for
 
 from . import dockercli, ecr, images
+from .bilingual import say, text
 from .config import REPO_ROOT, Settings
 from .errors import LabError
 from .loopback import resolve_localhost_names
@@ -54,7 +55,8 @@ def credentials(settings: Settings):
     try:
         found, _ = google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
     except DefaultCredentialsError:
-        raise LabError("no Google Cloud credentials: run `gcloud auth application-default login`") from None
+        raise LabError(say("no Google Cloud credentials: run `gcloud auth application-default login`",
+                           "Google Cloud-এর credential নেই: `gcloud auth application-default login` চালাও")) from None
     return found
 
 
@@ -69,28 +71,32 @@ def services_client(settings: Settings):
 
 @contextlib.contextmanager
 def explained(settings: Settings, doing: str) -> Iterator[None]:
-    """Re-raise Google API and connection errors as one LabError line that says what to do."""
+    """Re-raise Google API and connection errors as one LabError line that says what to do, in both languages
+    (``doing`` as in :func:`labkit.aws.explained`)."""
     from google.api_core import exceptions
+
+    def failed(en: str, bn: str) -> LabError:
+        return LabError(say(f"{doing}: {en}", f"{text(doing, 'bn')}: {bn}"))
 
     try:
         yield
     except exceptions.PermissionDenied as error:
-        raise LabError(f"{doing}: {error.message} (docs/gcp-roles.md lists the roles step 9 needs)") from None
+        raise failed(f"{error.message} (docs/gcp-roles.md lists the roles step 9 needs)",
+                     f"{error.message} (step 9-এর কোন কোন role লাগে, docs/gcp-roles.md-তে লেখা আছে)") from None
     except exceptions.GoogleAPICallError as error:
-        raise LabError(f"{doing}: {error.message}") from None
+        raise failed(error.message, error.message) from None
     except (requests.ConnectionError, exceptions.RetryError):
         if settings.target == "local":
-            raise LabError(f"{doing}: the local stand-in is not running at {settings.endpoint_url}; "
-                           "start it with `make cloud-up`") from None
-        raise LabError(f"{doing}: cannot reach Google Cloud; check your network") from None
+            raise failed(f"the local stand-in is not running at {settings.endpoint_url}; start it with `make cloud-up`",
+                         f"local stand-in {settings.endpoint_url}-এ চলছে না; `make cloud-up` দিয়ে চালু করো") from None
+        raise failed("cannot reach Google Cloud; check your network",
+                     "Google Cloud-এর নাগাল পাওয়া গেল না; তোমার network দেখো") from None
 
 
 def stage(settings: Settings, code_dir: Path) -> Path:
     """The Cloud Run build context: docker/cloudrun's Dockerfile and requirements, ``code_dir``'s ``service.py``
     (step 9's FastAPI app) and ``app.py`` (step 2: the model and ``predict``), the given serving code and the model."""
-    model = settings.model_dir / "model.joblib"
-    if not model.exists():
-        raise LabError(f"{model} does not exist yet: train the model first (step 1)")
+    model = images.trained_model(settings)
     files = {name: CLOUDRUN_DIR / name for name in ("Dockerfile", "requirements.txt")}
     return images.fill_context(settings.cloud_run_context, {
         **files, **images.SERVING_FILES, ".dockerignore": images.CONTEXT_FILES[".dockerignore"],
@@ -101,7 +107,8 @@ def stage(settings: Settings, code_dir: Path) -> Path:
 def build(settings: Settings, context: Path) -> str:
     """Build the staged context for Cloud Run (linux/amd64); returns the local tag."""
     if not images.uses_docker(settings):
-        raise LabError("Cloud Run runs container images: step 9 needs a Docker engine (scripts/ensure-docker.sh)")
+        raise LabError(say("Cloud Run runs container images: step 9 needs a Docker engine (scripts/ensure-docker.sh)",
+                           "Cloud Run container image চালায়: step 9-এ Docker engine লাগে (scripts/ensure-docker.sh)"))
     tag = f"{settings.cloud_run_service}-cloudrun:{TAG}"
     amd64 = settings.with_overrides(architecture="x86_64")  # Cloud Run runs amd64 images only
     args = ["build", "--platform", amd64.platform, "--tag", tag]
@@ -140,8 +147,10 @@ def push(settings: Settings, local_tag: str) -> str:
         digest = ecr.push(target, local_tag)
     except LabError as error:
         if settings.target == "gcp" and "not found" in str(error).lower():
-            raise LabError(f"{error}; create the repository once: gcloud artifacts repositories create "
-                           f"{settings.name} --repository-format=docker --location={settings.gcp_region}") from None
+            create = (f"gcloud artifacts repositories create {settings.name} --repository-format=docker "
+                      f"--location={settings.gcp_region}")
+            raise LabError(say(f"{error}; create the repository once: {create}",
+                               f"{error.text('bn')}; repository-টা একবার বানিয়ে নাও: {create}")) from None
         raise
     return f"{settings.cloud_run_image}@{digest}"
 
@@ -149,7 +158,7 @@ def push(settings: Settings, local_tag: str) -> str:
 def allow_unauthenticated(settings: Settings) -> None:
     """What ``--allow-unauthenticated`` does: grant ``roles/run.invoker`` to ``allUsers``."""
     client = services_client(settings)
-    with explained(settings, "allowing unauthenticated calls"):
+    with explained(settings, say("allowing unauthenticated calls", "unauthenticated call চালু করা")):
         policy = client.get_iam_policy(request={"resource": service_name(settings)})
         if not any(b.role == INVOKER and PUBLIC in b.members for b in policy.bindings):
             policy.bindings.add(role=INVOKER, members=[PUBLIC])
@@ -167,7 +176,8 @@ def idle_timeout(settings: Settings) -> float:
 
     counters = localtarget.cloud_run_counters(settings, settings.cloud_run_service)
     if "idle_timeout_s" not in counters:
-        raise LabError(f"the stand-in does not know the Cloud Run service {settings.cloud_run_service}: deploy it first")
+        raise LabError(say(f"the stand-in does not know the Cloud Run service {settings.cloud_run_service}: deploy it first",
+                           f"stand-in Cloud Run service {settings.cloud_run_service} চেনে না: আগে deploy করো"))
     return float(counters["idle_timeout_s"])
 
 
@@ -187,7 +197,8 @@ def wait_until_scaled_to_zero(settings: Settings, idle_s: float) -> float:
         wait_for(lambda: not localtarget.cloud_run_counters(settings, settings.cloud_run_service).get("live_instances", 0),
                  idle_s, interval=0.5, what="scaling to zero")
     except WaitTimeout:
-        raise LabError(f"{settings.cloud_run_service} still has instances after {idle_s:.0f} s") from None
+        raise LabError(say(f"{settings.cloud_run_service} still has instances after {idle_s:.0f} s",
+                           f"{idle_s:.0f} s পরেও {settings.cloud_run_service}-এর instance আছে")) from None
     return time.monotonic() - started
 
 

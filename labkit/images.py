@@ -25,6 +25,7 @@ from tqdm import tqdm
 from lambda_rie import run as rie
 
 from . import config, dockercli
+from .bilingual import say, text
 from .config import Settings
 from .errors import LabError
 
@@ -45,6 +46,19 @@ class ImageInfo:
     filesystem_layers: int  # layers with files in them: what a push uploads
 
 
+def trained_model(settings: Settings) -> Path:
+    """Step 1's ``model.joblib``, which every image and variant packages.
+
+    Raises:
+        LabError: it does not exist yet (in both languages: train the model first).
+    """
+    model = settings.model_dir / "model.joblib"
+    if not model.exists():
+        raise LabError(say(f"{model} does not exist yet: train the model first (step 1)",
+                           f"{model} এখনো নেই: আগে model train করো (step 1)"))
+    return model
+
+
 def local_tag(settings: Settings) -> str:
     return f"{settings.name}:latest"
 
@@ -57,9 +71,7 @@ def stage(settings: Settings, code_dir: Path, context: Path | None = None) -> Pa
         code_dir: the folder of the code being packaged (``exercises/``, ``lab_solution/`` or a submission).
         context: the folder to fill (default: ``settings.image_context``).
     """
-    model = settings.model_dir / "model.joblib"
-    if not model.exists():
-        raise LabError(f"{model} does not exist yet: train the model first (step 1)")
+    model = trained_model(settings)
     return fill_context(context or settings.image_context, {**CONTEXT_FILES, **SERVING_FILES,
                         "Dockerfile": code_dir / "Dockerfile", "app.py": code_dir / "app.py", "model.joblib": model})
 
@@ -85,13 +97,15 @@ def build(settings: Settings, context: Path, args: list[str]) -> ImageInfo:
     step per Dockerfile instruction; returns the built image."""
     tag = args[args.index("--tag") + 1] if "--tag" in args else ""
     if not tag:
-        raise LabError("the docker build command has no --tag: name the image you build")
+        raise LabError(say("the docker build command has no --tag: name the image you build",
+                           "docker build command-এ --tag নেই: যে image build করছ তার নাম দাও"))
     if not dockercli.has_bridge_network():
         args = [*args, "--network", "host"]  # engines started without a bridge (this lab's CI) need it
     instructions = [line for line in (context / "Dockerfile").read_text().splitlines()
                     if re.match(r"\s*[A-Z]+\s", line)]
     step = re.compile(r"^Step \d+/\d+ : |^#\d+ \[\s*\d+/\d+\]")  # classic builder | BuildKit
-    with tqdm(total=len(instructions), desc=f"building {tag}", unit="step") as bar:
+    building = text(say(f"building {tag}", f"{tag} build হচ্ছে"), settings.lang)
+    with tqdm(total=len(instructions), desc=building, unit="step") as bar:
         dockercli.stream([*args, str(context)], what="build",
                          on_line=lambda line: bar.update(1) if step.match(line) and bar.n < bar.total else None)
         bar.n = bar.total
@@ -99,8 +113,10 @@ def build(settings: Settings, context: Path, args: list[str]) -> ImageInfo:
     wanted = settings.platform.split("/")[1]
     if info.architecture != wanted:
         # Docker's classic builder accepts --platform but builds for the base image's architecture.
-        raise LabError(f"built a {info.architecture} image for a {settings.architecture} function; "
-                       "build with docker buildx (Docker Desktop has it) or set LAB_ARCH to match")
+        raise LabError(say(f"built a {info.architecture} image for a {settings.architecture} function; "
+                           "build with docker buildx (Docker Desktop has it) or set LAB_ARCH to match",
+                           f"{settings.architecture} function-এর জন্য {info.architecture} image build হয়েছে; "
+                           "docker buildx দিয়ে build করো (Docker Desktop-এ আছে), বা LAB_ARCH মিলিয়ে দাও"))
     return info
 
 

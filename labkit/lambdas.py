@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from botocore.exceptions import ClientError
 
 from . import aws, config
+from .bilingual import say
 from .config import Settings
 from .errors import LabError
 
@@ -35,7 +36,7 @@ class TestInvoke:
 def ensure_log_group(settings: Settings) -> None:
     """Create the function's log group ourselves: tagged, and with a retention period."""
     logs = aws.client(settings, "logs")
-    with aws.explained(settings, f"creating log group {settings.log_group}"):
+    with aws.explained(settings, say(f"creating log group {settings.log_group}", f"log group {settings.log_group} বানানো")):
         with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
             logs.create_log_group(logGroupName=settings.log_group, tags=dict(settings.tags))
         logs.put_retention_policy(logGroupName=settings.log_group, retentionInDays=LOG_RETENTION_DAYS)
@@ -66,12 +67,14 @@ def while_role_propagates(call: Callable[[], object], attempts: int = 6, pause_s
 def test_invoke(settings: Settings, event: object = None, qualifier: str = "$LATEST") -> TestInvoke:
     """Invoke the function (or one version or alias of it) once; return its answer and its REPORT log line."""
     awslambda = aws.client(settings, "lambda")
-    with aws.explained(settings, f"invoking {settings.function_name}:{qualifier}"):
+    with aws.explained(settings, say(f"invoking {settings.function_name}:{qualifier}",
+                                     f"{settings.function_name}:{qualifier} invoke করা")):
         answer = awslambda.invoke(FunctionName=settings.function_name, Qualifier=qualifier, LogType="Tail",
                                   Payload=json.dumps(config.SETOSA if event is None else event).encode())
     payload = json.loads(answer["Payload"].read() or b"null")
     if "FunctionError" in answer:
-        raise LabError(f"the function failed: {payload.get('errorType')}: {payload.get('errorMessage')}")
+        failure = f"{payload.get('errorType')}: {payload.get('errorMessage')}"
+        raise LabError(say(f"the function failed: {failure}", f"function ব্যর্থ হলো: {failure}"))
     tail = base64.b64decode(answer.get("LogResult", "")).decode(errors="replace")
     report = next((line for line in tail.splitlines() if line.startswith("REPORT")), "")
     return TestInvoke(answer["StatusCode"], payload, re.sub(r"\s+", " ", report).strip())

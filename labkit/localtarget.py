@@ -13,6 +13,7 @@ from pathlib import Path
 
 import requests
 
+from .bilingual import say
 from .config import Settings
 from .ecr import TAG, PushedImage
 from .errors import LabError
@@ -30,7 +31,8 @@ def healthy(settings: Settings) -> bool:
 def register_staged_code(settings: Settings, context: Path) -> PushedImage:
     """Host mode (local target, no Docker): stream the staged folder to the stand-in, which makes it an image."""
     if settings.target != "local":
-        raise LabError("pushing to Amazon ECR needs a Docker engine; install Docker and run this step again")
+        raise LabError(say("pushing to Amazon ECR needs a Docker engine; install Docker and run this step again",
+                           "Amazon ECR-এ push করতে Docker engine লাগে; Docker install করে এই ধাপ আবার চালাও"))
     with tempfile.TemporaryFile() as archive:  # a tar of the folder's files, sent as the request body
         with tarfile.open(fileobj=archive, mode="w") as tar:
             for path in sorted(Path(context).rglob("*")):
@@ -42,7 +44,9 @@ def register_staged_code(settings: Settings, context: Path) -> PushedImage:
                                  params={"repositoryName": settings.repository, "imageTag": TAG,
                                          "command": HANDLER, "architecture": settings.architecture})
     if not response.ok:
-        raise LabError(f"the local stand-in refused the staged code: {response.text[:200]}")
+        refused = response.text[:200]
+        raise LabError(say(f"the local stand-in refused the staged code: {refused}",
+                           f"local stand-in stage করা code নেয়নি: {refused}"))
     answer = response.json()
     return PushedImage(answer["imageUri"].rsplit(":", 1)[0], TAG, answer["imageDigest"])
 

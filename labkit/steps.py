@@ -1,4 +1,11 @@
-"""The lab's steps in order: each one's notebook, the TODOs it asks for, and what it leaves behind.
+"""The lab's steps in order: each one's notebooks, the TODOs it asks for, and what it leaves behind.
+
+A step has one graded notebook (its grade cell closes it) and may have ungraded notebooks
+that follow it and build on its result (``more``): step 7 measures cold against warm in
+``07_measure_latency`` and goes on to the levers and the choice in ``07b_mitigate_and_decide``.
+A follow-up sorts right after its step's notebook, so the grader's step numbers and the
+notebooks' numbers stay the same. :data:`NOTEBOOKS` is every notebook, in the order a
+student runs them.
 
 The notebooks' first cell calls :func:`start`, so a step whose earlier step is unfinished
 stops at once with one line naming that step, instead of failing later with a KeyError.
@@ -23,10 +30,16 @@ class Step:
     notebook: str
     todos: tuple[str, ...]  # "FILE:NAME" in exercises/, as TODO markers name them
     needs_docker: bool = False  # runs containers, so host mode (no Docker engine) cannot run it
+    more: tuple[str, ...] = ()  # ungraded notebooks run after ``notebook``, on this step's result
 
     @property
     def where(self) -> str:
         return f"notebooks/{self.notebook}"
+
+    @property
+    def notebooks(self) -> tuple[str, ...]:
+        """The step's graded notebook, then its ungraded follow-ups."""
+        return (self.notebook, *self.more)
 
 
 STEPS = (
@@ -43,13 +56,13 @@ STEPS = (
     Step(6, say("Expose it with API Gateway", "API Gateway দিয়ে public URL"), "06_api_gateway.ipynb",
          ("gateway.py:ensure_api", "gateway.py:allow_invoke")),
     Step(7, say("Measure cold vs warm latency", "Cold বনাম warm latency মাপা"), "07_measure_latency.ipynb",
-         ("latency.py:measure", "latency.py:summarize")),
+         ("latency.py:measure", "latency.py:summarize"), more=("07b_mitigate_and_decide.ipynb",)),
     Step(8, say("Clean up", "পরিষ্কার করা"), "08_cleanup.ipynb", ("cleanup.py:delete",)),
     Step(9, say("Deploy to Google Cloud Run", "Google Cloud Run-এ deploy করা"), "09_cloud_run.ipynb",
          ("service.py:predict", "cloudrun.py:deploy"), needs_docker=True),
 )
 
-
+NOTEBOOKS = tuple(notebook for step in STEPS for notebook in step.notebooks)  # in the order a student runs them
 CLEANUP = 8
 DOCKER_HINT = say("start one with scripts/ensure-docker.sh (or Docker Desktop); steps 1-8 run without it",
                   "scripts/ensure-docker.sh দিয়ে (বা Docker Desktop) একটা চালু করো; ধাপ 1-8 এটা ছাড়াই চলে")
@@ -62,8 +75,11 @@ class StepNotReady(LabError):
         return [str(self)]
 
 
-def start(number: int) -> Settings:
+def start(number: int, after: bool = False) -> Settings:
     """The settings, once every earlier step this one builds on has left its result.
+
+    With ``after``, for one of the step's ungraded follow-up notebooks: the step itself must
+    have left its result too (step 7's measurement, for ``07b_mitigate_and_decide``).
 
     Raises:
         StepNotReady: one line naming the unfinished step and its notebook.
@@ -75,7 +91,7 @@ def start(number: int) -> Settings:
         return settings
     for earlier, missing in _PREREQUISITES:
         rebuilt = number > CLEANUP and earlier > 1  # past cleanup a step deploys again from the trained model
-        if earlier < number and not rebuilt and (problem := missing(settings)):
+        if (earlier < number or (after and earlier == number)) and not rebuilt and (problem := missing(settings)):
             step = STEPS[earlier]
             stop = say(f"finish step {earlier} ({step.title}) first, in {step.where}: {problem}",
                        f"আগে ধাপ {earlier} ({step.title.bn}) শেষ করো, {step.where}-এ: {text(problem, 'bn')}")
@@ -111,7 +127,8 @@ def _no_image(settings: Settings) -> Said | None:
 
 def _not_pushed(settings: Settings) -> Said | None:
     repository = aws.client(settings, "ecr")
-    with aws.explained(settings, f"looking up {settings.repository}:{ecr.TAG} in ECR"):
+    with aws.explained(settings, say(f"looking up {settings.repository}:{ecr.TAG} in ECR",
+                                     f"ECR-এ {settings.repository}:{ecr.TAG} খোঁজা")):
         try:
             repository.describe_images(repositoryName=settings.repository, imageIds=[{"imageTag": ecr.TAG}])
         except (repository.exceptions.RepositoryNotFoundException, repository.exceptions.ImageNotFoundException):
@@ -122,7 +139,8 @@ def _not_pushed(settings: Settings) -> Said | None:
 
 def _no_function(settings: Settings) -> Said | None:
     awslambda = aws.client(settings, "lambda")
-    with aws.explained(settings, f"looking up function {settings.function_name}"):
+    with aws.explained(settings, say(f"looking up function {settings.function_name}",
+                                     f"function {settings.function_name} খোঁজা")):
         try:
             state = awslambda.get_function_configuration(FunctionName=settings.function_name)["State"]
         except awslambda.exceptions.ResourceNotFoundException:
@@ -133,11 +151,17 @@ def _no_function(settings: Settings) -> Said | None:
 
 
 def _no_api(settings: Settings) -> Said | None:
-    with aws.explained(settings, "looking up the HTTP API"):
+    with aws.explained(settings, say("looking up the HTTP API", "HTTP API খোঁজা")):
         found = apis.find_api(settings, aws.client(settings, "apigatewayv2"))
     return None if found else say(f"there is no HTTP API {settings.api_name} yet",
                                   f"HTTP API {settings.api_name} এখনো নেই")
 
 
-# What each step leaves behind, checked by every later step but cleanup.
-_PREREQUISITES = ((1, _no_model), (3, _no_image), (4, _not_pushed), (5, _no_function), (6, _no_api))
+def _not_measured(settings: Settings) -> Said | None:
+    summary = settings.latency_dir / "summary.json"
+    return None if summary.exists() else say(f"{summary} does not exist yet", f"{summary} এখনো নেই")
+
+
+# What each step leaves behind, checked by every later step but cleanup (and by the step's own follow-ups).
+_PREREQUISITES = ((1, _no_model), (3, _no_image), (4, _not_pushed), (5, _no_function), (6, _no_api),
+                  (7, _not_measured))

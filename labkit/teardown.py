@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import apis, aws
+from .bilingual import say
 from .config import Settings
 
 # The kinds, in the order they must be deleted: what points at a thing goes before it.
@@ -31,7 +32,7 @@ def plan(settings: Settings) -> list[Resource]:
     """Everything of the lab's that exists now, in the order it must be deleted."""
     if settings.target == "gcp":
         return _cloud_run(settings)
-    with aws.explained(settings, "listing the lab's resources"):
+    with aws.explained(settings, say("listing the lab's resources", "lab-এর resource-গুলোর তালিকা করা")):
         aws_side = [*_api(settings), *_function(settings), *_log_group(settings), *_role(settings), *_repository(settings)]
     return [*(_cloud_run(settings) if settings.target == "local" else []), *aws_side]
 
@@ -41,7 +42,7 @@ def _cloud_run(settings: Settings) -> list[Resource]:
 
     from . import gcp
 
-    with gcp.explained(settings, "looking up the lab's Cloud Run service"):
+    with gcp.explained(settings, say("looking up the lab's Cloud Run service", "lab-এর Cloud Run service খোঁজা")):
         try:
             service = gcp.services_client(settings).get_service(name=gcp.service_name(settings))
         except exceptions.NotFound:
@@ -55,7 +56,8 @@ def delete_cloud_run(settings: Settings) -> None:
     """Delete step 9's Cloud Run service and wait for the operation."""
     from . import gcp
 
-    with gcp.explained(settings, f"deleting Cloud Run service {settings.cloud_run_service}"):
+    with gcp.explained(settings, say(f"deleting Cloud Run service {settings.cloud_run_service}",
+                                     f"Cloud Run service {settings.cloud_run_service} মুছে ফেলা")):
         gcp.services_client(settings).delete_service(name=gcp.service_name(settings)).result(
             timeout=gcp.DEPLOY_TIMEOUT_S)
 

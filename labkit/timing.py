@@ -20,7 +20,8 @@ import requests
 from lambda_rie import WaitTimeout, wait_for
 
 from . import aws
-from .config import Settings
+from .bilingual import say, text
+from .config import Settings, language
 
 REPORT = re.compile(r"REPORT RequestId: (?P<id>\S+)\s+Duration: (?P<duration>[\d.]+) ms"
                     r"(?:.*?Init Duration: (?P<init>[\d.]+) ms)?")
@@ -41,7 +42,7 @@ class Sample:
 def force_cold_start(settings: Settings) -> None:
     """Change an environment variable: Lambda then retires every warm environment."""
     awslambda = aws.client(settings, "lambda")
-    with aws.explained(settings, "forcing a cold start"):
+    with aws.explained(settings, say("forcing a cold start", "cold start ঘটানো")):
         current = awslambda.get_function_configuration(FunctionName=settings.function_name)
         variables = {**current.get("Environment", {}).get("Variables", {}), "LAB_DEPLOYED_AT": str(time.time_ns())}
         awslambda.update_function_configuration(FunctionName=settings.function_name, Environment={"Variables": variables})
@@ -76,7 +77,7 @@ def attach_reports(settings: Settings, samples: list[Sample], since_ms: int, wai
 
     if all(s.duration_ms is not None for s in wanted.values()):
         return
-    with aws.explained(settings, f"reading {settings.log_group}"), contextlib.suppress(WaitTimeout):
+    with aws.explained(settings, say(f"reading {settings.log_group}", f"{settings.log_group} পড়া")), contextlib.suppress(WaitTimeout):
         wait_for(all_reported, wait_s, interval=2, what="every REPORT line")  # what is missing then stays None
 
 
@@ -87,17 +88,25 @@ def percentiles(values: list[float]) -> dict[str, float | None]:
             "p95": round(float(np.percentile(values, 95)), 2), "max": round(max(values), 2)}
 
 
-def format_summary(summary: dict) -> str:
-    """The summary as a small table: p50, p95 and max for cold, warm and Lambda's init duration."""
+def format_summary(summary: dict, lang: str | None = None) -> str:
+    """The summary as a small table: p50, p95 and max for cold, warm and Lambda's init duration.
+
+    Args:
+        lang: ``bn`` or ``en``; default: ``LAB_LANG``.
+    """
+    lang = lang or language()
+
     def cell(value) -> str:
         return f"{value:>9,.1f} ms" if value is not None else f"{'-':>12}"
 
-    rows = [("cold (request 1)", summary["cold_latency_ms"]), ("warm (the others)", summary["warm_latency_ms"]),
+    rows = [("cold (request 1)", summary["cold_latency_ms"]),
+            (say("warm (the others)", "warm (বাকিগুলো)"), summary["warm_latency_ms"]),
             ("init duration (REPORT)", summary["init_duration_ms"])]
     lines = [f"{'':<24}{'p50':>12}{'p95':>12}{'max':>12}"]
-    lines += [f"{label:<24}" + "".join(cell(stats[k]) for k in ("p50", "p95", "max")) for label, stats in rows]
-    if summary["cold_to_warm_p50"]:
-        lines.append(f"a cold request took {summary['cold_to_warm_p50']}x as long as a warm one (p50)")
+    lines += [f"{text(label, lang):<24}" + "".join(cell(stats[k]) for k in ("p50", "p95", "max")) for label, stats in rows]
+    if ratio := summary["cold_to_warm_p50"]:
+        lines.append(text(say(f"a cold request took {ratio}x as long as a warm one (p50)",
+                              f"একটা cold request একটা warm request-এর {ratio} গুণ সময় নিয়েছে (p50)"), lang))
     return "\n".join(lines)
 
 
@@ -118,6 +127,11 @@ def write_summary(summary: dict, out_dir: Path) -> Path:
     json_path = out_dir / "summary.json"
     json_path.write_text(json.dumps(summary, indent=2) + "\n")
     return json_path
+
+
+def read_summary(out_dir: Path) -> dict:
+    """The summary back from ``summary.json`` in ``out_dir``, as :func:`write_summary` wrote it."""
+    return json.loads((out_dir / "summary.json").read_text())
 
 
 def read_samples(csv_path: Path) -> list[Sample]:

@@ -16,14 +16,15 @@ catalogue lacks a cell or a language, or when a notebook carries outputs of a ru
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import nbformat
 import yaml
 
-from labkit import config
+from labkit import config, steps
+from labkit.bilingual import say
+from labkit.cli import Parser
 from labkit.errors import LabError, run_cli
 
 NOTEBOOKS = config.REPO_ROOT / "notebooks"
@@ -76,12 +77,15 @@ def check(notebook: Path) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lang", choices=config.LANGUAGES, help="default: LAB_LANG (bn)")
-    parser.add_argument("--strip", action="store_true", help="clear every code cell's outputs too")
-    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 unless up to date")
+    parser = Parser(description=say(__doc__.splitlines()[0],
+                                    "প্রতিটা notebook-এর লেখা তার একমাত্র source থেকে এক ভাষায় render করো।"))
+    parser.add_argument("--lang", choices=config.LANGUAGES, help=say("default: LAB_LANG (bn)", "default: LAB_LANG (bn)"))
+    parser.add_argument("--strip", action="store_true", help=say("clear every code cell's outputs too",
+                                                                 "প্রতিটা code cell-এর output-ও মুছে দাও"))
+    parser.add_argument("--check", action="store_true", help=say("change nothing; exit 1 unless up to date",
+                                                                 "কিছু বদলাবে না; হালনাগাদ না হলে exit 1"))
     args = parser.parse_args(argv)
-    notebooks = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    notebooks = [NOTEBOOKS / name for name in steps.NOTEBOOKS]
     if args.check:
         found = [f"{nb.name}: {problem}" for nb in notebooks for problem in check(nb)]
         for line in found:

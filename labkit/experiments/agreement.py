@@ -10,8 +10,8 @@ import joblib
 import numpy as np
 from sklearn.datasets import load_iris
 
+from .. import images
 from ..config import Settings
-from ..errors import LabError
 
 TOLERANCE = 1e-5  # ONNX Runtime computes in float32
 
@@ -29,10 +29,7 @@ class Agreement:
 
 def original(settings: Settings):
     """The trained scikit-learn pipeline of step 1, which every variant is exported from."""
-    trained = settings.model_dir / "model.joblib"
-    if not trained.exists():
-        raise LabError(f"{trained} does not exist yet: train the model first (step 1)")
-    return joblib.load(trained)
+    return joblib.load(images.trained_model(settings))
 
 
 def on_iris(original, classes: Sequence[str], predict_proba: Callable[[np.ndarray], np.ndarray]) -> Agreement:

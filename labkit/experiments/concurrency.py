@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import requests
 
 from .. import aws, config
+from ..bilingual import say
 from ..config import Settings
 
 # List prices at the time of writing (Lambda x86_64 in us-east-1; Cloud Run tier-1 regions), free tiers left out.
@@ -65,7 +66,8 @@ def lambda_burst(settings: Settings, n: int) -> list[Hit]:
         return Hit(started, ended, answer["StatusCode"], "Init Duration" in report,
                    billed_ms=float(billed[1]) if billed else None)
 
-    with aws.explained(settings, f"invoking {settings.function_name} {n} times at once"):
+    with aws.explained(settings, say(f"invoking {settings.function_name} {n} times at once",
+                                     f"{settings.function_name} একসাথে {n} বার invoke করা")):
         return _burst(one, n)
 
 

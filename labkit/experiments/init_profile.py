@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import config, dockercli, images
+from ..bilingual import say, text
 from ..config import Settings
 from ..errors import LabError, run_cli
 
@@ -92,11 +93,18 @@ def _said(log: str) -> str:
     return " | ".join(said[-2:]) or "no output"
 
 
-def format_profile(result: InitProfile) -> str:
-    """One line per row: milliseconds and share of the total."""
-    total = "total (all imports of a fresh interpreter)"
-    width = max(map(len, (*ROWS, total)))
-    lines = [f"{name:<{width}} {ms:8.1f} ms {ms / result.total_ms:6.1%}" for name, ms in result.rows.items()]
+# How the rows read in Bengali (package names are names in both languages).
+ROWS_BN = {STARTUP_ROW: "Python চালু হওয়ার module", OTHER_ROW: "বাকি (stdlib, ছোট package)"}
+TOTAL = say("total (all imports of a fresh interpreter)", "মোট (নতুন interpreter-এর সব import)")
+
+
+def format_profile(result: InitProfile, lang: str | None = None) -> str:
+    """One line per row: milliseconds and share of the total, in ``lang`` (default: ``LAB_LANG``)."""
+    lang = lang or config.language()
+    names = {name: ROWS_BN.get(name, name) if lang == "bn" else name for name in result.rows}
+    total = text(TOTAL, lang)
+    width = max(map(len, (*names.values(), total)))
+    lines = [f"{names[name]:<{width}} {ms:8.1f} ms {ms / result.total_ms:6.1%}" for name, ms in result.rows.items()]
     return "\n".join([*lines, f"{total:<{width}} {result.total_ms:8.1f} ms"])
 
 
@@ -104,8 +112,10 @@ def main() -> int:
     settings = config.load()
     target = images.local_tag(settings) if images.uses_docker(settings) else settings.image_context
     if isinstance(target, Path) and not (target / "app.py").exists():
-        raise LabError(f"nothing staged in {target}: run step 3 first (python -m exercises.image, or notebook 03)")
-    print(f"profiling `{PROFILED}` in {target}")
+        raise LabError(say(f"nothing staged in {target}: run step 3 first (python -m exercises.image, or notebook 03)",
+                           f"{target}-এ কিছু stage করা নেই: আগে step 3 চালাও (python -m exercises.image, বা notebook 03)"))
+    print(text(say(f"profiling `{PROFILED}` in {target}", f"{target}-এ `{PROFILED}`-এর profile নেওয়া হচ্ছে"),
+               settings.lang))
     print(format_profile(profile(settings, target)))
     return 0
 

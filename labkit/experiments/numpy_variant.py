@@ -27,6 +27,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 from .. import config, images
+from ..bilingual import say, text
 from ..config import Settings
 from ..errors import LabError, run_cli
 from ..serving import NumpyModel
@@ -116,9 +117,15 @@ def quantisation(settings: Settings, repeats: int = 1000) -> list[Precision]:
     return measured
 
 
-def format_precisions(precisions: list[Precision]) -> str:
-    """One line per precision: bytes, species agreement, largest probability difference, time."""
-    lines = [f"{'':<8} {'model':>9} {'same species':>13} {'max difference':>15} {'one prediction':>15}"]
+HEADINGS = ("model", say("same species", "একই species"), say("max difference", "সর্বোচ্চ তফাত"),
+            say("one prediction", "একটা prediction"))
+
+
+def format_precisions(precisions: list[Precision], lang: str | None = None) -> str:
+    """One line per precision: bytes, species agreement, largest probability difference, time (in ``lang``,
+    default ``LAB_LANG``)."""
+    model, same, most, one = (text(h, lang or config.language()) for h in HEADINGS)
+    lines = [f"{'':<8} {model:>9} {same:>13} {most:>15} {one:>15}"]
     lines += [f"{p.dtype:<8} {p.parameter_bytes:>7} B {p.agreed.same_species:>9}/{p.agreed.flowers}"
               f" {p.agreed.max_probability_difference:>15.1e} {p.predict_ms:>12.4f} ms" for p in precisions]
     return "\n".join(lines)
@@ -127,10 +134,12 @@ def format_precisions(precisions: list[Precision]) -> str:
 def main() -> int:
     settings = config.load()
     agreed, variants = compare(settings)
-    print(f"the NumPy predictions agree on {agreed.same_species}/{agreed.flowers} flowers,"
-          f" probabilities within {agreed.max_probability_difference:.1e}\n")
-    print(format_precisions(quantisation(settings)) + "\n")
-    print(onnx_variant.format_variants(variants))
+    agrees = f"{agreed.same_species}/{agreed.flowers}"
+    within = f"{agreed.max_probability_difference:.1e}"
+    print(text(say(f"the NumPy predictions agree on {agrees} flowers, probabilities within {within}\n",
+                   f"NumPy-র prediction {agrees}টা ফুলে মেলে, probability-র তফাত {within}-এর মধ্যে\n"), settings.lang))
+    print(format_precisions(quantisation(settings), settings.lang) + "\n")
+    print(onnx_variant.format_variants(variants, settings.lang))
     return 0
 
 

@@ -19,6 +19,7 @@ import onnxruntime
 from skl2onnx import to_onnx
 
 from .. import config, images
+from ..bilingual import say, text
 from ..config import Settings
 from ..errors import LabError, run_cli
 from . import init_profile
@@ -116,23 +117,28 @@ def compare(settings: Settings) -> tuple[Agreement, list[Variant]]:
     return agreed, variants
 
 
-def format_variants(variants: list[Variant]) -> str:
-    """The variants side by side: image size, import time, the RIE's INIT, the cold request."""
+def format_variants(variants: list[Variant], lang: str | None = None) -> str:
+    """The variants side by side: image size, import time, the RIE's INIT, the cold request (in ``lang``, default
+    ``LAB_LANG``)."""
+    lang = lang or config.language()
     width = 16
     rows = [("", lambda v: v.name),
             ("image size", lambda v: f"{v.size_bytes / 1e6:,.0f} MB" if v.size_bytes else "- (host mode)"),
-            ("imports", lambda v: f"{v.imports.total_ms:,.0f} ms"),
+            (say("imports", "import"), lambda v: f"{v.imports.total_ms:,.0f} ms"),
             ("INIT (RIE)", lambda v: f"{v.init_ms:,.0f} ms"),
             ("cold request", lambda v: f"{v.first_request_ms:,.0f} ms")]
-    return "\n".join(f"{label:<14}" + "".join(f"{cell(v):>{width}}" for v in variants) for label, cell in rows)
+    return "\n".join(f"{text(label, lang):<14}" + "".join(f"{cell(v):>{width}}" for v in variants)
+                     for label, cell in rows)
 
 
 def main() -> int:
     settings = config.load()
     agreed, variants = compare(settings)
-    print(f"the export agrees on {agreed.same_species}/{agreed.flowers} flowers,"
-          f" probabilities within {agreed.max_probability_difference:.1e}")
-    print(format_variants(variants))
+    agrees = f"{agreed.same_species}/{agreed.flowers}"
+    within = f"{agreed.max_probability_difference:.1e}"
+    print(text(say(f"the export agrees on {agrees} flowers, probabilities within {within}",
+                   f"export-টা {agrees}টা ফুলে মেলে, probability-র তফাত {within}-এর মধ্যে"), settings.lang))
+    print(format_variants(variants, settings.lang))
     return 0
 
 

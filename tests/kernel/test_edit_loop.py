@@ -7,9 +7,11 @@ open (a cell names the open TODO, the inline grade fails, the step scores 0); th
 student writes one TODO at a time (``filling.fill``) and re-runs the same cells in the same
 kernel, and after each the grader passes exactly the checks whose declared TODOs are written
 (the failure attribution of steps 3-8; ``tests/checks/test_attribution.py`` covers 1-2
-offline). At the end of each step: no cell fails, and the inline grade passes. Once step 7's
-TODOs are written, its experiments run once too (host mode's branch of each); across steps
-1-7 only the checks that need a real image are skipped. The docker-mode run of every
+offline). At the end of each step: no cell fails, and the inline grade passes. Once a step's
+TODOs are written, its ungraded follow-up notebooks run once, each in a kernel of its own
+(``07b_mitigate_and_decide``: the experiments' host-mode branches), with no cell failing and
+nothing of the provisioned-concurrency experiment left; across steps 1-7 only the checks
+that need a real image are skipped. The docker-mode run of every
 notebook with the reference code is ``tests/notebooks/test_notebooks.py``.
 """
 
@@ -29,9 +31,6 @@ from labkit.todo import PREFIXES
 from localcloud import process
 from observed import NOTHING_PROVISIONED, cell_text, provisioned_leftovers
 
-# Step 7's experiments (provisioned concurrency, the ONNX and NumPy images, the import profile) have no TODO:
-# they run once, after the step's TODOs are written, not after every edit.
-EXPERIMENTS = ("provisioned", "onnx_variant", "numpy_variant", "init_profile")
 # Without Docker, the checks that inspect a real image are skipped (and only those).
 IMAGE_CHECKS = [
     "the submission's Dockerfile builds",
@@ -94,9 +93,7 @@ def graded(step: steps.Step, env: dict, written: set[str]) -> tuple[int, list[st
 def open_then_written(step: steps.Step, submission, env, written: set[str]) -> list[str]:
     """The step's loop in one kernel; returns the checks skipped once every TODO is written."""
     nb = nbformat.read(REPO_ROOT / step.where, as_version=4)
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    cells = [c for c in code if not any(e in c.source for e in EXPERIMENTS)]
-    experiments = [c for c in code if c not in cells]
+    cells = [c for c in nb.cells if c.cell_type == "code"]
     files = sorted({todo.split(":")[0] for todo in step.todos})
     grade = next(i for i, c in enumerate(cells) if "grade(" in c.source)  # the step's inline grade
     folder = config.code_label(config.load(env))  # the submission's own folder, not exercises/
@@ -114,9 +111,13 @@ def open_then_written(step: steps.Step, submission, env, written: set[str]) -> l
             score, skipped = graded(step, env, written)
             earned.append(score)
         assert earned[0] == 0 and earned == sorted(earned), f"step {step.number}: scores {earned}"
-        run_all(client, experiments)
-    assert not errors(code), f"step {step.number} still fails after the TODOs were written: {errors(code)}"
+    assert not errors(cells), f"step {step.number} still fails after the TODOs were written: {errors(cells)}"
     assert all_passed(after[grade]), f"step {step.number}: {after[grade][-1500:]}"
-    if experiments:  # provisioned concurrency removed what it added
+    for name in step.more:  # the follow-ups have no TODO: they run once, on the step's finished result
+        follow_up = nbformat.read(REPO_ROOT / "notebooks" / name, as_version=4)
+        with kernels.kernel(follow_up, REPO_ROOT / "notebooks", env=env, timeout=600) as client:
+            client.allow_errors = True
+            run_all(client, follow_up.cells)
+        assert not errors(follow_up.cells), f"{name} fails on step {step.number}'s result: {errors(follow_up.cells)}"
         assert provisioned_leftovers(config.load(env)) == NOTHING_PROVISIONED
     return skipped

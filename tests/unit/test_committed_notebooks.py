@@ -13,16 +13,18 @@ import importlib.util
 import nbformat
 import pytest
 
+from labkit import steps
 from labkit.config import REPO_ROOT
 
 spec = importlib.util.spec_from_file_location("render_notebooks", REPO_ROOT / "scripts" / "render_notebooks.py")
 render_notebooks = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(render_notebooks)
-NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS = [REPO_ROOT / "notebooks" / name for name in steps.NOTEBOOKS]
 
 
-def test_there_are_ten_notebooks():
-    assert [p.name[:2] for p in NOTEBOOKS] == [f"{n:02d}" for n in range(10)]
+def test_each_steps_notebook_carries_the_steps_number_and_the_folder_sorts_in_the_labs_order():
+    assert [s.notebook[:3] for s in steps.STEPS] == [f"{s.number:02d}_" for s in steps.STEPS]
+    assert sorted(p.name for p in (REPO_ROOT / "notebooks").glob("*.ipynb")) == list(steps.NOTEBOOKS)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])

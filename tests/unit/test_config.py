@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import subprocess
 import sys
 
@@ -54,9 +55,12 @@ def test_a_cli_mistake_is_one_line_not_a_traceback():
     assert done.stderr.strip() == "error: LAB_TARGET='moon' is not one of: local, aws, gcp"
 
 
-def test_grader_usage_mistakes_exit_2_without_traceback():
-    done = subprocess.run([sys.executable, "-m", "checks", "42"], capture_output=True, text=True)
-    assert done.returncode == 2 and "no step 42" in done.stderr and "Traceback" not in done.stderr
+@pytest.mark.parametrize("lang, says", [("bn", "python -m checks: error: ধাপ 42 নেই; ধাপগুলো হলো 1, 2"),
+                                        ("en", "python -m checks: error: no step 42; steps are 1, 2")])
+def test_grader_usage_mistakes_exit_2_without_traceback_in_the_students_language(lang, says):
+    done = subprocess.run([sys.executable, "-m", "checks", "42"], capture_output=True, text=True,
+                          env={**os.environ, "LAB_LANG": lang})
+    assert done.returncode == 2 and says in done.stderr and "Traceback" not in done.stderr
 
 
 def test_a_relative_code_folder_is_taken_from_the_repository_root(tmp_path, monkeypatch):

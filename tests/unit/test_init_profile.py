@@ -34,9 +34,15 @@ def test_rows_sum_self_times_by_top_level_package():
 
 
 def test_the_table_lists_every_row_and_the_total():
-    lines = format_profile(parse_importtime(LOG)).splitlines()
+    lines = format_profile(parse_importtime(LOG), "en").splitlines()
     assert [line.split("  ")[0] for line in lines[:-1]] == list(ROWS)
     assert lines[-1].startswith("total") and lines[-1].endswith("15.0 ms")
+
+
+def test_the_table_reads_in_bengali_with_the_package_names_kept():
+    lines = format_profile(parse_importtime(LOG), "bn").splitlines()
+    assert lines[0].startswith("Python চালু হওয়ার module") and lines[2].startswith("SciPy")
+    assert lines[-1].startswith("মোট") and lines[-1].endswith("15.0 ms")
 
 
 def test_a_failed_import_is_a_clear_error():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lab_solution.latency import summarize
-from labkit.timing import Sample, read_samples, write_samples
+from labkit.timing import Sample, format_summary, read_samples, write_samples
 
 
 def samples() -> list[Sample]:
@@ -28,3 +28,11 @@ def test_summary_splits_first_requests_from_the_rest():
     assert summary["warm_latency_ms"]["n"] == 18 and summary["warm_latency_ms"]["max"] == 4.0
     assert summary["init_duration_ms"]["p50"] == 700.0 and summary["warm_duration_ms"]["n"] == 17
     assert summary["cold_to_warm_p50"] == round(901.5 / summary["warm_latency_ms"]["p50"], 1)
+
+
+def test_the_summary_table_reads_in_either_language():
+    summary = summarize(samples())
+    english, bengali = format_summary(summary, "en").splitlines(), format_summary(summary, "bn").splitlines()
+    assert english[2].startswith("warm (the others)") and bengali[2].startswith("warm (বাকিগুলো)")
+    assert english[-1].startswith("a cold request took") and "গুণ সময় নিয়েছে (p50)" in bengali[-1]
+    assert [line.split()[-6:] for line in english[1:4]] == [line.split()[-6:] for line in bengali[1:4]]

@@ -54,12 +54,14 @@ def test_an_onnx_image_is_staged_with_its_own_dockerfile(model_dir, tmp_path):
 
 def test_the_table_puts_the_variants_side_by_side():
     profile = InitProfile(dict.fromkeys(ROWS, 10.0))
-    table = onnx_variant.format_variants([Variant("scikit-learn", "a", 494e6, profile, 781.0, 788.0),
-                                          Variant("ONNX Runtime", "b", None, profile, 92.0, 102.0)])
+    variants = [Variant("scikit-learn", "a", 494e6, profile, 781.0, 788.0),
+                Variant("ONNX Runtime", "b", None, profile, 92.0, 102.0)]
+    table = onnx_variant.format_variants(variants, "en")
     assert [line.split() for line in table.splitlines()] == [
         ["scikit-learn", "ONNX", "Runtime"], ["image", "size", "494", "MB", "-", "(host", "mode)"],
         ["imports", "90", "ms", "90", "ms"], ["INIT", "(RIE)", "781", "ms", "92", "ms"],
         ["cold", "request", "788", "ms", "102", "ms"]]
+    assert onnx_variant.format_variants(variants, "bn").splitlines()[2].split() == ["import", "90", "ms", "90", "ms"]
 
 
 def test_the_onnx_image_pins_what_the_lab_pins():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import re
 
+import nbformat
 import pytest
 
 from labkit import config, steps
@@ -88,3 +89,26 @@ def test_past_cleanup_a_step_needs_only_the_trained_model(tmp_path, monkeypatch,
     settings.model_dir.mkdir(parents=True)
     (settings.model_dir / "model.joblib").write_bytes(b"")
     assert steps.start(9).build_dir == tmp_path  # no image, function or API needed: step 9 deploys them again
+
+
+def test_a_follow_up_notebook_stops_until_its_step_has_left_its_result(tmp_path, monkeypatch):
+    # given only step 7's own result among the prerequisites (the earlier ones need a cloud)
+    monkeypatch.setenv("LAB_BUILD_DIR", str(tmp_path))
+    monkeypatch.setenv("LAB_LANG", "en")
+    monkeypatch.setattr(steps, "_PREREQUISITES", tuple(p for p in steps._PREREQUISITES if p[0] == 7))
+    # then step 7 itself may start, its follow-up may not, until the measurement's summary exists
+    assert steps.start(7).build_dir == tmp_path
+    with pytest.raises(StepNotReady, match=r"^finish step 7 \(Measure cold vs warm latency\) first, "
+                                           r"in notebooks/07_measure_latency\.ipynb: .*summary\.json does not exist yet$"):
+        steps.start(7, after=True)
+    config.load().latency_dir.mkdir(parents=True)
+    (config.load().latency_dir / "summary.json").write_text("{}")
+    assert steps.start(7, after=True).build_dir == tmp_path
+
+
+@pytest.mark.parametrize("step", [s for s in steps.STEPS if s.more], ids=lambda s: str(s.number))
+def test_a_follow_up_notebook_starts_after_its_step_and_has_no_grade_cell(step):
+    for name in step.more:
+        code = [c.source for c in nbformat.read(ROOT / "notebooks" / name, as_version=4).cells if c.cell_type == "code"]
+        assert f"steps.start({step.number}, after=True)" in code[0], name
+        assert not any("grade(" in source for source in code), f"{name} is not graded; its step's notebook is"

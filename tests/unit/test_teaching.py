@@ -8,9 +8,9 @@ import re
 import nbformat
 import pytest
 
-from labkit import config
+from labkit import config, steps
 
-NOTEBOOKS = sorted((config.REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS = [config.REPO_ROOT / "notebooks" / name for name in steps.NOTEBOOKS]
 GLOSSARY = config.REPO_ROOT / "docs" / "glossary.md"
 BENGALI = re.compile("[\u0980-\u09ff]")
 # The chapter's terms the glossary must explain, as its rows name them.
