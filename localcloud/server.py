@@ -26,13 +26,13 @@ from localcloud import children, engine, settings
 from localcloud.aws import motofixes
 from localcloud.aws.apigateway import urls as apigateway_urls
 from localcloud.aws.awslambda import urls as lambda_urls
-from localcloud.aws.control import ControlPlane
+from localcloud.aws.control import MAX_REQUEST, ControlPlane
 from localcloud.aws.ecr import urls as ecr_urls
 from localcloud.aws.ecr.registry import Registry, RegistryUnavailable
 from localcloud.aws.logs import urls as logs_urls
 from localcloud.cloud import Cloud
 from localcloud.edge.cheroot_server import EdgeServer, return_large_blocks
-from localcloud.edge.router import Edge
+from localcloud.edge.router import ANY_PATH, Edge, Route
 from localcloud.gcp import Repositories
 from localcloud.gcp import urls as cloud_run_urls
 
@@ -115,7 +115,8 @@ class Server:
         self.cloud_run = cloud_run_urls.service(cloud, idle_timeout_s=settings.run_idle_timeout())
         self.awslambda = lambda_urls.service(cloud, rie=self._ensure_rie, idle_timeout=settings.idle_timeout(),
                                              max_concurrency=settings.max_concurrency())
-        self.edge = Edge(port=self.port, control=self.control, status=self.status, health=self.health)
+        control = Route("control-plane", ANY_PATH, self.control, max_body=MAX_REQUEST)  # what no route takes
+        self.edge = Edge(port=self.port, control=control, status=self.status, health=self.health)
         for service in (self.cloud_run,  # before the registry's /v2: Cloud Run's Admin API v2 shares the prefix
                         self.awslambda, apigateway_urls.service(cloud, self.awslambda), logs_urls.service(self.awslambda),
                         ecr_urls.service(cloud, push_rules=Repositories)):

@@ -5,7 +5,8 @@
 ``/_gcp/run/PROJECT/REGION/SERVICE/...``       each service's URL (:mod:`.dataplane`)
 =============================================  ==================================================
 
-The route must come before the registry's ``/v2``, which shares the Admin API's prefix.
+The route must come before the registry's ``/v2``, which shares the Admin API's prefix. Its bodies may be
+32 MiB, Cloud Run's HTTP/1 request limit.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from localcloud.cloud import Cloud, Service
 from localcloud.edge.router import Route
 from localcloud.gcp import PREFIXES, CloudRun
+from localcloud.gcp.dataplane import MAX_REQUEST_BYTES
 
 CLOUD_RUN = re.compile("^(?:" + "|".join(re.escape(prefix) for prefix in PREFIXES) + ")")
 
@@ -30,4 +32,4 @@ class CloudRunService(Service):
 def service(cloud: Cloud, *, idle_timeout_s: float) -> CloudRunService:
     """Cloud Run on ``cloud``; an idle instance beyond a service's minimum stops after ``idle_timeout_s``."""
     cloudrun = CloudRun(cloud, idle_timeout_s=idle_timeout_s)
-    return CloudRunService(routes=[Route("cloud-run", CLOUD_RUN, cloudrun)], app=cloudrun)
+    return CloudRunService(routes=[Route("cloud-run", CLOUD_RUN, cloudrun, max_body=MAX_REQUEST_BYTES)], app=cloudrun)
