@@ -27,9 +27,11 @@ from localcloud.aws import motofixes
 from localcloud.aws.apigateway import urls as apigateway_urls
 from localcloud.aws.awslambda import urls as lambda_urls
 from localcloud.aws.control import MAX_REQUEST, ControlPlane
+from localcloud.aws.ecr import host_images
 from localcloud.aws.ecr import urls as ecr_urls
 from localcloud.aws.ecr.registry import Registry, RegistryUnavailable
 from localcloud.aws.logs import urls as logs_urls
+from localcloud.aws.persistence import StateDamaged
 from localcloud.cloud import Cloud
 from localcloud.edge.cheroot_server import EdgeServer, return_large_blocks
 from localcloud.edge.router import ANY_PATH, Edge, Route
@@ -98,12 +100,18 @@ class Server:
         if engine.available(timeout=5):  # and its containers
             engine.remove(engine.containers(engine.LABEL_HOME, str(home)))
         self.registry = Registry(home, self.edge_url, self.instance)
-        print(f"localcloud: {self.registry.collect_garbage()}", flush=True)
+        for line in (self.registry.discard_unfinished_uploads(), host_images.discard_unfinished(home),
+                     self.registry.collect_garbage()):
+            print(f"localcloud: {line}", flush=True)
         try:
             self.registry.start()
         except RegistryUnavailable as error:
             raise Prerequisite(str(error)) from None
-        self._assemble()
+        try:
+            self._assemble()
+        except StateDamaged as error:
+            self.registry.stop()
+            raise Prerequisite(str(error)) from None
 
     def _assemble(self) -> None:
         """The shared state, restored; then each service, from its package's ``urls.py``; then the edge."""

@@ -1,4 +1,4 @@
-"""Lifecycle and races (issue 12, findings 5-9): restarts, updates, deletes and what they leave behind."""
+"""Lifecycle and races: restarts, updates, deletes, damaged state, and what they leave behind."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import contextlib
 import json
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -46,6 +48,20 @@ def test_a_preparation_cut_by_a_stop_resumes_on_start(own, tmp_path):
              what="leaving Pending")
     # then
     assert own.lam.get_function(FunctionName="slow")["Configuration"]["State"] == "Active"
+    assert own.invoke("slow")[0] == "ready"
+    assert not list((own.cloud.home / "images").glob("*.partial"))
+
+
+def test_a_preparation_cut_by_a_restart_resumes_on_start(own, tmp_path):
+    # given: a function whose image is still being unpacked when the stand-in is restarted (SIGTERM, then up)
+    uri = own.cloud.push_folder(slow_folder(tmp_path / "slow", "ready"), "lc-tests", "slow").json()["imageUri"]
+    own.lam.create_function(FunctionName="slow", PackageType="Image", Role=own.role, Code={"ImageUri": uri})
+    wait_for(lambda: list((own.cloud.home / "images").glob("*.partial")), what="the unpacking starting")
+    # when
+    own.restart()
+    # then: it is unpacked again and runs, and nothing unfinished is left
+    configuration = own.settled("slow")
+    assert (configuration["State"], configuration.get("StateReason")) == ("Active", None)
     assert own.invoke("slow")[0] == "ready"
     assert not list((own.cloud.home / "images").glob("*.partial"))
 
@@ -162,3 +178,54 @@ def _is_runtime(pid: int) -> bool:
         return False
     return b"python" in argv[0] and argv[1:3] == [b"-m", b"awslambdaric"]
 
+
+
+def up(home: Path, port: int) -> subprocess.CompletedProcess:
+    """`python -m localcloud up` on ``home`` (host mode), as a student runs it."""
+    return subprocess.run([sys.executable, "-m", "localcloud", "up", "--home", str(home), "--port", str(port),
+                           "--mode", "host"], capture_output=True, text=True, timeout=120)
+
+
+def test_a_damaged_state_stops_up_with_one_line_and_every_backup_survives(own):
+    home, port, state = own.cloud.home, own.cloud.port, own.cloud.home / "state" / "backends.pickle"
+    damages = [b"first damage", b"second damage"]
+    try:
+        for damage in damages:
+            # given: a saved repository, then the state file damaged while the stand-in is down
+            own.ecr.create_repository(repositoryName=damage.decode().replace(" ", "-"))
+            process.stop(home)
+            state.write_bytes(damage)
+            # when
+            refused = up(home, port)
+            # then: `up` stops, in one line saying where the state is kept, and starts nothing
+            assert refused.returncode == 1 and "ready" not in refused.stdout
+            line = refused.stderr.strip()
+            assert len(line.splitlines()) == 1 and "could not be restored" in line
+            kept = Path(line.split("kept in ", 1)[1].split(". ", 1)[0])
+            assert kept.read_bytes() == damage
+            assert process.current(home) is None
+            # when: up again, by choice
+            assert up(home, port).returncode == 0
+        # then: it started empty, and both damaged files are still there, each as it was
+        assert sorted(path.read_bytes() for path in state.parent.glob("*.broken")) == sorted(damages)
+    finally:
+        process.stop(home)
+
+
+def test_uploads_cut_by_a_killed_stand_in_are_removed_at_start(own):
+    # given: a blob upload begun and left unfinished, and a host image upload half sent, when the stand-in dies
+    start = requests.post(f"{own.endpoint}/v2/lc-tests/blobs/uploads/", timeout=10)
+    assert start.status_code == 202, start.text
+    location = start.headers["Location"]
+    patched = requests.patch(location if location.startswith("http") else own.endpoint + location,
+                             data=b"x" * 1024 * 1024, headers={"Content-Type": "application/octet-stream"}, timeout=30)
+    assert patched.status_code == 202, patched.text
+    uploads = own.cloud.home / "registry" / "docker" / "registry" / "v2" / "repositories" / "lc-tests" / "_uploads"
+    assert list(uploads.iterdir())
+    (own.cloud.home / "uploads" / "cut").mkdir(parents=True)
+    os.kill(own.cloud.pid, signal.SIGKILL)
+    # when
+    own.restart()
+    # then: nothing unfinished is left, and pushes still work
+    assert list(uploads.iterdir()) == [] and list((own.cloud.home / "uploads").iterdir()) == []
+    assert own.image("echo", tag="after")
