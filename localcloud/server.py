@@ -43,8 +43,12 @@ class Prerequisite(RuntimeError):
     """Something the stand-in needs is missing; the message says what to do."""
 
 
-def claim_home(home: Path):
-    """An exclusive lock on LOCALCLOUD_HOME, held for the life of the process."""
+HELD: list = []  # the home locks this process holds: open until it exits, whatever becomes of its Server
+
+
+def claim_home(home: Path) -> None:
+    """An exclusive lock on LOCALCLOUD_HOME, held for the life of the process (not of the :class:`Server`: its
+    daemon threads, an image extraction among them, may still write in the home while the process exits)."""
     for folder in ("logs", "run", "state", "registry", "images"):
         (home / folder).mkdir(parents=True, exist_ok=True)
     handle = (home / "lock").open("w")
@@ -53,7 +57,7 @@ def claim_home(home: Path):
     except OSError:
         raise Prerequisite(f"another stand-in already runs with LOCALCLOUD_HOME={home}; "
                            "stop it with `python -m localcloud down`") from None
-    return handle
+    HELD.append(handle)
 
 
 def claim_port(port: int) -> socket.socket:
@@ -89,7 +93,7 @@ class Server:
         self.edge_host = f"127.0.0.1:{port}"
         self.edge_url = f"http://{self.edge_host}"
         self._ensure_rie = functools.partial(lambda_rie.ensure_rie, cache_dir=settings.rie_cache())
-        self._home_lock = claim_home(home)
+        claim_home(home)
         children.kill_recorded(home)  # left by a stand-in that was killed
         self.sock = claim_port(port)
         self.mode = choose_mode()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import signal
 import subprocess
 import sys
+import tarfile
 import threading
 import time
 import uuid
@@ -17,7 +19,8 @@ import pytest
 import requests
 from botocore.exceptions import BotoCoreError
 
-from localcloud import children, process
+from localcloud import children, process, server
+from localcloud.aws.ecr import images
 from polling import wait_for
 
 pytestmark = pytest.mark.integration
@@ -41,7 +44,7 @@ def test_a_preparation_cut_by_a_stop_resumes_on_start(own, tmp_path):
     own.lam.create_function(FunctionName="slow", PackageType="Image", Role=own.role, Code={"ImageUri": uri})
     wait_for(lambda: state.exists() and state.stat().st_mtime > saved, what="saving the Pending function")
     os.kill(own.cloud.pid, signal.SIGKILL)
-    assert list((own.cloud.home / "images").glob("*.partial")), "the image was ready before the stand-in died"
+    assert list((own.cloud.home / "images").glob("*.partial*")), "the image was ready before the stand-in died"
     own.restart()
     # when: it starts again
     wait_for(lambda: own.lam.get_function(FunctionName="slow")["Configuration"]["State"] != "Pending",
@@ -49,21 +52,21 @@ def test_a_preparation_cut_by_a_stop_resumes_on_start(own, tmp_path):
     # then
     assert own.lam.get_function(FunctionName="slow")["Configuration"]["State"] == "Active"
     assert own.invoke("slow")[0] == "ready"
-    assert not list((own.cloud.home / "images").glob("*.partial"))
+    assert not list((own.cloud.home / "images").glob("*.partial*"))
 
 
 def test_a_preparation_cut_by_a_restart_resumes_on_start(own, tmp_path):
     # given: a function whose image is still being unpacked when the stand-in is restarted (SIGTERM, then up)
     uri = own.cloud.push_folder(slow_folder(tmp_path / "slow", "ready"), "lc-tests", "slow").json()["imageUri"]
     own.lam.create_function(FunctionName="slow", PackageType="Image", Role=own.role, Code={"ImageUri": uri})
-    wait_for(lambda: list((own.cloud.home / "images").glob("*.partial")), what="the unpacking starting")
+    wait_for(lambda: list((own.cloud.home / "images").glob("*.partial*")), what="the unpacking starting")
     # when
     own.restart()
     # then: it is unpacked again and runs, and nothing unfinished is left
     configuration = own.settled("slow")
     assert (configuration["State"], configuration.get("StateReason")) == ("Active", None)
     assert own.invoke("slow")[0] == "ready"
-    assert not list((own.cloud.home / "images").glob("*.partial"))
+    assert not list((own.cloud.home / "images").glob("*.partial*"))
 
 
 def test_the_previous_code_serves_while_an_update_is_in_progress_and_after_it_failed(lab, tmp_path):
@@ -229,3 +232,75 @@ def test_uploads_cut_by_a_killed_stand_in_are_removed_at_start(own):
     # then: nothing unfinished is left, and pushes still work
     assert list(uploads.iterdir()) == [] and list((own.cloud.home / "uploads").iterdir()) == []
     assert own.image("echo", tag="after")
+
+
+class SlowBlobs:
+    """A registry for extract_task_root whose one layer (many small files under /var/task) arrives slowly."""
+
+    def __init__(self, layer: bytes):
+        self.layer = layer
+
+    def blob(self, repository: str, digest: str):
+        data = io.BytesIO(self.layer)
+
+        class Slow:
+            @staticmethod
+            def read(size: int = -1) -> bytes:
+                time.sleep(0.0005)
+                return data.read(min(size, 4096) if size > 0 else 4096)
+
+            @staticmethod
+            def release_conn() -> None:
+                pass
+        return Slow()
+
+
+def test_two_extractions_of_one_image_at_once_both_finish_whole(tmp_path):
+    # given: an image whose /var/task takes a while to unpack, twice at once (two stand-ins on one home in the
+    # moments one stops and the next starts, or any caller that does not wait for the other)
+    stream = io.BytesIO()
+    with tarfile.open(fileobj=stream, mode="w") as tar:
+        for folder in ("var", "var/task", "var/task/data"):
+            info = tarfile.TarInfo(folder)
+            info.type, info.mode = tarfile.DIRTYPE, 0o755
+            tar.addfile(info)
+        for index in range(400):
+            data = b"x" * 100
+            info = tarfile.TarInfo(f"var/task/data/f{index}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    registry = SlowBlobs(stream.getvalue())
+    manifest = {"layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar", "digest": "sha256:" + "0" * 64}]}
+    errors, roots = [], []
+
+    def extract():
+        try:
+            roots.append(images.extract_task_root(registry, "r", manifest, tmp_path / "sha256-0"))
+        except Exception as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=extract) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.05)
+    for thread in threads:
+        thread.join(60)
+    # then
+    assert errors == []
+    assert all(len(list((root / "data").iterdir())) == 400 for root in roots)
+    assert [path.name for path in tmp_path.iterdir()] == ["sha256-0"]
+
+
+def test_the_home_stays_locked_until_the_process_that_claimed_it_exits(tmp_path):
+    # given: a process that claims a home, then drops everything it built around it (as a stopping stand-in does)
+    script = ("import gc, sys, time\nfrom pathlib import Path\nfrom localcloud import server\n"
+              "server.claim_home(Path(sys.argv[1]))\ngc.collect()\nprint('claimed', flush=True)\ntime.sleep(60)\n")
+    child = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "home")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "claimed"
+        # then: no other stand-in can claim it while that process lives
+        with pytest.raises(server.Prerequisite, match="another stand-in already runs"):
+            server.claim_home(tmp_path / "home")
+    finally:
+        child.kill()
+        child.wait()

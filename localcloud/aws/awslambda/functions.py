@@ -166,8 +166,9 @@ class ImageStore:
         """At start: remove unfinished extractions and extracted images no function runs; returns their names."""
         removed = []
         for folder in sorted(self.cache.iterdir()) if self.cache.is_dir() else []:
-            digest = folder.name.removesuffix(".partial").replace("-", ":", 1)
-            if folder.name.endswith(".partial") or digest not in keep:
+            unfinished = ".partial" in folder.name  # NAME.partial-ID (and NAME.partial, of an older layout)
+            digest = folder.name.split(".partial")[0].replace("-", ":", 1)
+            if unfinished or digest not in keep:
                 self._plans.pop(digest, None)
                 shutil.rmtree(folder, ignore_errors=True)
                 removed.append(folder.name)
