@@ -180,7 +180,10 @@ class ImageStore:
             raise ImageError(f"image {spec.image_uri} ({spec.digest}) is no longer in the registry")
         _, body, _ = found
         manifest = json.loads(body)
-        config = images.read_config(self.registry, spec.repository, manifest)
+        try:
+            config = images.read_config(self.registry, spec.repository, manifest)
+        except (layers.TooLarge, ValueError) as error:
+            raise ImageError(f"image {spec.image_uri} cannot run: {error}") from None
         with self.lock:
             host_image = spec.digest in self.table.host_images  # our own record, never a label inside the image
         if self.docker and not host_image:

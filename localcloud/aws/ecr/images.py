@@ -26,6 +26,7 @@ CONFIG_TYPES = ("application/vnd.docker.container.image.v1+json", "application/v
 LAYER_TYPES = ("application/vnd.docker.image.rootfs.diff.tar.gzip", "application/vnd.oci.image.layer.v1.tar+gzip",
                "application/vnd.oci.image.layer.v1.tar")
 TASK_ROOT = "var/task"
+MAX_CONFIG = 4 * 1024 * 1024  # an image config is read whole: held to what a manifest may be (distribution, ECR)
 PARTIAL, COMPLETE = ".partial-", ".complete"  # an unfinished extraction's folder suffix; a finished one's marker
 MAX_IMAGE_BYTES = 10 * 1024**3  # Lambda: 10 GB uncompressed container image
 DISK_RESERVE = 1024**3  # an extraction leaves at least this much of the disk free
@@ -72,11 +73,16 @@ def digest_of(data: bytes) -> str:
 
 
 def read_config(registry: Registry, repository: str, manifest: dict) -> ImageConfig:
+    """The image's config, read up to :data:`MAX_CONFIG` bytes and no further (a pushed config blob may be as
+    large as a layer); layers.TooLarge for a larger one."""
     response = registry.blob(repository, manifest["config"]["digest"])
     try:
-        return ImageConfig.parse(json.loads(response.read()))
+        data = response.read(MAX_CONFIG + 1)
     finally:
         response.release_conn()
+    if len(data) > MAX_CONFIG:
+        raise layers.TooLarge(f"its config is over {MAX_CONFIG} bytes (the largest manifest a registry takes)")
+    return ImageConfig.parse(json.loads(data))
 
 
 class _Digesting:

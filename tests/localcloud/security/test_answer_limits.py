@@ -12,6 +12,7 @@ import pytest
 
 from localcloud.aws.awslambda.answers import MAX_RESPONSE, classify
 from localcloud.aws.awslambda.environment import read_capped
+from localcloud.aws.ecr import images, layers
 from memory import PeakMemory
 
 MB = 1024 * 1024
@@ -72,3 +73,32 @@ def test_an_answer_of_exactly_6_mb_is_read_whole(flood, framing):
     connection.request("POST", f"/{framing}/{MAX_RESPONSE}", body=b"{}")
     assert len(read_capped(connection.getresponse(), MAX_RESPONSE)) == MAX_RESPONSE
     connection.close()
+
+
+class EndlessConfig:
+    """A registry whose config blobs are ``size`` bytes long, produced as they are read."""
+
+    def __init__(self, size: int):
+        self.size = size
+
+    def blob(self, repository: str, digest: str):
+        left = [self.size]
+
+        class Stream:
+            @staticmethod
+            def read(amount: int = -1) -> bytes:
+                amount = left[0] if amount is None or amount < 0 else min(amount, left[0])
+                left[0] -= amount
+                return b" " * amount
+
+            @staticmethod
+            def release_conn() -> None:
+                pass
+        return Stream()
+
+
+def test_an_image_config_is_read_up_to_4_mib_not_whole():
+    manifest = {"config": {"digest": "sha256:" + "0" * 64}}
+    with PeakMemory(os.getpid()) as memory, pytest.raises(layers.TooLarge, match="config is over"):
+        images.read_config(EndlessConfig(200 * MB), "r", manifest)
+    assert memory.rise_mb < 3 * images.MAX_CONFIG / MB
