@@ -26,13 +26,15 @@ from localcloud import children, engine, settings
 from localcloud.aws import motofixes
 from localcloud.aws.apigateway import urls as apigateway_urls
 from localcloud.aws.awslambda import urls as lambda_urls
-from localcloud.aws.control import ControlPlane
+from localcloud.aws.control import MAX_REQUEST, ControlPlane
+from localcloud.aws.ecr import host_images
 from localcloud.aws.ecr import urls as ecr_urls
 from localcloud.aws.ecr.registry import Registry, RegistryUnavailable
 from localcloud.aws.logs import urls as logs_urls
+from localcloud.aws.persistence import StateDamaged
 from localcloud.cloud import Cloud
 from localcloud.edge.cheroot_server import EdgeServer, return_large_blocks
-from localcloud.edge.router import Edge
+from localcloud.edge.router import ANY_PATH, Edge, Route
 from localcloud.gcp import Repositories
 from localcloud.gcp import urls as cloud_run_urls
 
@@ -41,8 +43,12 @@ class Prerequisite(RuntimeError):
     """Something the stand-in needs is missing; the message says what to do."""
 
 
-def claim_home(home: Path):
-    """An exclusive lock on LOCALCLOUD_HOME, held for the life of the process."""
+HELD: list = []  # the home locks this process holds: open until it exits, whatever becomes of its Server
+
+
+def claim_home(home: Path) -> None:
+    """An exclusive lock on LOCALCLOUD_HOME, held for the life of the process (not of the :class:`Server`: its
+    daemon threads, an image extraction among them, may still write in the home while the process exits)."""
     for folder in ("logs", "run", "state", "registry", "images"):
         (home / folder).mkdir(parents=True, exist_ok=True)
     handle = (home / "lock").open("w")
@@ -51,7 +57,7 @@ def claim_home(home: Path):
     except OSError:
         raise Prerequisite(f"another stand-in already runs with LOCALCLOUD_HOME={home}; "
                            "stop it with `python -m localcloud down`") from None
-    return handle
+    HELD.append(handle)
 
 
 def claim_port(port: int) -> socket.socket:
@@ -87,7 +93,7 @@ class Server:
         self.edge_host = f"127.0.0.1:{port}"
         self.edge_url = f"http://{self.edge_host}"
         self._ensure_rie = functools.partial(lambda_rie.ensure_rie, cache_dir=settings.rie_cache())
-        self._home_lock = claim_home(home)
+        claim_home(home)
         children.kill_recorded(home)  # left by a stand-in that was killed
         self.sock = claim_port(port)
         self.mode = choose_mode()
@@ -98,12 +104,18 @@ class Server:
         if engine.available(timeout=5):  # and its containers
             engine.remove(engine.containers(engine.LABEL_HOME, str(home)))
         self.registry = Registry(home, self.edge_url, self.instance)
-        print(f"localcloud: {self.registry.collect_garbage()}", flush=True)
+        for line in (self.registry.discard_unfinished_uploads(), host_images.discard_unfinished(home),
+                     self.registry.collect_garbage()):
+            print(f"localcloud: {line}", flush=True)
         try:
             self.registry.start()
         except RegistryUnavailable as error:
             raise Prerequisite(str(error)) from None
-        self._assemble()
+        try:
+            self._assemble()
+        except StateDamaged as error:
+            self.registry.stop()
+            raise Prerequisite(str(error)) from None
 
     def _assemble(self) -> None:
         """The shared state, restored; then each service, from its package's ``urls.py``; then the edge."""
@@ -115,7 +127,8 @@ class Server:
         self.cloud_run = cloud_run_urls.service(cloud, idle_timeout_s=settings.run_idle_timeout())
         self.awslambda = lambda_urls.service(cloud, rie=self._ensure_rie, idle_timeout=settings.idle_timeout(),
                                              max_concurrency=settings.max_concurrency())
-        self.edge = Edge(port=self.port, control=self.control, status=self.status, health=self.health)
+        control = Route("control-plane", ANY_PATH, self.control, max_body=MAX_REQUEST)  # what no route takes
+        self.edge = Edge(port=self.port, control=control, status=self.status, health=self.health)
         for service in (self.cloud_run,  # before the registry's /v2: Cloud Run's Admin API v2 shares the prefix
                         self.awslambda, apigateway_urls.service(cloud, self.awslambda), logs_urls.service(self.awslambda),
                         ecr_urls.service(cloud, push_rules=Repositories)):

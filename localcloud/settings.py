@@ -123,7 +123,8 @@ def startup_timeout() -> float:
 class EdgeBounds:
     """What the edge's HTTP server (:mod:`localcloud.edge.cheroot_server`) lets one client take.
 
-    Request bodies are limited per route, while they are read (:mod:`localcloud.edge.wsgi`), not here.
+    Request bodies are limited by each route of the edge, which declares its limit where it is registered
+    (:mod:`localcloud.edge.router`), not here.
     """
 
     max_head_bytes: int = 64 * 1024

@@ -4,13 +4,16 @@ Like LocalStack's persistence, the service backends are pickled whole. moto's ob
 hold a few things pickle refuses (locks, a WeakValueDictionary); they are rebuilt
 empty or from their contents. Saves happen shortly after a change (debounced), and at
 shutdown; a snapshot is written to a temporary file and renamed, so a crash never
-leaves half a file.
+leaves half a file. A saved state that cannot be restored is never lost silently: it is moved
+to a backup of its own (a new name each time, never overwritten) and the start stops there
+(:class:`StateDamaged`); the next start begins empty.
 """
 
 from __future__ import annotations
 
 import io
 import pickle
+import secrets
 import threading
 import time
 import weakref
@@ -69,6 +72,10 @@ def restore(data: bytes, table: SideTable) -> None:
                 dict.__setitem__(per_region, region, backend)
 
 
+class StateDamaged(RuntimeError):
+    """The saved state could not be restored; the message says where it is kept."""
+
+
 class StateStore:
     """The saved control-plane state under ``home/state``."""
 
@@ -82,16 +89,21 @@ class StateStore:
         self._thread = threading.Thread(target=self._save_when_dirty, name="state-saver", daemon=True)
 
     def load(self) -> str:
-        """Restore the saved state; returns a sentence for the log."""
+        """Restore the saved state; returns a sentence for the log. Raises :class:`StateDamaged` when it cannot be
+        restored (damaged, or from another moto version), after moving it to a backup of its own."""
         if not self.path.exists():
             return "no saved state; starting empty"
         try:
             with self.lock:
                 restore(self.path.read_bytes(), self.table)
-        except Exception as error:  # a state file from another moto version must not stop the stand-in
-            broken = self.path.with_suffix(".broken")
-            self.path.replace(broken)
-            return f"could not restore {self.path} ({error!r}); moved it to {broken.name} and started empty"
+        except Exception as error:
+            backup = self.path.with_name(f"{self.path.stem}-{time.strftime('%Y%m%d-%H%M%S')}-"
+                                         f"{secrets.token_hex(3)}.broken")
+            self.path.rename(backup)  # a new name each time: an earlier backup is never overwritten
+            reason = f"{type(error).__name__}: {error}".splitlines()[0][:200]
+            raise StateDamaged(f"the saved state could not be restored ({reason}); it is kept in {backup}. "
+                               "Nothing was started: start again to begin without the saved functions, "
+                               "repositories and APIs (pushed images stay in the registry's storage)") from None
         return f"restored saved state from {self.path}"
 
     def start(self) -> None:

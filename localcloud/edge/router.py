@@ -20,6 +20,13 @@ Host ``SERVICE-HASH.REGION.run.localhost:PORT`` a Cloud Run service (:mod:`local
 anything else                                   the AWS control plane (moto, with each service's hooks)
 ==============================================  =============================================
 
+Every route holds request bodies to a limit, by construction: :data:`DEFAULT_MAX_BODY` unless the
+route declares its own where it is registered (``Route(..., max_body=...)`` in a service's ``urls.py``,
+the control plane's in :mod:`localcloud.server`). The edge wraps each request's body before the app
+sees it (:func:`localcloud.edge.wsgi.cap_body`), so no app can read past its route's limit, whether it
+reads with a limit of its own or not; an app words the refusal its service's way, or the edge answers
+413 ``{"message": "Request Entity Too Large"}``. The status document lists every route with its limit.
+
 Before any route, :class:`Guard` refuses what a web page in the student's browser could
 send: a ``Host`` that is neither a loopback name with the edge's port nor a name a route's
 ``host`` pattern declares (DNS rebinding: a rebound page's Host is its own domain), and a
@@ -40,11 +47,14 @@ from localcloud.edge import wsgi
 
 App = Callable[[dict, wsgi.StartResponse], object]
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+DEFAULT_MAX_BODY = 1024 * 1024  # a route's request body limit unless it declares its own
+ANY_PATH = re.compile("")
 
 
 @dataclass(frozen=True)
 class Route:
-    """``pattern`` is matched against the decoded path; ``methods`` empty means any method."""
+    """``pattern`` is matched against the decoded path; ``methods`` empty means any method; a request body may be
+    at most ``max_body`` bytes (the edge holds every read of it to that)."""
 
     name: str
     pattern: re.Pattern
@@ -52,6 +62,11 @@ class Route:
     methods: tuple[str, ...] = ()
     unsigned_only: bool = False   # the registry's /v2 shares its prefix with API Gateway v2's signed API
     host: re.Pattern | None = None  # Host headers (lower case) this route takes on every path
+    max_body: int = DEFAULT_MAX_BODY
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.max_body, int) or self.max_body < 0:
+            raise ValueError(f"route {self.name}: max_body must be a number of bytes, not {self.max_body!r}")
 
     def matches(self, environ: dict) -> re.Match | None:
         if self.methods and environ["REQUEST_METHOD"] not in self.methods:
@@ -88,7 +103,8 @@ class Guard:
 
 
 class Edge:
-    def __init__(self, *, port: int, control: App, status: Callable[[], dict], health: Callable[[], dict[str, bool]]):
+    def __init__(self, *, port: int, control: Route, status: Callable[[], dict], health: Callable[[], dict[str, bool]]):
+        """``control`` takes what no route matches (the AWS control plane), with its own body limit."""
         self.guard = Guard(port)
         self.control = control
         self.status, self.health = status, health
@@ -104,17 +120,26 @@ class Edge:
         if route.host:
             self.guard.declared.append(route.host)
 
+    @property
+    def table(self) -> list[Route]:
+        """Every route a request can take, in order: the registered ones, then the control plane."""
+        return [*self.routes, self.control]
+
     def __call__(self, environ: dict, start_response: wsgi.StartResponse):
         try:
             refusal = self.guard.refusal(environ)
             if refusal:
                 return wsgi.respond_json(start_response, 403, {"message": f"Forbidden: {refusal}"},
                                          [("x-amzn-ErrorType", "AccessDeniedException"), ("Connection", "close")])
-            app, match = self.route(environ)
+            taken, match = self.route(environ)
             if match is None and environ.get("PATH_INFO", "").startswith("/_localcloud/"):
                 return wsgi.respond_json(start_response, 404, {"message": "Not Found"})
             environ[wsgi.MATCH] = match.groupdict() if match else {}
-            return app(environ, start_response)
+            wsgi.cap_body(environ, taken.max_body)
+            return taken.app(environ, start_response)
+        except wsgi.TooLarge:  # an app that let its route's limit speak for itself
+            return wsgi.respond_json(start_response, 413, {"message": "Request Entity Too Large"},
+                                     [("Connection", "close")])
         except wsgi.BadBody as error:
             return wsgi.respond_json(start_response, 400, {"message": f"Bad Request: {error}"}, [("Connection", "close")])
         except Exception:  # answer as AWS does (500 InternalFailure) and keep the trace in the edge log
@@ -122,15 +147,16 @@ class Edge:
             return wsgi.respond_json(start_response, 500, {"message": "InternalFailure: see the stand-in's edge log"},
                                      [("x-amzn-ErrorType", "InternalFailure")])
 
-    def route(self, environ: dict) -> tuple[App, re.Match | None]:
-        """The app for a request and its match: a route declaring its Host first, then by method and path."""
+    def route(self, environ: dict) -> tuple[Route, re.Match | None]:
+        """The route for a request and its match: a route declaring its Host first, then by method and path,
+        else the control plane."""
         host = environ.get("HTTP_HOST", "").strip().lower()
         for route in self.routes:
             if route.host and (match := route.host.match(host)):
-                return route.app, match
+                return route, match
         for route in self.routes:
             if match := route.matches(environ):
-                return route.app, match
+                return route, match
         return self.control, None
 
     def _health(self, environ: dict, start_response: wsgi.StartResponse):
@@ -141,4 +167,7 @@ class Edge:
             "components": {name: "healthy" if ok else "unhealthy" for name, ok in components.items()}})
 
     def _status(self, environ: dict, start_response: wsgi.StartResponse):
-        return wsgi.respond_json(start_response, 200, {**self.status(), "uptime_s": round(time.time() - self.started)})
+        routes = [{"name": route.name, "methods": list(route.methods), "max_body": route.max_body}
+                  for route in self.table]
+        return wsgi.respond_json(start_response, 200, {**self.status(), "routes": routes,
+                                                       "uptime_s": round(time.time() - self.started)})

@@ -10,6 +10,7 @@ StartResponse = Callable[..., object]
 REASONS = {status.value: status.phrase for status in HTTPStatus}
 CHUNK = 256 * 1024
 MATCH = "localcloud.match"  # environ key: the edge route's match groups, for the app it hands the request to
+BODY_LIMIT = "localcloud.body_limit"  # environ key: the edge route's body limit, which every read of the body keeps
 
 
 def status_line(code: int) -> str:
@@ -28,14 +29,50 @@ class BadBody(ValueError):
     """The request body's framing broke while it was read (a malformed chunk): answered 400, and the connection closes."""
 
 
+class Capped:
+    """A request body no reader gets more than ``limit`` bytes of: TooLarge instead (before reading anything when
+    the declared Content-Length is already over it). The edge wraps every request's ``wsgi.input`` in one."""
+
+    def __init__(self, stream, limit: int, declared: int | None):
+        self.stream, self.limit, self.seen = stream, limit, 0
+        self.over = declared is not None and declared > limit
+
+    def read(self, size: int = -1) -> bytes:
+        return self._take(self.stream.read, size)
+
+    def readline(self, size: int = -1) -> bytes:
+        return self._take(self.stream.readline, size)
+
+    def _take(self, read: Callable[[int], bytes], size: int) -> bytes:
+        if self.over:
+            raise TooLarge(self.limit)
+        room = self.limit + 1 - self.seen  # one byte more than the limit tells a body that is over it
+        data = read(room if size is None or size < 0 else min(size, room))
+        self.seen += len(data)
+        if self.seen > self.limit:
+            self.over = True
+            raise TooLarge(self.limit)
+        return data
+
+
+def cap_body(environ: dict, limit: int) -> None:
+    """Hold this request's body to ``limit`` bytes, whoever reads it and however (:class:`Capped`)."""
+    length = environ.get("CONTENT_LENGTH", "")
+    environ[BODY_LIMIT] = limit
+    environ["wsgi.input"] = Capped(environ["wsgi.input"], limit, int(length) if length.isdigit() else None)
+
+
 def read_body(environ: dict, limit: int | None = None) -> bytes:
     """The whole request body (Content-Length or chunked); TooLarge once it passes ``limit`` bytes."""
     return b"".join(body_chunks(environ, limit))
 
 
 def body_chunks(environ: dict, limit: int | None = None) -> Iterator[bytes]:
-    """The request body in chunks, without ever reading past its end, nor more than ``limit`` + 1 bytes."""
+    """The request body in chunks, without ever reading past its end, nor more than ``limit`` + 1 bytes (nor more
+    than the edge route's own limit, whichever is smaller)."""
     stream = environ["wsgi.input"]
+    if environ.get(BODY_LIMIT) is not None and (limit is None or environ[BODY_LIMIT] < limit):
+        limit = environ[BODY_LIMIT]
     length = environ.get("CONTENT_LENGTH", "")
     if length:
         remaining = int(length)

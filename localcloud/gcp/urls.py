@@ -7,7 +7,8 @@
 =================================================  ==============================================
 
 The route must come before the registry's ``/v2``, which shares the Admin API's prefix; its Host
-pattern makes the edge's guard admit the services' hosts and send them here before any path matches.
+pattern makes the edge's guard admit the services' hosts and send them here before any path matches. Its bodies may be
+32 MiB, Cloud Run's HTTP/1 request limit.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from localcloud.cloud import Cloud, Service
 from localcloud.edge.router import Route
 from localcloud.gcp import PREFIXES, CloudRun, hosts
+from localcloud.gcp.dataplane import MAX_REQUEST_BYTES
 
 CLOUD_RUN = re.compile("^(?:" + "|".join(re.escape(prefix) for prefix in PREFIXES) + ")")
 
@@ -32,5 +34,5 @@ class CloudRunService(Service):
 def service(cloud: Cloud, *, idle_timeout_s: float) -> CloudRunService:
     """Cloud Run on ``cloud``; an idle instance beyond a service's minimum stops after ``idle_timeout_s``."""
     cloudrun = CloudRun(cloud, idle_timeout_s=idle_timeout_s)
-    return CloudRunService(routes=[Route("cloud-run", CLOUD_RUN, cloudrun, host=hosts.pattern(cloud.port))],
-                           app=cloudrun)
+    return CloudRunService(routes=[Route("cloud-run", CLOUD_RUN, cloudrun, host=hosts.pattern(cloud.port),
+                                         max_body=MAX_REQUEST_BYTES)], app=cloudrun)

@@ -5,7 +5,7 @@ the RIE answers                        status    Lambda answers (FunctionError: 
 =====================================  ========  =====================================================
 200 ``Task timed out after N.00 ...``  timeout   ``{"errorMessage": "<time> <id> Task timed out ..."}``
 200 awslambdaric's error document      error     the document, with the invocation's request id
-200, more than 6 MB                    error     ``Function.ResponseSizeTooLarge``
+200, more than 6 MB (read no further)  error     ``Function.ResponseSizeTooLarge``
 200                                    ok        the body
 anything else (exit, failed init)      crash /   the RIE's error document (``Runtime.ExitError`` ...)
                                        error
@@ -30,8 +30,16 @@ class Verdict:
     counter: str | None = None  # the function counter it adds to: errors or timeouts
 
 
-def classify(status: int, body: bytes, request_id: str, now: str) -> Verdict:
-    """Lambda's answer for the RIE's (``status``, ``body``); ``now`` is the ISO time for a timeout's message."""
+def classify(status: int, body: bytes | None, request_id: str, now: str) -> Verdict:
+    """Lambda's answer for the RIE's (``status``, ``body``); ``now`` is the ISO time for a timeout's message.
+
+    A body of None was longer than :data:`MAX_RESPONSE` and was not read
+    (:func:`localcloud.aws.awslambda.environment.read_capped`).
+    """
+    if body is None:
+        message = f"Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE} bytes)."
+        document = {"errorMessage": message, "errorType": "Function.ResponseSizeTooLarge"}
+        return Verdict("error", json.dumps(document).encode(), extra=(message,), counter="errors")
     if status == 200 and body.startswith(b"Task timed out after"):
         message = f"{now} {request_id} {body.decode()}"
         return Verdict("timeout", json.dumps({"errorMessage": message}).encode(), retire=True, extra=(message,),

@@ -35,6 +35,16 @@ from localcloud.bridge import Bridge, BridgeError
 GRACE_S = 5.0  # beyond the function timeout, before an unanswered invoke counts as a dead environment
 
 
+def read_capped(response: http.client.HTTPResponse, limit: int) -> bytes | None:
+    """The answer's body, read up to ``limit`` bytes and never further; None for a longer one (left unread when its
+    Content-Length says so, else cut one byte past the limit)."""
+    length = response.getheader("Content-Length", "")
+    if length.isdigit() and int(length) > limit:
+        return None
+    body = response.read(limit + 1)
+    return None if len(body) > limit else body
+
+
 class EnvironmentGone(RuntimeError):
     """The environment stopped answering (crashed, killed, or never started)."""
 
@@ -211,10 +221,16 @@ class Environment:
         sock = self._conn.sock if self._conn else None
         return sock is None or bool(select.select([sock], [], [], max(seconds, 0))[0])
 
-    def receive(self) -> tuple[int, bytes]:
+    def receive(self, limit: int) -> tuple[int, bytes | None]:
+        """The invoke's answer: (status, body), the body read up to ``limit`` bytes and never further; None for a
+        longer one (what the workload sends is its own to choose), whose connection is then closed unread."""
         try:
             response = self._conn.getresponse()
-            return response.status, response.read()
+            body = read_capped(response, limit)
+            if body is None:
+                self._conn.close()
+                self._conn = None
+            return response.status, body
         except (OSError, http.client.HTTPException) as error:
             self._conn = None
             raise EnvironmentGone(f"the environment stopped answering: {error}") from None

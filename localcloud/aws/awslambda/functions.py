@@ -166,8 +166,9 @@ class ImageStore:
         """At start: remove unfinished extractions and extracted images no function runs; returns their names."""
         removed = []
         for folder in sorted(self.cache.iterdir()) if self.cache.is_dir() else []:
-            digest = folder.name.removesuffix(".partial").replace("-", ":", 1)
-            if folder.name.endswith(".partial") or digest not in keep:
+            unfinished = ".partial" in folder.name  # NAME.partial-ID (and NAME.partial, of an older layout)
+            digest = folder.name.split(".partial")[0].replace("-", ":", 1)
+            if unfinished or digest not in keep:
                 self._plans.pop(digest, None)
                 shutil.rmtree(folder, ignore_errors=True)
                 removed.append(folder.name)
@@ -179,7 +180,10 @@ class ImageStore:
             raise ImageError(f"image {spec.image_uri} ({spec.digest}) is no longer in the registry")
         _, body, _ = found
         manifest = json.loads(body)
-        config = images.read_config(self.registry, spec.repository, manifest)
+        try:
+            config = images.read_config(self.registry, spec.repository, manifest)
+        except (layers.TooLarge, ValueError) as error:
+            raise ImageError(f"image {spec.image_uri} cannot run: {error}") from None
         with self.lock:
             host_image = spec.digest in self.table.host_images  # our own record, never a label inside the image
         if self.docker and not host_image:

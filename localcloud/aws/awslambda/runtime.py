@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lambda_rie import RieUnavailable, WaitTimeout, wait_for
-from localcloud.aws.awslambda.answers import classify
+from localcloud.aws.awslambda.answers import MAX_RESPONSE, classify
 from localcloud.aws.awslambda.concurrency import Throttled
 from localcloud.aws.awslambda.environment import Environment, EnvironmentGone, Ports
 from localcloud.aws.awslambda.functions import FunctionSpec, ImageError, ImageStore
@@ -126,19 +126,19 @@ class Runtime:
         if answer_within is not None and not env.answered_within(answer_within):
             threading.Thread(target=self._finish_late, args=(env, invocation, started), daemon=True).start()
             return Result(request_id, "unavailable", b"", spec.version, cold, invocation)
-        status, body = env.receive()
+        status, body = env.receive(MAX_RESPONSE)
         return self._classify(env, invocation, status, body, started)
 
     def _finish_late(self, env: Environment, invocation: Invocation, started: float) -> None:
         """The caller stopped waiting (API Gateway's integration timeout); the function runs on."""
         try:
-            status, body = env.receive()
+            status, body = env.receive(MAX_RESPONSE)
             self._classify(env, invocation, status, body, started)
         except EnvironmentGone:
             invocation.answered(expect_report=False, duration_ms=(time.perf_counter() - started) * 1000)
             self.pools.release(env, retire=True)
 
-    def _classify(self, env: Environment, inv: Invocation, status: int, body: bytes, started: float) -> Result:
+    def _classify(self, env: Environment, inv: Invocation, status: int, body: bytes | None, started: float) -> Result:
         inv.started.wait(1.0)  # the log reader may trail the answer by a moment; START carries the request id
         verdict = classify(status, body, inv.request_id, iso_time(self.now_ms()))
         if verdict.counter:
@@ -196,7 +196,7 @@ class Runtime:
                                  now_ms=self.now_ms)
             env.parser.expect(warm_up)
             env.send(WARM_UP_EVENT, {"Content-Type": "application/json"})
-            status, _ = env.receive()
+            status, _ = env.receive(MAX_RESPONSE)
             self.pools.release(env, retire=status != 200)
         except START_FAILURES as error:
             print(f"localcloud: provisioned environment for {spec.name}:{spec.version} failed: {error}", flush=True)

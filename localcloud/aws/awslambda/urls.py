@@ -1,7 +1,7 @@
 """Lambda's share of the edge: the Invoke route and the control-plane hook, over one catalog and one runtime.
 
 =============================================  ===========================================================
-``POST /2015-03-31/functions/F/invocations``   Invoke, straight to the runtime (:mod:`.invoke`)
+``POST /2015-03-31/functions/F/invocations``   Invoke, straight to the runtime (:mod:`.invoke`); 6 MB bodies
 other Lambda API calls                         moto, with :class:`~localcloud.aws.awslambda.api.LambdaHook`
 =============================================  ===========================================================
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 from localcloud.aws.awslambda.api import LambdaHook
 from localcloud.aws.awslambda.catalog import Catalog
 from localcloud.aws.awslambda.functions import ImageStore
-from localcloud.aws.awslambda.invoke import InvokeApi
+from localcloud.aws.awslambda.invoke import MAX_PAYLOAD, InvokeApi
 from localcloud.aws.awslambda.lambdalog import LogSink
 from localcloud.aws.awslambda.runtime import Runtime
 from localcloud.aws.logs.delivery import Delivery
@@ -47,5 +47,6 @@ def service(cloud: Cloud, *, rie: Callable[[str], Path], idle_timeout: float, ma
     hook = LambdaHook(cloud, catalog, store, runtime)
     for name in hook.restore(cloud.edge_host):
         cloud.log(f"removed the unused extracted image {name}")
-    invoke = Route("invoke", INVOKE, InvokeApi(catalog, runtime, cloud.region), ("POST",))
+    invoke = Route("invoke", INVOKE, InvokeApi(catalog, runtime, cloud.region), ("POST",),
+                   max_body=max(MAX_PAYLOAD.values()))  # 6 MB; Event's 1 MB is the Invoke API's own check
     return Lambda(routes=[invoke], hooks=[hook], catalog=catalog, runtime=runtime)

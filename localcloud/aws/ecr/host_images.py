@@ -52,6 +52,15 @@ class ChunkStream:
         return data
 
 
+def discard_unfinished(home: Path) -> str:
+    """Before start: remove what uploads cut by a killed stand-in left under ``home/uploads``; the log line."""
+    folder = home / "uploads"
+    unfinished = list(folder.iterdir()) if folder.is_dir() else []
+    for path in unfinished:
+        shutil.rmtree(path, ignore_errors=True)
+    return f"removed {len(unfinished)} unfinished host-image upload(s)"
+
+
 class HostImages:
     def __init__(self, cloud: Cloud, ecr: EcrHook):
         self.registry, self.ecr, self.edge_host = cloud.registry, ecr, cloud.edge_host

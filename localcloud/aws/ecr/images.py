@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import secrets
 import shutil
 import tarfile
 from dataclasses import dataclass, field
@@ -25,6 +26,8 @@ CONFIG_TYPES = ("application/vnd.docker.container.image.v1+json", "application/v
 LAYER_TYPES = ("application/vnd.docker.image.rootfs.diff.tar.gzip", "application/vnd.oci.image.layer.v1.tar+gzip",
                "application/vnd.oci.image.layer.v1.tar")
 TASK_ROOT = "var/task"
+MAX_CONFIG = 4 * 1024 * 1024  # an image config is read whole: held to what a manifest may be (distribution, ECR)
+PARTIAL, COMPLETE = ".partial-", ".complete"  # an unfinished extraction's folder suffix; a finished one's marker
 MAX_IMAGE_BYTES = 10 * 1024**3  # Lambda: 10 GB uncompressed container image
 DISK_RESERVE = 1024**3  # an extraction leaves at least this much of the disk free
 
@@ -70,11 +73,16 @@ def digest_of(data: bytes) -> str:
 
 
 def read_config(registry: Registry, repository: str, manifest: dict) -> ImageConfig:
+    """The image's config, read up to :data:`MAX_CONFIG` bytes and no further (a pushed config blob may be as
+    large as a layer); layers.TooLarge for a larger one."""
     response = registry.blob(repository, manifest["config"]["digest"])
     try:
-        return ImageConfig.parse(json.loads(response.read()))
+        data = response.read(MAX_CONFIG + 1)
     finally:
         response.release_conn()
+    if len(data) > MAX_CONFIG:
+        raise layers.TooLarge(f"its config is over {MAX_CONFIG} bytes (the largest manifest a registry takes)")
+    return ImageConfig.parse(json.loads(data))
 
 
 class _Digesting:
@@ -133,13 +141,17 @@ def extract_task_root(registry: Registry, repository: str, manifest: dict, desti
     Layers apply in order with their whiteouts, through :class:`layers.Unpacker`: nothing outside
     ``destination`` is written or deleted, whatever links the layers plant. At most ``cap`` bytes
     (Lambda's 10 GB uncompressed image, and never all the free disk) and ``layers.MAX_ENTRIES`` entries.
+
+    Each extraction unpacks into a folder of its own (``NAME.partial-ID``) and renames it into place whole, so
+    two at once (a stand-in stopping while the next one starts) never unpack into each other's files: the
+    first to finish wins and the other drops its copy. Unfinished ones are removed at start
+    (:meth:`localcloud.aws.awslambda.functions.ImageStore.prune`).
     """
     task_root = destination / TASK_ROOT
-    marker = destination / ".complete"
+    marker = destination / COMPLETE
     if marker.exists():
         return task_root
-    partial = destination.with_name(destination.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
+    partial = destination.with_name(f"{destination.name}{PARTIAL}{secrets.token_hex(4)}")
     partial.mkdir(parents=True)
     cap = min(cap, max(shutil.disk_usage(partial).free - DISK_RESERVE, 0))
     unpacker = layers.Unpacker(partial, select=lambda name: name == TASK_ROOT or name.startswith(TASK_ROOT + "/"),
@@ -161,7 +173,13 @@ def extract_task_root(registry: Registry, repository: str, manifest: dict, desti
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
-    shutil.rmtree(destination, ignore_errors=True)
-    partial.rename(destination)
-    marker.touch()
+    (partial / COMPLETE).touch()
+    if destination.exists() and not marker.exists():
+        shutil.rmtree(destination, ignore_errors=True)  # an unfinished folder of an older layout
+    try:
+        partial.rename(destination)
+    except OSError:  # another extraction finished first: keep its copy
+        shutil.rmtree(partial, ignore_errors=True)
+        if not marker.exists():
+            raise
     return task_root

@@ -5,6 +5,11 @@ a push into a repository ECR does not have fails as on ECR (``NAME_UNKNOWN``), a
 manifest pushed successfully is recorded in ECR, so ``describe_images`` lists it. The rules
 come from :class:`PushRules`: the ECR hook, or a wrapper that lets another cloud's image
 names through (Cloud Run's :class:`localcloud.gcp.images.Repositories`).
+
+A manifest is read whole (its digest is recorded), so it is held to 4 MiB as distribution and ECR
+hold it; a larger one is refused while it is read, with distribution's ``MANIFEST_INVALID``.
+Blob uploads stream to the registry's storage, up to ECR's largest layer (their routes' limits,
+declared in :mod:`localcloud.aws.ecr.urls`).
 """
 
 from __future__ import annotations
@@ -22,15 +27,18 @@ from localcloud.edge import wsgi
 if TYPE_CHECKING:
     from localcloud.cloud import Cloud
 
+MAX_MANIFEST = 4 * 1024 * 1024  # distribution's maxManifestBodySize; ECR's PutImage imageManifest, 4,194,304
+MAX_LAYER = 52_000 * 1024 * 1024  # ECR's quota: maximum layer size, 52,000 MiB
 UPLOAD_START = re.compile(r"^/v2/(?P<name>.+)/blobs/uploads/?$")
 MANIFEST = re.compile(r"^/v2/(?P<name>.+)/manifests/(?P<reference>[^/]+)$")
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "upgrade", "proxy-authorization",
               "proxy-authenticate", "trailer", "host", "content-length"}
 
 
-def registry_error(start_response: wsgi.StartResponse, status: int, code: str, message: str) -> list[bytes]:
-    body = json.dumps({"errors": [{"code": code, "message": message, "detail": None}]}).encode()
-    return wsgi.respond(start_response, status, body, [("Docker-Distribution-Api-Version", "registry/2.0")])
+def registry_error(start_response: wsgi.StartResponse, status: int, code: str, message: str,
+                   detail: str | None = None, headers: tuple[tuple[str, str], ...] = ()) -> list[bytes]:
+    body = json.dumps({"errors": [{"code": code, "message": message, "detail": detail}]}).encode()
+    return wsgi.respond(start_response, status, body, [("Docker-Distribution-Api-Version", "registry/2.0"), *headers])
 
 
 class PushRules(Protocol):
@@ -68,10 +76,14 @@ class RegistryProxy:
                               f"'{self.ecr.account}'")
 
     def _put_manifest(self, environ: dict, start_response: wsgi.StartResponse, name: str, reference: str):
-        manifest = wsgi.read_body(environ)
-        digest = "sha256:" + hashlib.sha256(manifest).hexdigest()
         if not self.ecr.repository_exists(name):
             return self._name_unknown(start_response, name)
+        try:
+            manifest = wsgi.read_body(environ, MAX_MANIFEST)
+        except wsgi.TooLarge:  # what distribution answers (http.MaxBytesReader's error as the detail)
+            return registry_error(start_response, 400, "MANIFEST_INVALID", "manifest invalid",
+                                  "http: request body too large", (("Connection", "close"),))
+        digest = "sha256:" + hashlib.sha256(manifest).hexdigest()
         refusal = self.ecr.push_error(name, reference, manifest, digest)
         if refusal:
             return registry_error(start_response, 400, "TAG_INVALID", refusal)

@@ -84,6 +84,17 @@ class Registry:
         lines = [line for line in (done.stdout + done.stderr).splitlines() if "blob eligible for deletion" in line]
         return f"registry garbage collection: {len(lines)} unreferenced blob(s) deleted (exit {done.returncode})"
 
+    def discard_unfinished_uploads(self) -> str:
+        """Before start: remove blob uploads a killed push left unfinished (distribution's ``_uploads`` folders,
+        purged by the registry itself only after a week); returns the log line. Nothing can still be writing them:
+        the registry is not running, and only this stand-in (which holds LOCALCLOUD_HOME) starts it."""
+        repositories = self.storage / "docker" / "registry" / "v2" / "repositories"
+        unfinished = [upload for folder in repositories.rglob("_uploads") if folder.is_dir()
+                      for upload in folder.iterdir()] if repositories.is_dir() else []
+        for upload in unfinished:
+            shutil.rmtree(upload, ignore_errors=True) if upload.is_dir() else upload.unlink(missing_ok=True)
+        return f"removed {len(unfinished)} unfinished registry upload(s)"
+
     def start(self, timeout: float = 60) -> None:
         """Start the registry and wait until ``GET /v2/`` answers."""
         self.storage.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,8 @@ from cloudrun_support import PARENT, PROJECT, REGION, counters, public, run, ser
 from google.api_core import exceptions
 from google.cloud import run_v2
 
+from memory import PeakMemory
+
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(300)]
 
 
@@ -143,3 +145,17 @@ def test_another_services_host_or_an_unknown_one_is_not_this_service(deploy, pro
     other = created.uri.replace("http://t-", "http://u-")
     assert requests.get(other + "/", timeout=30).status_code == 404
     assert requests.get(created.uri + "/_localcloud/status", timeout=30).json()["path"] == "/_localcloud/status"
+
+
+def test_an_answer_over_32_mib_is_refused_and_a_chunked_one_streams_without_the_stand_in_growing(
+        cloud, deploy, probe_image):
+    created = deploy(service(probe_image))
+    size = 100 * 1024 * 1024
+    with PeakMemory(cloud.pid) as memory:
+        declared = requests.get(created.uri + f"/?bytes={size}", timeout=60)
+        streamed = requests.get(created.uri + f"/?bytes={size}&chunked=1", timeout=60, stream=True)
+        received = sum(len(piece) for piece in streamed.iter_content(1024 * 1024))
+    # then: Cloud Run's 500 for an HTTP/1 answer declared over 32 MiB; a chunked one streams whole
+    assert declared.status_code == 500 and "Server Error" in declared.text
+    assert streamed.status_code == 200 and received == size
+    assert memory.rise_mb < 40  # neither answer was held whole (100 MB each)

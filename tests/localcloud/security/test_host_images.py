@@ -9,7 +9,9 @@ import time
 
 import pytest
 import requests
-from crafted import PeakMemory, entry, tar_of, untouched
+from crafted import entry, tar_of, untouched
+
+from memory import PeakMemory
 
 pytestmark = pytest.mark.integration
 CAP = 250 * 1024 * 1024

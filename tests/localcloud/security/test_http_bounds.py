@@ -12,11 +12,11 @@ import time
 
 import pytest
 import requests
-from crafted import PeakMemory
 
 from localcloud import settings
 from localcloud.edge import wsgi
 from localcloud.edge.cheroot_server import EdgeServer
+from memory import PeakMemory
 from polling import wait_for
 
 
@@ -68,6 +68,28 @@ def test_a_request_head_trickled_byte_by_byte_is_cut_off_at_the_head_timeout(edg
         elapsed = time.monotonic() - started
     assert status_of(answer) == 408
     assert elapsed < 2.5  # the head timeout (0.5 s), the deadline thread's tick and the trickle's own pace
+
+
+@pytest.mark.parametrize("edge", [{"head_timeout_s": 0.5}], indirect=True)
+def test_thirty_connections_trickling_heads_at_once_are_all_cut_off_at_the_head_timeout(edge):
+    statuses, started = [], time.monotonic()
+
+    def trickle():
+        with socket.create_connection(("127.0.0.1", edge), timeout=10) as sock:
+            with contextlib.suppress(OSError):  # the edge shut the connection
+                sock.sendall(b"GET /slow HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+                for _ in range(200):  # 10 s of header at this pace
+                    sock.sendall(b"a")
+                    time.sleep(0.05)
+            statuses.append(status_of(receive(sock)))
+
+    threads = [threading.Thread(target=trickle) for _ in range(30)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(15)
+    assert statuses == [408] * 30
+    assert time.monotonic() - started < 5  # not the 10 s the trickle would take, let alone 130
 
 
 @pytest.mark.parametrize("edge", [{"threads": 2}], indirect=True)
@@ -132,6 +154,28 @@ def test_oversized_header_blocks_are_answered_413_without_the_server_growing(edg
         statuses = [oversized_head(port, 8 * 1024 * 1024) for _ in range(4)]
     assert statuses == [413] * 4
     assert memory.rise_mb < 4 and memory.kept_mb < 2  # it keeps 64 KB of a head at most, and drops the rest unread
+
+
+def test_forty_unfinished_huge_heads_at_once_hold_no_memory(edge_process):
+    pid, port = edge_process
+    fields = b"".join(b"X-Pad-%d: %s\r\n" % (index, b"a" * 1000) for index in range(6300))  # 6.3 MB, never ended
+    sockets = [socket.create_connection(("127.0.0.1", port), timeout=15) for _ in range(40)]
+    try:
+        with PeakMemory(pid) as memory:
+            def send(sock):
+                with contextlib.suppress(OSError):  # refused before all of it was sent
+                    sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n" + fields)
+            threads = [threading.Thread(target=send, args=(sock,)) for sock in sockets]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(30)
+        statuses = [status_of(receive(sock, until_closed=False)) for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+    assert statuses == [413] * 40
+    assert memory.rise_mb < 16 and memory.kept_mb < 4  # 64 KB of each head at most, not 40 x 6.3 MB
 
 
 @pytest.mark.integration

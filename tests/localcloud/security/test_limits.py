@@ -10,7 +10,8 @@ import time
 
 import pytest
 import requests
-from crafted import PeakMemory
+
+from memory import PeakMemory
 
 pytestmark = pytest.mark.integration
 MB = 1024 * 1024

@@ -3,6 +3,7 @@
 The answer names the instance's environment (PORT, K_SERVICE, K_REVISION, K_CONFIGURATION),
 its user id, whether / is writable, how many requests this instance was serving at once, and the
 Host it was sent. ``GET /redirect?to=PATH`` answers 302 with the root-relative ``Location: PATH``.
+GET /?bytes=N answers N bytes instead (with their Content-Length, or chunked with &chunked=1).
 """
 
 import json
@@ -30,6 +31,9 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         global in_flight
         url = urlparse(self.path)
+        query = parse_qs(url.query)
+        if "bytes" in query:
+            return self.send_bytes(int(query["bytes"][0]), "chunked" in query)
         if url.path == "/redirect":
             self.send_response(302)
             self.send_header("Location", parse_qs(url.query)["to"][0])
@@ -51,6 +55,22 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def send_bytes(self, size: int, chunked: bool) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Transfer-Encoding" if chunked else "Content-Length", "chunked" if chunked else str(size))
+        self.end_headers()
+        block = b"x" * 1024 * 1024
+        try:
+            while size > 0:
+                piece = block[:size]
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
+                size -= len(piece)
+            if chunked:
+                self.wfile.write(b"0\r\n\r\n")
+        except OSError:  # the client went away
+            pass
 
     def log_message(self, *args):
         pass
