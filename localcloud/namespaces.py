@@ -1,8 +1,8 @@
 """Host-mode workloads in namespaces of their own, as a user of their own (the stand-in's side of :mod:`.confine`).
 
 Where the stand-in runs as root and ``unshare`` works, :func:`command` wraps a workload's command line so
-that it runs as the first process of new network, PID and mount namespaces, as a fresh unprivileged user
-with no capabilities, on a read-only file system but a private ``/tmp`` (see :mod:`localcloud.confine`);
+that it runs as the first process of new network, IPC, PID and mount namespaces, as a fresh unprivileged user
+with no capabilities, in a root of its own that holds only system folders, the interpreter and its binds, read-only but a private ``/tmp`` (see :mod:`localcloud.confine`);
 the stand-in reaches its port with a :class:`localcloud.bridge.Bridge`. :func:`unavailable` says, once per
 process, why that cannot be done here (not root, no ``unshare``, or a trial run failed); the workload then
 runs as before, as the stand-in's user on its loopback (the README says what that leaves open).
@@ -48,7 +48,7 @@ def command(inner: list[str], *, uid: int, binds: list[tuple[str, str]], workdir
     """``inner`` confined: ``binds`` are (path here, path inside) pairs, read-only; ``workdir`` is inside."""
     spec = {"uid": uid, "gid": uid, "binds": binds, "visible": interpreter_paths(), "tmp_mb": TMP_MB,
             "workdir": workdir}
-    return [UNSHARE, "--net", "--pid", "--mount", "--fork", "--kill-child", "--",
+    return [UNSHARE, "--net", "--ipc", "--pid", "--mount", "--fork", "--kill-child", "--",
             sys.executable, "-I", "-S", str(CONFINE), json.dumps(spec), "--", *inner]
 
 

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import threading
 import uuid
+from pathlib import Path
 
 import pytest
 import requests
@@ -161,3 +162,78 @@ def test_a_setuid_root_binary_or_a_volume_in_the_image_gives_nothing(lab, tmp_pa
     assert report["write"] != "written", report
     assert '"Type":"volume"' not in mounts, mounts
     assert container_pid(container) and own_network(container_pid(container))
+
+
+REPO = Path(__file__).resolve().parents[3]
+SYSTEM_V_KEY = 0x5EC0DE00 + os.getpid() % 256  # a key of this test process's own
+
+
+def system_v_segments(key: int) -> list[str]:
+    """Lines of the host's (this test's IPC namespace's) System V shared memory table for ``key``."""
+    lines = Path("/proc/sysvipc/shm").read_text().splitlines()[1:]
+    return [line for line in lines if int(line.split()[0]) == key]
+
+
+@pytest.mark.parametrize("lab, kind", KINDS, indirect=["lab"])
+def test_a_function_reads_neither_the_graders_files_nor_the_stand_ins_sockets(lab, kind):
+    # given: the reference solution and the grader (world-readable, as a checkout is), the engine's and the
+    # registry's sockets
+    secrets = [str(REPO / "lab_solution" / "app.py"), str(REPO / "checks" / "step7_latency.py")]
+    sockets = ["/var/run/docker.sock", str(lab.cloud.home / "run" / "registry.sock")]
+    name = intruder(lab, kind)
+    # when
+    report, _ = lab.invoke(name, {"read": secrets + sockets})
+    # then: none of them exists for the function (a classmate's submission or home would be as far away)
+    assert {path: result for path, result in report["read"].items() if result in ("read", "connected")} == {}, report
+
+
+@pytest.mark.parametrize("lab, kind", KINDS, indirect=["lab"])
+def test_a_functions_system_v_shared_memory_is_its_own_and_goes_with_it(lab, kind):
+    # given
+    name = intruder(lab, kind)
+    key = SYSTEM_V_KEY + len(kind) + len(lab.mode)
+    try:
+        # when: the handler creates a segment (memory that no process holds, left until the next boot)
+        report, _ = lab.invoke(name, {"shm": key})
+        # then: it lives in the function's own IPC namespace, not in the host's
+        assert isinstance(report["shm"], int), report
+        assert system_v_segments(key) == []
+    finally:
+        for line in system_v_segments(key):
+            subprocess.run(["ipcrm", "--shmem-id", line.split()[1]], capture_output=True)
+
+
+@pytest.mark.parametrize("lab, kind", KINDS, indirect=["lab"])
+def test_a_function_cannot_start_more_than_lambdas_1024_processes_and_threads(lab, kind):
+    # given
+    name = intruder(lab, kind)
+    # when: the handler starts threads until refused (a fork bomb, slowly)
+    report, _ = lab.invoke(name, {"threads": 1100})
+    # then
+    assert isinstance(report["threads"], int) and report["threads"] < 1024, report
+
+
+@pytest.mark.parametrize("lab, kind", KINDS, indirect=["lab"])
+def test_a_function_cannot_create_a_user_namespace(lab, kind):
+    # given: in a user namespace of its own a process holds every capability, over namespaces it then creates:
+    # the kernel's widest surface (Docker's default seccomp profile refuses it)
+    name = intruder(lab, kind)
+    # when
+    report, _ = lab.invoke(name, {"user_namespace": True})
+    # then
+    assert report["user_namespace"] == "refused", report
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("lab", ["docker"], indirect=True)
+def test_a_docker_mode_function_has_a_cpu_limit_and_bounded_engine_logs(lab):
+    # given
+    name = intruder(lab, "image")
+    # when: the handler reads its cgroup's CPU quota, and the engine is asked where its output goes
+    report, _ = lab.invoke(name, {"cpu_quota": True})
+    container = environment(lab, name)["container"]
+    logging = subprocess.run(["docker", "inspect", "--format", "{{json .HostConfig.LogConfig}}", container],
+                             capture_output=True, text=True, timeout=30).stdout
+    # then: a busy loop takes at most its share of the machine, and endless output fills no disk
+    assert report["cpu_quota"] != "max", report
+    assert "max-size" in logging, logging
