@@ -15,7 +15,9 @@ library only; root). Run as process 1 of a new PID namespace, in new network, IP
 * limits the processes (threads included) and open files to Lambda's 1024 each, for its user id, which is
   its own; no core dumps;
 * drops every capability for good (bounding set), changes to ``SPEC["uid"]``/``SPEC["gid"]`` with no
-  supplementary groups, sets ``no_new_privs`` (a setuid binary gives nothing), changes to ``SPEC["workdir"]``
+  supplementary groups, sets ``no_new_privs`` (a setuid binary gives nothing), refuses new user namespaces
+  with a seccomp filter (in one it would hold every capability; Docker's default profile refuses them too),
+  changes to ``SPEC["workdir"]``
   and executes COMMAND, which thus becomes process 1: when it ends, the kernel ends every process of the
   namespace, ``setsid`` children included, and ``--kill-child`` ends it when ``unshare`` is killed.
 
@@ -44,6 +46,12 @@ DEVICES = ("null", "zero", "full", "random", "urandom", "tty")  # Docker's set, 
 NEW_ROOT, OLD_ROOT = "/tmp", "/.host"  # the new root is built on a tmpfs over /tmp (of this mount namespace only)
 MNT_DETACH = 2
 PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "armv7l": 218}  # no libc wrapper
+# seccomp: (audit architecture, unshare, clone, clone3) system call numbers; clone3 passes its flags in memory,
+# where a filter cannot read them, so it answers ENOSYS and the C library falls back to clone (as Docker does)
+SECCOMP_ARCHES = {"x86_64": (0xC000003E, 272, 56, 435), "aarch64": (0xC00000B7, 97, 220, 435)}
+PR_SET_SECCOMP, SECCOMP_MODE_FILTER, CLONE_NEWUSER, X32_SYSCALL_BIT = 22, 2, 0x10000000, 0x40000000
+BPF_LD_ABS, BPF_JEQ, BPF_JGE, BPF_JSET, BPF_RET = 0x20, 0x15, 0x35, 0x45, 0x06
+SECCOMP_ALLOW, SECCOMP_ERRNO, EPERM, ENOSYS = 0x7FFF0000, 0x00050000, 1, 38
 PROCESSES, OPEN_FILES = 1024, 1024  # Lambda's limits; one user id per environment makes them per environment
 FLAGS = {"nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC}
 libc = ctypes.CDLL(None, use_errno=True)
@@ -160,6 +168,43 @@ def build_file_system(spec: dict) -> None:
               f"remount {target} read-only")
 
 
+class SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+def seccomp_program(arch: int, unshare: int, clone: int, clone3: int) -> bytes:
+    """A classic BPF filter refusing new user namespaces (``unshare``/``clone`` with ``CLONE_NEWUSER``: EPERM;
+    ``clone3``, other ABIs than the native one: ENOSYS) and allowing everything else."""
+    def op(code: int, k: int, jt: int = 0, jf: int = 0) -> bytes:
+        return struct.pack("HBBI", code, jt, jf, k)
+
+    return b"".join([
+        op(BPF_LD_ABS, 4),                         # 0: seccomp_data.arch
+        op(BPF_JEQ, arch, 0, 10),                  # 1: another ABI (i386 on x86_64, say) -> 12
+        op(BPF_LD_ABS, 0),                         # 2: seccomp_data.nr
+        op(BPF_JGE, X32_SYSCALL_BIT, 7, 0),        # 3: x32 -> 11
+        op(BPF_JEQ, clone3, 7, 0),                 # 4: -> 12
+        op(BPF_JEQ, unshare, 2, 0),                # 5: -> 8
+        op(BPF_JEQ, clone, 1, 0),                  # 6: -> 8
+        op(BPF_RET, SECCOMP_ALLOW),                # 7
+        op(BPF_LD_ABS, 16),                        # 8: the flags, args[0] (low half)
+        op(BPF_JSET, CLONE_NEWUSER, 1, 0),         # 9: -> 11
+        op(BPF_RET, SECCOMP_ALLOW),                # 10
+        op(BPF_RET, SECCOMP_ERRNO | EPERM),        # 11
+        op(BPF_RET, SECCOMP_ERRNO | ENOSYS),       # 12
+    ])
+
+
+def no_user_namespaces() -> None:
+    """Install :func:`seccomp_program` for this process and everything it starts (after ``no_new_privs``)."""
+    numbers = SECCOMP_ARCHES.get(platform.machine())
+    if numbers is None:
+        raise Refused(f"no seccomp filter for {platform.machine()}")
+    program = ctypes.create_string_buffer(seccomp_program(*numbers))
+    fprog = SockFprog(len(program.raw) // 8, ctypes.addressof(program))
+    check(libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0), "seccomp")
+
+
 def become(uid: int, gid: int) -> None:
     for limit, value in ((resource.RLIMIT_NPROC, PROCESSES), (resource.RLIMIT_NOFILE, OPEN_FILES),
                          (resource.RLIMIT_CORE, 0)):  # no core dumps handed to the host's handler
@@ -172,6 +217,7 @@ def become(uid: int, gid: int) -> None:
     os.setgid(gid)
     os.setuid(uid)  # from root to another user: every capability is gone
     check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+    no_user_namespaces()
 
 
 def main(argv: list[str]) -> int:
