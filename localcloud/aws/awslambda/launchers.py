@@ -1,7 +1,8 @@
 """How an execution environment starts: the command line in docker mode and in host mode.
 
 Docker mode copies Lambda's sandbox where a container can: a read-only file system but
-/tmp, the non-root user sbx_user1051, no terminal, the function's memory as the limit; and
+/tmp, the non-root user sbx_user1051, no terminal, the function's memory as the limit and its
+share of CPUs (:func:`cpus`); and
 it confines the function (:data:`localcloud.engine.CONFINED`): no network but the container's
 own loopback, where the RIE listens (its runtime API stays inside), no capabilities, no new
 privileges, the image's VOLUMEs masked. Host mode, where the system allows it
@@ -27,6 +28,14 @@ RIE_CONFINED = "/var/runtime/aws-lambda-rie"  # where a confined host-mode envir
 TASK_ROOT = "/var/task"
 LAMBDA_USER = "993:990"  # sbx_user1051, the user Lambda runs functions as
 TMP_MB = 512  # Lambda's default ephemeral storage: /tmp is the only writable place
+MB_PER_VCPU = 1769  # Lambda: "at 1,769 MB, a function has the equivalent of one vCPU", up to 6 at 10,240 MB
+
+
+def cpus(memory_mb: int) -> float:
+    """The CPUs a docker-mode environment may use: Lambda's share for its memory, but at least one (a smaller
+    share would make local cold starts much slower than the lab's measurements expect) and at most the
+    engine's, so a busy loop in several processes takes one core, not the machine."""
+    return round(min(engine.cpu_count(), max(1.0, memory_mb / MB_PER_VCPU)), 2)
 
 
 def host_command(env: Environment) -> tuple[list[str], dict, str]:
@@ -56,7 +65,8 @@ def docker_command(env: Environment) -> tuple[list[str], None, None]:
     options = ["--rm", "--name", env.container, "--cidfile", str(env.cidfile),
                "--label", f"{engine.LABEL_HOME}={env.home}", "--label", f"{engine.LABEL_INSTANCE}={env.instance}",
                "--label", f"localcloud.function={env.spec.name}",
-               "--memory", f"{env.spec.memory}m", "--volume", f"{env.rie}:{RIE_IN_CONTAINER}:ro",
+               "--memory", f"{env.spec.memory}m", "--cpus", f"{cpus(env.spec.memory):g}",
+               "--volume", f"{env.rie}:{RIE_IN_CONTAINER}:ro",
                # as on Lambda: a read-only file system but /tmp, a non-root user, no terminal
                "--read-only", "--tmpfs", f"/tmp:rw,size={TMP_MB}m,mode=1777", "--user", LAMBDA_USER,
                *engine.CONFINED, *engine.masked_volumes(env.plan.config.volumes)]

@@ -175,27 +175,21 @@ def system_v_segments(key: int) -> list[str]:
 
 
 @pytest.mark.parametrize("lab, kind", KINDS, indirect=["lab"])
-def test_a_function_reads_neither_the_graders_files_nor_the_stand_ins_sockets(lab, kind):
+def test_a_function_reads_no_file_or_socket_of_the_host_and_its_shared_memory_goes_with_it(lab, kind):
     # given: the reference solution and the grader (world-readable, as a checkout is), the engine's and the
-    # registry's sockets
+    # registry's sockets, and a System V key of this test's own
     secrets = [str(REPO / "lab_solution" / "app.py"), str(REPO / "checks" / "step7_latency.py")]
     sockets = ["/var/run/docker.sock", str(lab.cloud.home / "run" / "registry.sock")]
-    name = intruder(lab, kind)
-    # when
-    report, _ = lab.invoke(name, {"read": secrets + sockets})
-    # then: none of them exists for the function (a classmate's submission or home would be as far away)
-    assert {path: result for path, result in report["read"].items() if result in ("read", "connected")} == {}, report
-
-
-@pytest.mark.parametrize("lab, kind", KINDS, indirect=["lab"])
-def test_a_functions_system_v_shared_memory_is_its_own_and_goes_with_it(lab, kind):
-    # given
-    name = intruder(lab, kind)
     key = SYSTEM_V_KEY + len(kind) + len(lab.mode)
+    name = intruder(lab, kind)
     try:
-        # when: the handler creates a segment (memory that no process holds, left until the next boot)
-        report, _ = lab.invoke(name, {"shm": key})
-        # then: it lives in the function's own IPC namespace, not in the host's
+        # when: the handler reads and connects, and creates a shared memory segment (memory no process holds,
+        # left until the next boot)
+        report, _ = lab.invoke(name, {"read": secrets + sockets, "shm": key})
+        # then: none of those files exists for the function (a classmate's submission or home would be as far
+        # away), and the segment lives in the function's own IPC namespace, not in the host's
+        assert {path: result for path, result in report["read"].items() if result in ("read", "connected")} == {}, \
+            report
         assert isinstance(report["shm"], int), report
         assert system_v_segments(key) == []
     finally:
@@ -204,24 +198,15 @@ def test_a_functions_system_v_shared_memory_is_its_own_and_goes_with_it(lab, kin
 
 
 @pytest.mark.parametrize("lab, kind", KINDS, indirect=["lab"])
-def test_a_function_cannot_start_more_than_lambdas_1024_processes_and_threads(lab, kind):
-    # given
-    name = intruder(lab, kind)
-    # when: the handler starts threads until refused (a fork bomb, slowly)
-    report, _ = lab.invoke(name, {"threads": 1100})
-    # then
-    assert isinstance(report["threads"], int) and report["threads"] < 1024, report
-
-
-@pytest.mark.parametrize("lab, kind", KINDS, indirect=["lab"])
-def test_a_function_cannot_create_a_user_namespace(lab, kind):
+def test_a_function_cannot_create_a_user_namespace_or_start_more_than_lambdas_1024_threads(lab, kind):
     # given: in a user namespace of its own a process holds every capability, over namespaces it then creates:
     # the kernel's widest surface (Docker's default seccomp profile refuses it)
     name = intruder(lab, kind)
-    # when
-    report, _ = lab.invoke(name, {"user_namespace": True})
+    # when: the handler tries one, and starts threads until refused (a fork bomb, slowly)
+    report, _ = lab.invoke(name, {"user_namespace": True, "threads": 1100})
     # then
     assert report["user_namespace"] == "refused", report
+    assert isinstance(report["threads"], int) and report["threads"] < 1024, report
 
 
 @pytest.mark.docker
