@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 import threading
 import uuid
 from pathlib import Path
@@ -177,10 +178,14 @@ def system_v_segments(key: int) -> list[str]:
 @pytest.mark.parametrize("lab, kind", KINDS, indirect=["lab"])
 def test_a_function_reads_no_file_or_socket_of_the_host_and_its_shared_memory_goes_with_it(lab, kind):
     # given: the reference solution and the grader (world-readable, as a checkout is), the engine's and the
-    # registry's sockets, and a System V key of this test's own
+    # registry's sockets, an abstract unix socket of the host, and a System V key of this test's own
     secrets = [str(REPO / "lab_solution" / "app.py"), str(REPO / "checks" / "step7_latency.py")]
     sockets = ["/var/run/docker.sock", str(lab.cloud.home / "run" / "registry.sock")]
     key = SYSTEM_V_KEY + len(kind) + len(lab.mode)
+    abstract = socket.socket(socket.AF_UNIX)
+    abstract.bind(f"\0localcloud-tests-{uuid.uuid4().hex}")  # belongs to the host's network namespace
+    abstract.listen()
+    sockets.append("@" + abstract.getsockname()[1:].decode())
     name = intruder(lab, kind)
     try:
         # when: the handler reads and connects, and creates a shared memory segment (memory no process holds,
@@ -193,6 +198,7 @@ def test_a_function_reads_no_file_or_socket_of_the_host_and_its_shared_memory_go
         assert isinstance(report["shm"], int), report
         assert system_v_segments(key) == []
     finally:
+        abstract.close()
         for line in system_v_segments(key):
             subprocess.run(["ipcrm", "--shmem-id", line.split()[1]], capture_output=True)
 
@@ -209,16 +215,69 @@ def test_a_function_cannot_create_a_user_namespace_or_start_more_than_lambdas_10
     assert isinstance(report["threads"], int) and report["threads"] < 1024, report
 
 
+HOST_LIMITS = ("host mode has no cgroup: memory and CPU are unlimited (fix: confine.py puts the environment in a "
+               "cgroup of its own, memory.max = the function's memory, cpu.max = launchers.cpus(), on cgroup v2 "
+               "and v1)")
+
+
+@pytest.mark.parametrize("lab, kind", [pytest.param(*KINDS[0].values, id="host", marks=pytest.mark.xfail(
+    strict=True, reason=HOST_LIMITS)), *KINDS[1:]], indirect=["lab"])
+def test_a_function_is_held_to_its_memory_and_a_share_of_the_cpus(lab, kind):
+    # given: a function of 256 MB
+    name = intruder(lab, kind)
+    # when: the handler reads its CPU quota, then fills twice its memory
+    quota, _ = lab.invoke(name, {"cpu_quota": True})
+    report, answer = lab.invoke(name, {"allocate": 512})
+    # then: a busy loop takes at most its share of the machine, and the runtime ends as Lambda ends it
+    assert quota["cpu_quota"] != "max", quota
+    assert answer.get("FunctionError") == "Unhandled", report
+
+
 @pytest.mark.docker
 @pytest.mark.parametrize("lab", ["docker"], indirect=True)
-def test_a_docker_mode_function_has_a_cpu_limit_and_bounded_engine_logs(lab):
+def test_a_docker_mode_functions_output_fills_no_disk_of_the_engine(lab):
     # given
     name = intruder(lab, "image")
-    # when: the handler reads its cgroup's CPU quota, and the engine is asked where its output goes
-    report, _ = lab.invoke(name, {"cpu_quota": True})
+    lab.invoke(name, {})
     container = environment(lab, name)["container"]
+    # when: the engine is asked where the function's output goes
     logging = subprocess.run(["docker", "inspect", "--format", "{{json .HostConfig.LogConfig}}", container],
                              capture_output=True, text=True, timeout=30).stdout
-    # then: a busy loop takes at most its share of the machine, and endless output fills no disk
-    assert report["cpu_quota"] != "max", report
+    # then: endless output is kept only up to a size
     assert "max-size" in logging, logging
+
+
+@pytest.mark.parametrize("lab", [pytest.param("host", marks=pytest.mark.xfail(strict=True, reason=(
+    "lambdalog.py keeps every line of an invocation in the stand-in's memory, then CloudWatch Logs keeps them "
+    "(fix: cap an invocation's log, e.g. at 1 MB, and write one line saying what was dropped)")))], indirect=True)
+def test_a_functions_output_does_not_grow_the_stand_ins_memory_without_end(lab):
+    # given: the stand-in's resident memory, with a warm function
+    name = intruder(lab, "folder")
+    lab.invoke(name, {})
+    before = resident_mb(lab.cloud.pid)
+    # when: the handler prints 200 MB
+    report, _ = lab.invoke(name, {"print": 200})
+    # then
+    assert report["print"] == "printed", report
+    assert resident_mb(lab.cloud.pid) - before < 100
+
+
+def resident_mb(pid: int) -> int:
+    status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
+    return int(status["VmRSS"].split()[0]) // 1024
+
+
+@pytest.mark.parametrize("lab", ["host"], indirect=True)
+def test_a_local_user_reaches_neither_the_registry_nor_a_functions_socket(lab):
+    # given: a warm confined function (a host-mode stand-in run by root), and another local user
+    name = intruder(lab, "folder")
+    lab.invoke(name, {})
+    paths = [lab.cloud.home / "run" / "registry.sock", Path(environment(lab, name)["rie"].removeprefix("unix:"))]
+    # when: that user connects to each socket
+    probe = "import socket, sys\nfor path in sys.argv[1:]:\n    s = socket.socket(socket.AF_UNIX)\n" \
+            "    try:\n        s.connect(path); print('connected', path)\n    except OSError as e:\n" \
+            "        print(type(e).__name__, path)\n"
+    done = subprocess.run(["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", sys.executable, "-I",
+                           "-c", probe, *map(str, paths)], capture_output=True, text=True, timeout=60)
+    # then
+    assert done.returncode == 0 and done.stdout.count("PermissionError") == len(paths), done.stdout + done.stderr

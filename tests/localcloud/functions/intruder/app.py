@@ -10,12 +10,14 @@ The event says what to try (every key optional):
 - ``linger``: a marker; starts ``python -c 'sleep' MARKER`` in a session of its own (``setsid``), which must
   end with the environment;
 - ``write``: a path to create (a VOLUME of the image, say);
-- ``read``: paths of files to read (the grader's files, another stand-in's home, a socket to connect to):
-  each is reported ``"read"`` (or ``"connected"`` for a unix socket) or the error's name;
+- ``read``: paths of files to read (the grader's files, another stand-in's home, a socket to connect to;
+  ``@NAME`` is an abstract unix socket): each is reported ``"read"`` (or ``"connected"``) or the error's name;
 - ``shm``: a System V key; creates a 1 MB shared memory segment under it (must be gone with the environment);
 - ``threads``: how many threads to try to start (each waits until all are counted); reports how many started;
 - ``user_namespace``: whether a child may create a user namespace (where it would hold every capability);
-- ``cpu_quota``: the CPU time the workload's cgroup may use per period (``"max"`` when unlimited).
+- ``cpu_quota``: the CPU time the workload's cgroup may use per period (``"max"`` when unlimited);
+- ``allocate``: megabytes of memory to fill (more than the function's memory: Lambda ends the runtime);
+- ``print``: megabytes of output to write to stdout (the function's log).
 
 It always reports its own ids, capabilities, ``NoNewPrivs``, a raw socket attempt and its network interfaces.
 """
@@ -82,9 +84,9 @@ def write(path):
 
 
 def read(path):
-    if stat.S_ISSOCK(os.stat(path).st_mode):
+    if path.startswith("@") or stat.S_ISSOCK(os.stat(path).st_mode):
         with socket.socket(socket.AF_UNIX) as sock:
-            sock.connect(path)
+            sock.connect("\0" + path[1:] if path.startswith("@") else path)
         return "connected"
     with open(path, "rb") as handle:
         handle.read(1)
@@ -133,6 +135,19 @@ def cpu_quota():
         return "max" if quota == "-1" else quota
 
 
+def allocate(megabytes):
+    filled = b"\1" * (megabytes << 20)
+    return f"allocated {len(filled) >> 20} MB"
+
+
+def output(megabytes):
+    line = "x" * 1023 + "\n"
+    for _ in range(megabytes * 1024):
+        sys.stdout.write(line)
+    sys.stdout.flush()
+    return "printed"
+
+
 def interfaces():
     return sorted(name for _, name in socket.if_nameindex())
 
@@ -160,4 +175,8 @@ def handler(event, context):
         report["user_namespace"] = attempt(user_namespace)
     if event.get("cpu_quota"):
         report["cpu_quota"] = attempt(cpu_quota)
+    if event.get("allocate"):
+        report["allocate"] = attempt(lambda: allocate(event["allocate"]))
+    if event.get("print"):
+        report["print"] = attempt(lambda: output(event["print"]))
     return report
