@@ -12,8 +12,10 @@ library only; root). Run as process 1 of a new PID namespace, in new network, IP
   (only its own processes are visible), a ``/dev`` of a few devices, a private ``/tmp`` (Lambda's 512 MB,
   gone with the namespace) and ``/dev/shm``; nothing else of the host (home folders, other stand-ins' homes,
   ``/run`` and its sockets) exists there, and the workload writes nowhere but ``/tmp`` and ``/dev/shm``;
-* limits the processes (threads included) and open files to Lambda's 1024 each, for its user id, which is
-  its own; no core dumps;
+* puts itself in a cgroup of its own (:func:`limit_resources`; ``SPEC["memory_mb"]`` and ``SPEC["cpus"]``,
+  when given; when cgroups cannot be written here it goes on without, unless ``SPEC["limits_required"]``),
+  and limits the processes (threads included) and open files to Lambda's 1024 each, for its user id, which
+  is its own; no core dumps;
 * drops every capability for good (bounding set), changes to ``SPEC["uid"]``/``SPEC["gid"]`` with no
   supplementary groups, sets ``no_new_privs`` (a setuid binary gives nothing), refuses new user namespaces
   with a seccomp filter (in one it would hold every capability; Docker's default profile refuses them too),
@@ -26,6 +28,7 @@ Any failure exits with status 125 and one line on stderr, before COMMAND runs.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import fcntl
 import json
@@ -36,6 +39,7 @@ import socket
 import stat
 import struct
 import sys
+import time
 
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = (
     1, 2, 4, 8, 32, 4096, 16384, 1 << 18)
@@ -53,6 +57,7 @@ PR_SET_SECCOMP, SECCOMP_MODE_FILTER, CLONE_NEWUSER, X32_SYSCALL_BIT = 22, 2, 0x1
 BPF_LD_ABS, BPF_JEQ, BPF_JGE, BPF_JSET, BPF_RET = 0x20, 0x15, 0x35, 0x45, 0x06
 SECCOMP_ALLOW, SECCOMP_ERRNO, EPERM, ENOSYS = 0x7FFF0000, 0x00050000, 1, 38
 PROCESSES, OPEN_FILES = 1024, 1024  # Lambda's limits; one user id per environment makes them per environment
+CGROUP_FOLDER, CPU_PERIOD_US = "localcloud", 100_000
 FLAGS = {"nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC}
 libc = ctypes.CDLL(None, use_errno=True)
 
@@ -168,6 +173,83 @@ def build_file_system(spec: dict) -> None:
               f"remount {target} read-only")
 
 
+def cgroup_mounts() -> dict[str, str]:
+    """Where each cgroup hierarchy is mounted: ``{"": v2 mount}`` and ``{controller: v1 mount}``."""
+    found = {}
+    with open("/proc/self/mountinfo") as table:
+        for line in table:
+            fields = line.split()
+            after = fields[fields.index("-") + 1:]
+            target = fields[4].encode().decode("unicode_escape")
+            if after[0] == "cgroup2":
+                found.setdefault("", target)
+            elif after[0] == "cgroup":
+                for option in after[2].split(","):
+                    found.setdefault(option, target)
+    return found
+
+
+def write(path: str, text: str) -> None:
+    with open(path, "w") as handle:
+        handle.write(text)
+
+
+def fresh_group(parent: str, name: str) -> str:
+    """``parent/localcloud/name``, created; the groups of ended environments there are removed first (those
+    empty for a minute: a group just created is empty until its process moves in)."""
+    base = os.path.join(parent, CGROUP_FOLDER)
+    os.makedirs(base, exist_ok=True)
+    for entry in os.listdir(base):
+        path = os.path.join(base, entry)
+        with contextlib.suppress(OSError):
+            if os.path.isdir(path) and time.time() - os.stat(path).st_mtime > 60:
+                os.rmdir(path)  # refused while processes are in it
+    group = os.path.join(base, name)
+    os.makedirs(group, exist_ok=True)
+    return group
+
+
+def limit_resources(name: str, memory_mb: int, cpus: float) -> None:
+    """Move this process into a cgroup ``localcloud/NAME`` of its own: at most ``memory_mb`` of memory (no
+    swap), ``cpus`` CPUs and :data:`PROCESSES` processes; everything it starts stays in it (cgroup v2, or
+    v1's memory, cpu and pids hierarchies).
+
+    Raises:
+        OSError, Refused: no cgroup hierarchy with these controllers can be written here.
+    """
+    mounts = cgroup_mounts()
+    with open("/proc/self/cgroup") as table:
+        own = {controller: path for _, controllers, path in (line.rstrip("\n").split(":", 2) for line in table)
+               for controller in controllers.split(",")}
+    memory, quota = str(memory_mb << 20), f"{int(cpus * CPU_PERIOD_US)} {CPU_PERIOD_US}"
+    if "memory" not in mounts and "" in mounts:  # cgroup v2: a group beside the root's, which may hold processes
+        root = mounts[""]
+        with open(os.path.join(root, "cgroup.controllers")) as available:
+            missing = {"memory", "cpu", "pids"} - set(available.read().split())
+        if missing:
+            raise Refused(f"cgroup v2 lacks the {', '.join(sorted(missing))} controllers")
+        os.makedirs(os.path.join(root, CGROUP_FOLDER), exist_ok=True)
+        write(os.path.join(root, CGROUP_FOLDER, "cgroup.subtree_control"), "+memory +cpu +pids")
+        group = fresh_group(root, name)
+        for key, value in (("memory.max", memory), ("memory.swap.max", "0"), ("cpu.max", quota),
+                           ("pids.max", str(PROCESSES))):
+            if key != "memory.swap.max" or os.path.exists(os.path.join(group, key)):
+                write(os.path.join(group, key), value)
+        write(os.path.join(group, "cgroup.procs"), "0")
+        return
+    settings = {"memory": [("memory.limit_in_bytes", memory), ("memory.memsw.limit_in_bytes", memory)],
+                "cpu": [("cpu.cfs_period_us", str(CPU_PERIOD_US)), ("cpu.cfs_quota_us", str(int(cpus * CPU_PERIOD_US)))],
+                "pids": [("pids.max", str(PROCESSES))]}
+    for controller, values in settings.items():
+        if controller not in mounts or controller not in own:
+            raise Refused(f"no cgroup v1 {controller} hierarchy")
+        group = fresh_group(mounts[controller] + own[controller].rstrip("/"), name)
+        for key, value in values:
+            if os.path.exists(os.path.join(group, key)):  # memsw: only with swap accounting
+                write(os.path.join(group, key), value)
+        write(os.path.join(group, "cgroup.procs"), "0")
+
+
 class SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
@@ -229,6 +311,12 @@ def main(argv: list[str]) -> int:
         if os.getpid() != 1:
             raise Refused("not the first process of a new PID namespace")
         loopback_up()
+        if spec.get("memory_mb"):
+            try:
+                limit_resources(f"env-{spec['uid']}", spec["memory_mb"], spec["cpus"])
+            except (OSError, Refused) as error:
+                if spec.get("limits_required"):
+                    raise Refused(f"cannot limit memory and CPU: {error}") from None
         build_file_system(spec)
         become(spec["uid"], spec["gid"])
         os.chdir(spec["workdir"])

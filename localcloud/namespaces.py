@@ -44,10 +44,17 @@ def interpreter_paths() -> list[str]:
     return sorted(path for path in paths if path)
 
 
-def command(inner: list[str], *, uid: int, binds: list[tuple[str, str]], workdir: str) -> list[str]:
-    """``inner`` confined: ``binds`` are (path here, path inside) pairs, read-only; ``workdir`` is inside."""
-    spec = {"uid": uid, "gid": uid, "binds": binds, "visible": interpreter_paths(), "tmp_mb": TMP_MB,
-            "workdir": workdir}
+def command(inner: list[str], *, uid: int, binds: list[tuple[str, str]], workdir: str, memory_mb: int | None = None,
+            cpus: float | None = None) -> list[str]:
+    """``inner`` confined: ``binds`` are (path here, path inside) pairs, read-only; ``workdir`` is inside; with
+    ``memory_mb``, in a cgroup of its own with that memory and ``cpus`` (required when :func:`unlimited` says
+    cgroups work here)."""
+    return _confined(inner, {"uid": uid, "binds": binds, "workdir": workdir, "memory_mb": memory_mb, "cpus": cpus,
+                             "limits_required": bool(memory_mb) and unlimited() is None})
+
+
+def _confined(inner: list[str], spec: dict) -> list[str]:
+    spec = {"gid": spec["uid"], "visible": interpreter_paths(), "tmp_mb": TMP_MB, **spec}
     return [UNSHARE, "--net", "--ipc", "--pid", "--mount", "--fork", "--kill-child", "--",
             sys.executable, "-I", "-S", str(CONFINE), json.dumps(spec), "--", *inner]
 
@@ -63,12 +70,30 @@ def unavailable() -> str | None:
     return reason
 
 
+@functools.cache
+def unlimited() -> str | None:
+    """None when confined workloads can be held to a memory and CPU limit (a cgroup each); otherwise the reason
+    (tried once, and printed to the stand-in's log)."""
+    if unavailable():
+        return unavailable()
+    trial = _confined([sys.executable, "-I", "-c", "pass"], {"uid": new_user(), "binds": [], "workdir": "/",
+                                                           "memory_mb": 128, "cpus": 1, "limits_required": True})
+    try:
+        done = subprocess.run(trial, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        reason = done.stderr.strip().splitlines()[-1] if done.returncode else None
+    except (OSError, subprocess.SubprocessError, IndexError) as error:
+        reason = f"a trial run failed: {error}"
+    if reason:
+        print(f"localcloud: host-mode functions have no memory or CPU limit: {reason}", flush=True)
+    return reason
+
+
 def _why_not() -> str | None:
     if sys.platform != "linux" or os.geteuid() != 0:
         return "the stand-in does not run as root on Linux"
     if not UNSHARE:
         return "no unshare command (util-linux)"
-    trial = command([sys.executable, "-I", "-c", "import awslambdaric"], uid=new_user(), binds=[], workdir="/")
+    trial = _confined([sys.executable, "-I", "-c", "import awslambdaric"], {"uid": new_user(), "binds": [], "workdir": "/"})
     try:
         done = subprocess.run(trial, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.SubprocessError) as error:

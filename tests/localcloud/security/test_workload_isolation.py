@@ -215,13 +215,7 @@ def test_a_function_cannot_create_a_user_namespace_or_start_more_than_lambdas_10
     assert isinstance(report["threads"], int) and report["threads"] < 1024, report
 
 
-HOST_LIMITS = ("host mode has no cgroup: memory and CPU are unlimited (fix: confine.py puts the environment in a "
-               "cgroup of its own, memory.max = the function's memory, cpu.max = launchers.cpus(), on cgroup v2 "
-               "and v1)")
-
-
-@pytest.mark.parametrize("lab, kind", [pytest.param(*KINDS[0].values, id="host", marks=pytest.mark.xfail(
-    strict=True, reason=HOST_LIMITS)), *KINDS[1:]], indirect=["lab"])
+@pytest.mark.parametrize("lab, kind", KINDS, indirect=["lab"])
 def test_a_function_is_held_to_its_memory_and_a_share_of_the_cpus(lab, kind):
     # given: a function of 256 MB
     name = intruder(lab, kind)

@@ -126,13 +126,20 @@ def user_namespace():
 
 
 def cpu_quota():
-    try:
-        with open("/sys/fs/cgroup/cpu.max") as limit:  # cgroup v2
-            return limit.read().split()[0]
-    except FileNotFoundError:
-        with open("/sys/fs/cgroup/cpu/cpu.cfs_quota_us") as limit:  # cgroup v1
-            quota = limit.read().strip()
-        return "max" if quota == "-1" else quota
+    with open("/proc/self/cgroup") as table:
+        own = {controller: path for _, controllers, path in (line.rstrip("\n").split(":", 2) for line in table)
+               for controller in controllers.split(",")}
+    # its own group where /sys shows the host's hierarchy (host mode), else the root of what it sees (a container)
+    candidates = [f"/sys/fs/cgroup{own.get('', '/').rstrip('/')}/cpu.max", "/sys/fs/cgroup/cpu.max",
+                  f"/sys/fs/cgroup/cpu{own.get('cpu', '/').rstrip('/')}/cpu.cfs_quota_us",
+                  "/sys/fs/cgroup/cpu/cpu.cfs_quota_us"]
+    for path in candidates:
+        if os.path.exists(path):
+            with open(path) as limit:
+                quota = limit.read().split()[0]
+            if quota not in ("max", "-1"):
+                return quota
+    return "max"
 
 
 def allocate(megabytes):
