@@ -275,3 +275,26 @@ def test_a_local_user_reaches_neither_the_registry_nor_a_functions_socket(lab):
                            "-c", probe, *map(str, paths)], capture_output=True, text=True, timeout=60)
     # then
     assert done.returncode == 0 and done.stdout.count("PermissionError") == len(paths), done.stdout + done.stderr
+
+
+SHARED_USER = ("every docker-mode Lambda environment runs as 993:990 (Lambda's sbx_user1051), so per-user kernel "
+               "counters are shared by all of them, on the whole machine (fix: a user namespace per container, "
+               "dockerd --userns-remap, or a user id per environment at the cost of Lambda's 993)")
+INOTIFY_PROBE = "import ctypes\nprint(ctypes.CDLL(None).inotify_init() >= 0)"
+
+
+@pytest.mark.docker
+@pytest.mark.xfail(strict=True, reason=SHARED_USER)
+@pytest.mark.parametrize("lab", ["docker"], indirect=True)
+def test_a_docker_mode_function_cannot_use_up_a_per_user_kernel_counter_of_another(lab):
+    # given: a function that holds every inotify instance its user may open (128 by default)
+    name = intruder(lab, "image")
+    limit = int(Path("/proc/sys/fs/inotify/max_user_instances").read_text())
+    held, _ = lab.invoke(name, {"inotify": limit})
+    assert isinstance(held["inotify"], int) and held["inotify"] > 0, held
+    # when: another process of Lambda's user (another function's environment, a classmate's in class grading)
+    # opens one while the first is warm
+    done = subprocess.run(["setpriv", "--reuid", "993", "--regid", "990", "--clear-groups", sys.executable, "-I",
+                           "-c", INOTIFY_PROBE], capture_output=True, text=True, timeout=60)
+    # then
+    assert done.stdout.strip() == "True", done.stdout + done.stderr

@@ -17,7 +17,9 @@ The event says what to try (every key optional):
 - ``user_namespace``: whether a child may create a user namespace (where it would hold every capability);
 - ``cpu_quota``: the CPU time the workload's cgroup may use per period (``"max"`` when unlimited);
 - ``allocate``: megabytes of memory to fill (more than the function's memory: Lambda ends the runtime);
-- ``print``: megabytes of output to write to stdout (the function's log).
+- ``print``: megabytes of output to write to stdout (the function's log);
+- ``inotify``: how many inotify instances to open and keep while the environment lives (a per-user kernel
+  counter); reports how many it got.
 
 It always reports its own ids, capabilities, ``NoNewPrivs``, a raw socket attempt and its network interfaces.
 """
@@ -155,6 +157,19 @@ def output(megabytes):
     return "printed"
 
 
+KEPT = []  # what the environment keeps open between invocations
+
+
+def inotify(count):
+    libc = ctypes.CDLL(None, use_errno=True)
+    for _ in range(count):
+        descriptor = libc.inotify_init()
+        if descriptor < 0:
+            break
+        KEPT.append(descriptor)
+    return len(KEPT)
+
+
 def interfaces():
     return sorted(name for _, name in socket.if_nameindex())
 
@@ -184,6 +199,8 @@ def handler(event, context):
         report["cpu_quota"] = attempt(cpu_quota)
     if event.get("allocate"):
         report["allocate"] = attempt(lambda: allocate(event["allocate"]))
+    if event.get("inotify"):
+        report["inotify"] = attempt(lambda: inotify(event["inotify"]))
     if event.get("print"):
         report["print"] = attempt(lambda: output(event["print"]))
     return report
