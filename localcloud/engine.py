@@ -10,8 +10,10 @@ removes its anonymous volumes too.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
+import os
 import platform
 import subprocess
 import time
@@ -21,8 +23,11 @@ from localcloud import settings
 LABEL_HOME = "localcloud.home"
 LABEL_INSTANCE = "localcloud.instance"
 # What every workload container gets besides ``--network none``: no capabilities, no way to gain privileges
-# (a setuid binary in the image runs with the caller's ids), at most 1024 processes (Lambda's limit).
-CONFINED = ["--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--pids-limit", "1024"]
+# (a setuid binary in the image runs with the caller's ids), at most 1024 processes (Lambda's limit), and
+# at most 2 MB of its output kept on the engine's disk (the engine's default json-file log grows without end;
+# the stand-in reads a Lambda environment's output as it comes, and a Cloud Run instance's last lines).
+CONFINED = ["--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--pids-limit", "1024",
+            "--log-driver", "local", "--log-opt", "max-size=1m", "--log-opt", "max-file=2"]
 
 
 class EngineError(RuntimeError):
@@ -60,6 +65,16 @@ def available(timeout: float = 10) -> bool:
 def host_networking() -> bool:
     """Linux engines share the host's loopback with ``--network host``; Docker Desktop does not."""
     return platform.system() == "Linux"
+
+
+@functools.cache
+def cpu_count() -> int:
+    """The CPUs the engine has (Docker Desktop's VM may have fewer than this machine); ``docker run --cpus``
+    refuses more."""
+    try:
+        return max(1, int(run(["info", "--format", "{{.NCPU}}"], timeout=30).strip()))
+    except (EngineError, ValueError):
+        return os.cpu_count() or 1
 
 
 def masked_volumes(volumes: list[str]) -> list[str]:

@@ -1,8 +1,8 @@
 """Host-mode workloads in namespaces of their own, as a user of their own (the stand-in's side of :mod:`.confine`).
 
 Where the stand-in runs as root and ``unshare`` works, :func:`command` wraps a workload's command line so
-that it runs as the first process of new network, PID and mount namespaces, as a fresh unprivileged user
-with no capabilities, on a read-only file system but a private ``/tmp`` (see :mod:`localcloud.confine`);
+that it runs as the first process of new network, IPC, PID and mount namespaces, as a fresh unprivileged user
+with no capabilities, in a root of its own that holds only system folders, the interpreter and its binds, read-only but a private ``/tmp`` (see :mod:`localcloud.confine`);
 the stand-in reaches its port with a :class:`localcloud.bridge.Bridge`. :func:`unavailable` says, once per
 process, why that cannot be done here (not root, no ``unshare``, or a trial run failed); the workload then
 runs as before, as the stand-in's user on its loopback (the README says what that leaves open).
@@ -44,11 +44,18 @@ def interpreter_paths() -> list[str]:
     return sorted(path for path in paths if path)
 
 
-def command(inner: list[str], *, uid: int, binds: list[tuple[str, str]], workdir: str) -> list[str]:
-    """``inner`` confined: ``binds`` are (path here, path inside) pairs, read-only; ``workdir`` is inside."""
-    spec = {"uid": uid, "gid": uid, "binds": binds, "visible": interpreter_paths(), "tmp_mb": TMP_MB,
-            "workdir": workdir}
-    return [UNSHARE, "--net", "--pid", "--mount", "--fork", "--kill-child", "--",
+def command(inner: list[str], *, uid: int, binds: list[tuple[str, str]], workdir: str, memory_mb: int | None = None,
+            cpus: float | None = None) -> list[str]:
+    """``inner`` confined: ``binds`` are (path here, path inside) pairs, read-only; ``workdir`` is inside; with
+    ``memory_mb``, in a cgroup of its own with that memory and ``cpus`` (required when :func:`unlimited` says
+    cgroups work here)."""
+    return _confined(inner, {"uid": uid, "binds": binds, "workdir": workdir, "memory_mb": memory_mb, "cpus": cpus,
+                             "limits_required": bool(memory_mb) and unlimited() is None})
+
+
+def _confined(inner: list[str], spec: dict) -> list[str]:
+    spec = {"gid": spec["uid"], "visible": interpreter_paths(), "tmp_mb": TMP_MB, **spec}
+    return [UNSHARE, "--net", "--ipc", "--pid", "--mount", "--fork", "--kill-child", "--",
             sys.executable, "-I", "-S", str(CONFINE), json.dumps(spec), "--", *inner]
 
 
@@ -63,12 +70,30 @@ def unavailable() -> str | None:
     return reason
 
 
+@functools.cache
+def unlimited() -> str | None:
+    """None when confined workloads can be held to a memory and CPU limit (a cgroup each); otherwise the reason
+    (tried once, and printed to the stand-in's log)."""
+    if unavailable():
+        return unavailable()
+    trial = _confined([sys.executable, "-I", "-c", "pass"], {"uid": new_user(), "binds": [], "workdir": "/",
+                                                           "memory_mb": 128, "cpus": 1, "limits_required": True})
+    try:
+        done = subprocess.run(trial, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        reason = done.stderr.strip().splitlines()[-1] if done.returncode else None
+    except (OSError, subprocess.SubprocessError, IndexError) as error:
+        reason = f"a trial run failed: {error}"
+    if reason:
+        print(f"localcloud: host-mode functions have no memory or CPU limit: {reason}", flush=True)
+    return reason
+
+
 def _why_not() -> str | None:
     if sys.platform != "linux" or os.geteuid() != 0:
         return "the stand-in does not run as root on Linux"
     if not UNSHARE:
         return "no unshare command (util-linux)"
-    trial = command([sys.executable, "-I", "-c", "import awslambdaric"], uid=new_user(), binds=[], workdir="/")
+    trial = _confined([sys.executable, "-I", "-c", "import awslambdaric"], {"uid": new_user(), "binds": [], "workdir": "/"})
     try:
         done = subprocess.run(trial, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.SubprocessError) as error:

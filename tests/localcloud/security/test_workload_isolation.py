@@ -13,8 +13,10 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 import threading
 import uuid
+from pathlib import Path
 
 import pytest
 import requests
@@ -161,3 +163,138 @@ def test_a_setuid_root_binary_or_a_volume_in_the_image_gives_nothing(lab, tmp_pa
     assert report["write"] != "written", report
     assert '"Type":"volume"' not in mounts, mounts
     assert container_pid(container) and own_network(container_pid(container))
+
+
+REPO = Path(__file__).resolve().parents[3]
+SYSTEM_V_KEY = 0x5EC0DE00 + os.getpid() % 256  # a key of this test process's own
+
+
+def system_v_segments(key: int) -> list[str]:
+    """Lines of the host's (this test's IPC namespace's) System V shared memory table for ``key``."""
+    lines = Path("/proc/sysvipc/shm").read_text().splitlines()[1:]
+    return [line for line in lines if int(line.split()[0]) == key]
+
+
+@pytest.mark.parametrize("lab, kind", KINDS, indirect=["lab"])
+def test_a_function_reads_no_file_or_socket_of_the_host_and_its_shared_memory_goes_with_it(lab, kind):
+    # given: the reference solution and the grader (world-readable, as a checkout is), the engine's and the
+    # registry's sockets, an abstract unix socket of the host, and a System V key of this test's own
+    secrets = [str(REPO / "lab_solution" / "app.py"), str(REPO / "checks" / "step7_latency.py")]
+    sockets = ["/var/run/docker.sock", str(lab.cloud.home / "run" / "registry.sock")]
+    key = SYSTEM_V_KEY + len(kind) + len(lab.mode)
+    abstract = socket.socket(socket.AF_UNIX)
+    abstract.bind(f"\0localcloud-tests-{uuid.uuid4().hex}")  # belongs to the host's network namespace
+    abstract.listen()
+    sockets.append("@" + abstract.getsockname()[1:].decode())
+    name = intruder(lab, kind)
+    try:
+        # when: the handler reads and connects, and creates a shared memory segment (memory no process holds,
+        # left until the next boot)
+        report, _ = lab.invoke(name, {"read": secrets + sockets, "shm": key})
+        # then: none of those files exists for the function (a classmate's submission or home would be as far
+        # away), and the segment lives in the function's own IPC namespace, not in the host's
+        assert {path: result for path, result in report["read"].items() if result in ("read", "connected")} == {}, \
+            report
+        assert isinstance(report["shm"], int), report
+        assert system_v_segments(key) == []
+    finally:
+        abstract.close()
+        for line in system_v_segments(key):
+            subprocess.run(["ipcrm", "--shmem-id", line.split()[1]], capture_output=True)
+
+
+@pytest.mark.parametrize("lab, kind", KINDS, indirect=["lab"])
+def test_a_function_cannot_create_a_user_namespace_or_start_more_than_lambdas_1024_threads(lab, kind):
+    # given: in a user namespace of its own a process holds every capability, over namespaces it then creates:
+    # the kernel's widest surface (Docker's default seccomp profile refuses it)
+    name = intruder(lab, kind)
+    # when: the handler tries one, and starts threads until refused (a fork bomb, slowly)
+    report, _ = lab.invoke(name, {"user_namespace": True, "threads": 1100})
+    # then
+    assert report["user_namespace"] == "refused", report
+    assert isinstance(report["threads"], int) and report["threads"] < 1024, report
+
+
+@pytest.mark.parametrize("lab, kind", KINDS, indirect=["lab"])
+def test_a_function_is_held_to_its_memory_and_a_share_of_the_cpus(lab, kind):
+    # given: a function of 256 MB
+    name = intruder(lab, kind)
+    # when: the handler reads its CPU quota, then fills twice its memory
+    quota, _ = lab.invoke(name, {"cpu_quota": True})
+    report, answer = lab.invoke(name, {"allocate": 512})
+    # then: a busy loop takes at most its share of the machine, and the runtime ends as Lambda ends it
+    assert quota["cpu_quota"] != "max", quota
+    assert answer.get("FunctionError") == "Unhandled", report
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("lab", ["docker"], indirect=True)
+def test_a_docker_mode_functions_output_fills_no_disk_of_the_engine(lab):
+    # given
+    name = intruder(lab, "image")
+    lab.invoke(name, {})
+    container = environment(lab, name)["container"]
+    # when: the engine is asked where the function's output goes
+    logging = subprocess.run(["docker", "inspect", "--format", "{{json .HostConfig.LogConfig}}", container],
+                             capture_output=True, text=True, timeout=30).stdout
+    # then: endless output is kept only up to a size
+    assert "max-size" in logging, logging
+
+
+@pytest.mark.parametrize("lab", [pytest.param("host", marks=pytest.mark.xfail(strict=True, reason=(
+    "lambdalog.py keeps every line of an invocation in the stand-in's memory, then CloudWatch Logs keeps them "
+    "(fix: cap an invocation's log, e.g. at 1 MB, and write one line saying what was dropped)")))], indirect=True)
+def test_a_functions_output_does_not_grow_the_stand_ins_memory_without_end(lab):
+    # given: the stand-in's resident memory, with a warm function
+    name = intruder(lab, "folder")
+    lab.invoke(name, {})
+    before = resident_mb(lab.cloud.pid)
+    # when: the handler prints 200 MB
+    report, _ = lab.invoke(name, {"print": 200})
+    # then
+    assert report["print"] == "printed", report
+    assert resident_mb(lab.cloud.pid) - before < 100
+
+
+def resident_mb(pid: int) -> int:
+    status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
+    return int(status["VmRSS"].split()[0]) // 1024
+
+
+@pytest.mark.parametrize("lab", ["host"], indirect=True)
+def test_a_local_user_reaches_neither_the_registry_nor_a_functions_socket(lab):
+    # given: a warm confined function (a host-mode stand-in run by root), and another local user
+    name = intruder(lab, "folder")
+    lab.invoke(name, {})
+    paths = [lab.cloud.home / "run" / "registry.sock", Path(environment(lab, name)["rie"].removeprefix("unix:"))]
+    # when: that user connects to each socket
+    probe = "import socket, sys\nfor path in sys.argv[1:]:\n    s = socket.socket(socket.AF_UNIX)\n" \
+            "    try:\n        s.connect(path); print('connected', path)\n    except OSError as e:\n" \
+            "        print(type(e).__name__, path)\n"
+    done = subprocess.run(["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", sys.executable, "-I",
+                           "-c", probe, *map(str, paths)], capture_output=True, text=True, timeout=60)
+    # then
+    assert done.returncode == 0 and done.stdout.count("PermissionError") == len(paths), done.stdout + done.stderr
+
+
+SHARED_USER = ("every docker-mode Lambda environment runs as 993:990 (Lambda's sbx_user1051), so per-user kernel "
+               "counters are shared by all of them, on the whole machine (fix: a user namespace per container, "
+               "dockerd --userns-remap, or a user id per environment at the cost of Lambda's 993)")
+INOTIFY_PROBE = "import ctypes\nprint(ctypes.CDLL(None).inotify_init() >= 0)"
+
+
+@pytest.mark.docker
+@pytest.mark.xfail(strict=True, reason=SHARED_USER)
+@pytest.mark.parametrize("lab", ["docker"], indirect=True)
+def test_a_docker_mode_function_cannot_use_up_a_per_user_kernel_counter_of_another(lab):
+    # given: a function that holds every inotify instance its user may open (128 by default)
+    name = intruder(lab, "image")
+    limit = int(Path("/proc/sys/fs/inotify/max_user_instances").read_text())
+    held, _ = lab.invoke(name, {"inotify": limit})
+    assert isinstance(held["inotify"], int) and held["inotify"] > 0, held
+    # when: another process of Lambda's user (another function's environment, a classmate's in class grading)
+    # opens one while the first is warm
+    done = subprocess.run(["setpriv", "--reuid", "993", "--regid", "990", "--clear-groups", sys.executable, "-I",
+                           "-c", INOTIFY_PROBE], capture_output=True, text=True, timeout=60)
+    # then
+    assert done.stdout.strip() == "True", done.stdout + done.stderr
