@@ -33,6 +33,7 @@ from localcloud.aws.awslambda.lambdalog import LogParser
 from localcloud.bridge import Bridge, BridgeError
 
 GRACE_S = 5.0  # beyond the function timeout, before an unanswered invoke counts as a dead environment
+MAX_LINE_BYTES = 256 * 1024  # the longest piece of output read as one line (a longer line arrives in pieces)
 
 
 def read_capped(response: http.client.HTTPResponse, limit: int) -> bytes | None:
@@ -176,7 +177,9 @@ class Environment:
         return env
 
     def _read_output(self) -> None:
-        for raw in self.process.stdout:
+        """Feed the runtime's output to the parser a line at a time; a line longer than
+        :data:`MAX_LINE_BYTES` arrives in pieces, so no line is ever held whole."""
+        while raw := self.process.stdout.readline(MAX_LINE_BYTES):
             self.parser.feed(raw.decode("utf-8", "replace"))
 
     def address(self) -> str:

@@ -7,6 +7,9 @@ function's output framed by ``START`` / ``END`` / ``REPORT``, with the true init
 :class:`LogParser` rebuilds that from one environment's output, line by line;
 :class:`LogSink` ships finished invocations to CloudWatch Logs in the background.
 Log timestamps come from an injected wall clock (``now_ms``), so tests can pin them.
+An invocation keeps at most :data:`MAX_OUTPUT_BYTES` of its function's output (init output included)
+and then one line saying how much it dropped, so a function that prints without end cannot grow the
+stand-in's memory (or CloudWatch Logs') without end.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ REPORT = re.compile(r"^REPORT RequestId: (\S+)\t(?:Init Duration: [\d.]+ ms\t)?D
 INIT_REPORT = re.compile(r"INIT REPORT\(durationMs: ([\d.]+)\)")
 RTDONE = re.compile(r"INVOKE RTDONE\(status: \w+.*?duration: ([\d.]+)ms\)")
 TAIL_BYTES = 4096  # LogType=Tail returns "the last 4 KB of the execution log"
+MAX_OUTPUT_BYTES = 1024 * 1024  # an invocation's output the stand-in keeps (Lambda keeps all: see "What differs")
 BATCH_WINDOW_S = 0.05
 
 
@@ -54,6 +58,8 @@ class Invocation:
         self.started = threading.Event()  # the RIE printed START: request_id is now the runtime's own
         self.lines: list[tuple[int, str]] = []
         self.init_lines: list[tuple[int, str]] = []
+        self.kept_bytes = 0
+        self.dropped_bytes = 0
         self.start_line: tuple[int, str] | None = None
         self.init_ms: float | None = None
         self.duration_ms: float | None = None
@@ -71,8 +77,13 @@ class Invocation:
         self.now_ms = now_ms
 
     def add(self, text: str) -> None:
-        stamp = self.now_ms()
-        (self.init_lines if self.in_init else self.lines).append((stamp, text))
+        """One line of the function's output, kept while the invocation's output is within its limit."""
+        size = len(text.encode("utf-8", "replace"))
+        if self.kept_bytes + size > MAX_OUTPUT_BYTES:
+            self.dropped_bytes += size
+            return
+        self.kept_bytes += size
+        (self.init_lines if self.in_init else self.lines).append((self.now_ms(), text))
 
     def reported(self, duration_ms: float) -> None:
         """The RIE printed END and REPORT."""
@@ -124,6 +135,9 @@ class Invocation:
         now = self.ended_ms or self.now_ms()
         start = self.start_line or (now, f"START RequestId: {self.request_id} Version: {self.version}")
         ordered = [*self.init_lines, start, *self.lines]
+        if self.dropped_bytes:
+            ordered.append((now, f"[localcloud] {self.dropped_bytes} more bytes of output were not kept "
+                                 f"(the stand-in keeps {MAX_OUTPUT_BYTES} bytes of an invocation's output)"))
         ordered += [(now, f"END RequestId: {self.request_id}"), (now, self.report_line())]
         ordered += [(now, text) for text in self.extra]
         stamps, latest = [], 0

@@ -241,9 +241,7 @@ def test_a_docker_mode_functions_output_fills_no_disk_of_the_engine(lab):
     assert "max-size" in logging, logging
 
 
-@pytest.mark.parametrize("lab", [pytest.param("host", marks=pytest.mark.xfail(strict=True, reason=(
-    "lambdalog.py keeps every line of an invocation in the stand-in's memory, then CloudWatch Logs keeps them "
-    "(fix: cap an invocation's log, e.g. at 1 MB, and write one line saying what was dropped)")))], indirect=True)
+@pytest.mark.parametrize("lab", ["host"], indirect=True)
 def test_a_functions_output_does_not_grow_the_stand_ins_memory_without_end(lab):
     # given: the stand-in's resident memory, with a warm function
     name = intruder(lab, "folder")
