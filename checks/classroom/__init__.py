@@ -28,6 +28,6 @@ The record, ``DIR/students/<id>/grade.json`` (what the gradebook reads; written 
     "driven":         {"train": "ok (2.1 s)" | "error: … (s)", ...}: each notebook operation the driver ran, and its time
     "graded_at":      ISO 8601 time (UTC)
 
-A ``not_graded`` record has ``earned`` = ``possible`` = 0 and no results. Records of a run are passed to
-``checks.gradebook.write_class(out_dir, records, due=..., now=...)`` when that package is there.
+A ``not_graded`` record has ``earned`` = ``possible`` = 0 and no results. The records of the class are then
+passed to the gradebook package's ``write_class(out_dir, records, due=..., now=...)``, when it is installed.
 """

@@ -3,15 +3,16 @@
 - **Resume**: a submission whose record has the same key (:func:`checks.classroom.record.key`: content hash,
   grader version, mode, environment) is not graded again, unless ``force``; ``only`` limits the run to some
   students. A regrade keeps the record it replaces (``DIR/history/``) and reuses its seed, so a regrade after a
-  grader fix asks the same questions, and :attr:`Outcome.changed` says who changed.
+  grader fix asks the same questions, and :func:`changed` says who changed.
 - **Parallelism**: ``jobs`` workers (:mod:`.worker`, one process per submission), the class's locks shared
   through files (:mod:`.locks`). Each worker has a wall-clock cap; past ``cap`` + its lock waits + a grace, the
   batch kills it and everything below it (the batch is a child subreaper, so nothing escapes by leaving its
   session), stops its stand-in, and records ``NOT GRADED: ran past its … cap``. Nothing a submission does
   stops the batch; a work folder per submission, removed afterwards, holds its copy, build and stand-in.
-- **Fairness** (:func:`environment_problems`): every graded student must share one denominator, one way of
-  running the code and one set of skipped checks; otherwise the class has an environment problem, reported as
-  such, never as different scores.
+- **Fairness**: a check that cannot run on this machine is skipped for everyone (:func:`align`); then every
+  graded student must share one denominator, one way of running the code and one set of skipped checks
+  (:func:`environment_problems`); otherwise the class has an environment problem, reported as such, never as
+  different scores.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ class Outcome:
     graded: list[str] = field(default_factory=list)  # ids graded in this run
     reused: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)  # one line per student a regrade changed
+    replaced: dict[str, dict] = field(default_factory=dict)  # id -> the record a regrade replaced
     problems: list[str] = field(default_factory=list)  # environment problems (fairness)
     seconds: float = 0.0
 
@@ -108,7 +110,8 @@ def run(submissions: list[Submission], options: Options) -> Outcome:
     finally:
         kill_adopted(before)
         shutil.rmtree(work, ignore_errors=True)
-    outcome.records = [r for s in submissions if (r := record.read(record.path(out, s.id)))]
+    outcome.records = align([r for s in submissions if (r := record.read(record.path(out, s.id)))], out)
+    outcome.changed = changed(out, outcome.replaced)
     outcome.problems = environment_problems(outcome.records)
     outcome.seconds = time.monotonic() - started
     return outcome
@@ -139,13 +142,46 @@ def prepare(submission: Submission, options: Options, work: Path, version: str) 
 
 
 def store(out: Path, graded: dict, outcome: Outcome) -> None:
-    """Write a student's new record, keeping the one it replaces; note a change."""
+    """Write a student's new record, keeping the one it replaces (to say at the end whether it changed)."""
     ident = graded["student"]["id"]
     old = record.keep_history(out, ident)
     record.write(record.path(out, ident), graded)
     outcome.graded.append(ident)
-    if old is not None and (line := record.changes(old, graded)):
-        outcome.changed.append(line)
+    if old is not None:
+        outcome.replaced[ident] = old
+
+
+def changed(out: Path, replaced: dict[str, dict]) -> list[str]:
+    """One line per regraded student whose result changed (the records as they stand now)."""
+    return [line for ident, old in replaced.items()
+            if (now := record.read(record.path(out, ident))) and (line := record.changes(old, now))]
+
+
+def align(records: list[dict], out: Path) -> list[dict]:
+    """Every check that was skipped for someone (it cannot run on this machine) is skipped for everyone.
+
+    A check a student fails before it could tell it cannot run here (an open TODO is blamed first) would
+    otherwise count in their denominator and not in their classmates'. The class's denominator is one.
+    """
+    skipped = {x["id"]: x for r in records if r.get("status") == "graded" for x in r.get("results", [])
+               if x.get("skipped")}
+    aligned = []
+    for found in records:
+        results = found.get("results", [])
+        if found.get("status") != "graded" or not any(x["id"] in skipped and not x["skipped"] for x in results):
+            aligned.append(found)
+            continue
+        results = [x if x["id"] not in skipped or x["skipped"] else
+                   {**x, "passed": False, "skipped": True, "earned": 0, "possible": 0,
+                    "message": skipped[x["id"]]["message"], "text": {**x.get("text", {}), "message":
+                                                                      skipped[x["id"]].get("text", {}).get("message", "")}}
+                   for x in results]
+        found = {**found, "results": results, "earned": sum(x["earned"] for x in results),
+                 "possible": sum(x["possible"] for x in results),
+                 "passed": all(x["passed"] or x["skipped"] for x in results)}
+        record.write(record.path(out, found["student"]["id"]), found)
+        aligned.append(found)
+    return aligned
 
 
 class Runner:

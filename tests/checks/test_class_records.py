@@ -50,11 +50,11 @@ def test_a_regrade_keeps_the_earlier_record_and_names_who_changed(tmp_path):
     outcome = batch.Outcome()
     batch.store(tmp_path, graded("a", 10, 10), outcome)
     batch.store(tmp_path, graded("b", 7, 10, ("b",)), outcome)
-    assert outcome.changed == []
+    assert batch.changed(tmp_path, outcome.replaced) == []
     later = {**graded("a", 7, 10, ("c",)), "graded_at": "2026-12-06T09:00:00+00:00"}
     batch.store(tmp_path, later, outcome)
     batch.store(tmp_path, {**graded("b", 7, 10, ("b",)), "graded_at": "2026-12-06T09:00:00+00:00"}, outcome)
-    assert outcome.changed == ["a: 10/10 -> 7/10 (-1.c)"]
+    assert batch.changed(tmp_path, outcome.replaced) == ["a: 10/10 -> 7/10 (-1.c)"]
     assert json.loads(record.path(tmp_path, "a").read_text())["earned"] == 7
     [kept] = (tmp_path / "history" / "a").iterdir()
     assert json.loads(kept.read_text())["earned"] == 10
@@ -81,3 +81,19 @@ def test_mixed_denominators_sandboxes_or_skips_are_an_environment_problem_not_a_
     assert "b (8)" in problems[0] and "c (docker)" in problems[1] and "d (1.a)" in problems[2]
     not_graded = record.not_graded({"student": {"id": "e"}}, "NOT GRADED: x")
     assert len(batch.environment_problems([*records[:1], not_graded])) == 0
+
+
+def test_a_check_skipped_for_one_student_is_skipped_for_the_whole_class(tmp_path):
+    # given a check that cannot run here (skipped for a), which b failed before it could tell (an open TODO)
+    a, b = graded("a", 7, 7), graded("b", 0, 10, ("a", "b", "c"))
+    a["results"] = [{**x, "skipped": x["name"] == "c", "earned": 0 if x["name"] == "c" else 3 + (x["name"] == "a"),
+                     "possible": 0 if x["name"] == "c" else 3 + (x["name"] == "a"), "message": "no Docker engine"}
+                    for x in a["results"]]
+    b["results"] = [{**x, "earned": 0, "possible": 3 + (x["name"] == "a") + 3 * (x["name"] == "c"), "message": "TODO"}
+                    for x in b["results"]]
+    # when the class is aligned
+    aligned = {r["student"]["id"]: r for r in batch.align([a, b], tmp_path)}
+    # then both have the same denominator, and b's record on disk says why c does not count
+    assert aligned["a"] is a and (aligned["b"]["earned"], aligned["b"]["possible"]) == (0, 7)
+    assert json.loads(record.path(tmp_path, "b").read_text())["results"][2]["message"] == "no Docker engine"
+    assert batch.environment_problems(list(aligned.values())) == []
