@@ -167,3 +167,18 @@ def test_a_hostile_submission_changes_no_one_elses_grade_and_a_hanging_one_gets_
     assert hanging["driven"]["function"].startswith("error: timed out")
     lost_steps = {r["step"] for r in hanging["results"] if not r["passed"] and not r["skipped"]}
     assert lost_steps == {5, 6, 7}, lost_steps
+
+
+def test_a_submission_past_its_cap_is_not_graded_and_says_so(tmp_path):
+    # given a class whose cap is shorter than one honest grading
+    (tmp_path / "class").mkdir()
+    shutil.copytree(mutation.SOLUTION, tmp_path / "class" / "slow", ignore=shutil.ignore_patterns("__pycache__"))
+    started = time.time()
+    # when it is graded
+    done = grade_class(tmp_path / "class", tmp_path / "out", "code", "--cap", "10", timeout=180)
+    # then the row says NOT GRADED and why, the status says some were not graded, and nothing is left
+    assert done.returncode == 1, done.stdout + done.stderr
+    found = records(tmp_path / "out")["slow"]
+    assert found["status"] == "not_graded" and found["reason"].startswith("NOT GRADED: ran past its 10 s cap")
+    assert "slow: NOT GRADED: ran past its 10 s cap" in done.stdout
+    nothing_left(started)

@@ -97,3 +97,34 @@ def test_a_check_skipped_for_one_student_is_skipped_for_the_whole_class(tmp_path
     assert aligned["a"] is a and (aligned["b"]["earned"], aligned["b"]["possible"]) == (0, 7)
     assert json.loads(record.path(tmp_path, "b").read_text())["results"][2]["message"] == "no Docker engine"
     assert batch.environment_problems(list(aligned.values())) == []
+
+
+def test_a_fault_of_the_grader_is_reported_as_the_graders_never_as_a_zero(tmp_path):
+    from checks.classroom import worker
+
+    # given a job the grader cannot carry out (its copy of the submission is gone)
+    base = {"student": {"id": "a", "name": "", "email": ""}, "mode": "code", "seed": 1}
+    job = {"seed": 1, "work": str(tmp_path), "locks": str(tmp_path / "locks"), "wait_file": str(tmp_path / "waited"),
+           "cap": 60, "mode": "code", "docker": "off", "name": "lab-x", "lang": "en", "code": str(tmp_path / "gone"),
+           "isolation": "process", "out": str(tmp_path / "record.json"), "base": base}
+    (tmp_path / "job.json").write_text(json.dumps(job))
+    # when its worker runs
+    assert worker.main([str(tmp_path / "job.json")]) == 0
+    # then the record says the grader failed, and where
+    found = json.loads((tmp_path / "record.json").read_text())
+    assert found["status"] == "not_graded" and found["reason"].startswith("grader fault: ConfigError: LAB_CODE=")
+    assert found["earned"] == found["possible"] == 0 and found["student"]["id"] == "a"
+
+
+def test_killing_a_worker_kills_everything_below_it_even_what_left_its_session(tmp_path):
+    import subprocess
+    import time
+
+    script = "sleep 300 & setsid sleep 301 & sh -c 'sleep 302 & wait' & wait"
+    root = subprocess.Popen(["sh", "-c", script], start_new_session=True)
+    time.sleep(0.5)
+    below = [pid for pid, parent in batch._table().items() if parent == root.pid]
+    assert len(below) >= 3
+    batch.kill_tree(root.pid)
+    root.wait(5)
+    assert not [pid for pid in below if pid in batch._table()]
