@@ -119,7 +119,7 @@ def test_a_second_run_reuses_every_unchanged_grade_and_a_changed_submission_is_r
     shutil.copy(mutation.SOLUTION / "train.py", fixed / "train.py")
     third = grade_class(path, out, "code", "--jobs", "2", "--only", "split-not-stratified", "always-200", "--force")
     assert third.returncode == 0, third.stdout + third.stderr
-    assert "graded 2, reused 0" in third.stdout and "split-not-stratified: " in third.stdout.split("changed")[1]
+    assert "graded 2, reused 0" in third.stdout and "split-not-stratified: 31/33 -> 33/33" in third.stdout.split("changed since the last grading:")[1]
     now = records(out)
     assert now["split-not-stratified"]["earned"] == now["split-not-stratified"]["possible"]
     assert now["always-200"]["seed"] == before["always-200"]["seed"]  # a regrade asks the same questions
@@ -135,7 +135,7 @@ def deploy_class(tmp_path_factory):
     hostile = list(by_name(HERE / "class_hostile").values())
     path = roster(root, [*mutants, *hostile], {})
     started = time.time()
-    done = grade_class(path, root / "out", "deploy", "--jobs", "3", "--step-timeout", "45", "--cap", "400",
+    done = grade_class(path, root / "out", "deploy", "--jobs", "3", "--step-timeout", "60", "--cap", "400",
                        timeout=900)
     return root, mutants, hostile, done, started
 

@@ -128,3 +128,16 @@ def test_killing_a_worker_kills_everything_below_it_even_what_left_its_session(t
     batch.kill_tree(root.pid)
     root.wait(5)
     assert not [pid for pid in below if pid in batch._table()]
+
+
+def test_a_seed_makes_a_steps_cases_reproducible_and_without_one_they_are_fresh():
+    from checks import cases
+
+    try:
+        cases.use_seed(1234)
+        assert cases.draw(1).random() == cases.draw(1).random() != cases.draw(2).random()
+        first = cases.draw_flowers(cases.draw(1), 5)
+        assert cases.draw_flowers(cases.draw(1), 5) == first
+    finally:
+        cases.use_seed(None)
+    assert cases.draw(1).random() != cases.draw(1).random()
