@@ -157,3 +157,10 @@ def test_a_git_source_is_graded_at_its_last_commit_before_the_due_date_and_the_c
     with pytest.raises(SourceError, match="no commit before the due date"):
         sources.snapshot(Submission("a", kind="git", path=str(repo)), tmp_path / "early",
                          sources.parse_time("2026-11-01T00:00:00Z", "--due"))
+
+
+@pytest.mark.parametrize("url", ["ext::sh -c touch% /tmp/lab-class-pwned x://y", "--upload-pack=touch /tmp/lab-class-pwned"])
+def test_a_git_source_runs_no_command_whatever_its_url(tmp_path, url):
+    with pytest.raises(SourceError, match="git clone failed"):
+        sources.snapshot(Submission("a", kind="git", path=url), tmp_path / "copy", None)
+    assert not Path("/tmp/lab-class-pwned").exists()
