@@ -35,7 +35,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                                      epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("source", metavar="SOURCE", help="a folder of submission folders, or a roster .csv")
     parser.add_argument("--mode", choices=("code", "deploy"), required=True,
-                        help="code: steps 1-3 offline; deploy: steps 1-9, each submission in its own stand-in")
+                        help="code: steps 1-3 offline; deploy: steps 1-9, each submission in its own host-mode "
+                             "stand-in (the checks that need Docker, step 3's image and step 9's deploy, are "
+                             "skipped for everyone)")
     parser.add_argument("--out", required=True, metavar="DIR", help="where the grades go (kept between runs)")
     parser.add_argument("--jobs", type=int, metavar="N", help="submissions graded at once (default: from the "
                                                                 "cores and memory)")
