@@ -1,7 +1,8 @@
 """``python -m checks class SOURCE --mode code|deploy --out DIR``: grade a whole class (see :mod:`checks.classroom`).
 
 Exit status: 0 when every student was graded, 1 when some were NOT GRADED, 2 for a usage or roster mistake
-(one line, nothing graded), 3 when the class was graded in mixed environments (the scores are not comparable).
+(one line, nothing graded), 3 when the class was graded in mixed environments (the scores are not comparable),
+4 when the grades were written but the gradebook's class files were not.
 """
 
 from __future__ import annotations
@@ -83,8 +84,14 @@ def main(argv: list[str]) -> int:
                             args.cap or (600.0 if args.mode == "deploy" else 300.0), due, tuple(args.only or ()),
                             args.force, args.step_timeout, docker, isolation, settings.lang, not args.no_progress)
     outcome = batch.run(submissions, options)
-    write_gradebook(out, outcome.records, due)
-    return report(outcome)
+    status = report(outcome)
+    try:
+        write_gradebook(out, outcome.records, due)
+    except Exception as error:  # noqa: BLE001 - the grades are written; say what failed after them, in one line
+        print(f"error: the gradebook could not write the class's files ({type(error).__name__}: {error})",
+              file=sys.stderr)
+        return 4
+    return status
 
 
 def write_gradebook(out: Path, records: list[dict], due) -> None:
