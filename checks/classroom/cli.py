@@ -90,7 +90,7 @@ def main(argv: list[str]) -> int:
     except Exception as error:  # noqa: BLE001 - the grades are written; say what failed after them, in one line
         print(f"error: the gradebook could not write the class's files ({type(error).__name__}: {error})",
               file=sys.stderr)
-        return 4
+        return 3 if outcome.problems else 4  # an environment problem: the gradebook refuses it too
     return status
 
 
