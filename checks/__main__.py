@@ -68,6 +68,10 @@ def parse_args(argv: list[str] | None) -> Namespace:
     return args
 
 
+VISIBILITY = {"hidden": say(" (hidden from students in a class's files)", " (class-এর file-এ student-দের কাছে লুকানো)"),
+              "after_due": say(" (shown to students after the due date)", " (due date-এর পরে student-রা দেখবে)")}
+
+
 def listing(numbers: list[int], lang: str = "en", folder: str = "exercises") -> str:
     """The step index in ``lang``: notebook, what to write (in ``folder``), and every check with its points."""
     step_word, points, write = (text(w, lang) for w in (say("Step", "ধাপ"), say("points", "পয়েন্ট"),
@@ -80,7 +84,8 @@ def listing(numbers: list[int], lang: str = "en", folder: str = "exercises") -> 
                      f"notebooks/{step.notebook}")
         if step.todos:
             lines.append(f"  {write}: " + ", ".join(todo_label(t, folder) for t in step.todos))
-        lines += [f"  {c.points:>2}  {texts.of_check(c.id, 'name', c.name, lang)}" for c in step.checks]
+        lines += [f"  {c.points:>2}  {texts.of_check(c.id, 'name', c.name, lang)}"
+                  f"{text(VISIBILITY[c.visibility], lang) if c.visibility in VISIBILITY else ''}" for c in step.checks]
     return "\n".join(lines)
 
 
