@@ -5,6 +5,7 @@
     python -m checks 1 2 --code lab_solution
     python -m checks --code submissions/alice --build-dir submissions/alice/build --json --out alice.json
     python -m checks --list          # per step: notebook, files and functions to write, checks and points
+    python -m checks class SOURCE --mode code|deploy --out DIR   # a whole class (python -m checks class --help)
 
 Exit status: 0 when every check passed, 1 when any failed, 2 for a usage mistake.
 ``--json`` prints only the grader's JSON on stdout (the submission's output never reaches it);
@@ -99,6 +100,11 @@ def write_atomically(path: Path, text: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["class"]:
+        from .classroom import cli
+
+        return cli.main(argv[1:])
     args = parse_args(argv)
     steps = args.steps or sorted(all_steps())
     if args.list:

@@ -35,6 +35,18 @@ from .events import load_event
 from .probes.broken import BrokenModel
 
 CONFIDENT = 0.99  # the least posterior probability of its species a drawn flower keeps
+_SEED: list[int | None] = [None]  # the run's seed, when a class batch sets one (:func:`use_seed`)
+
+
+def use_seed(seed: int | None) -> None:
+    """Draw every later case from ``seed`` (a class batch records it, so a regrade can ask the same questions);
+    None: fresh cases from the system's randomness, the default."""
+    _SEED[0] = seed
+
+
+def draw(step: int) -> random.Random:
+    """The random source of one step's cases: fresh each run, or reproducible from the run's seed."""
+    return random.Random() if _SEED[0] is None else random.Random(f"{_SEED[0]}:{step}")
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import random
 import re
 from collections import Counter
 
@@ -57,7 +56,7 @@ def metadata(ctx) -> dict | None:
 
 @STEP.observe
 def plan(ctx) -> Plan:
-    draw = random.Random()  # fresh cases every run: a submission cannot know them in advance
+    draw = cases.draw(1)  # fresh cases every run (or the class batch's seed): a submission cannot know them
     seeds = draw.sample(range(1_000_000), 5)
     splits = [{"seed": seeds[0], "test_size": 0.2}, {"seed": seeds[1], "test_size": 0.2}]
     splits += [{"seed": s, "test_size": draw.choice(TEST_SIZES)} for s in seeds[2:]]

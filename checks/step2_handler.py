@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-import random
 
 from . import cases
 from .cases import grader_model
@@ -23,7 +22,7 @@ SECRET_LOG_HINT = ("app.py handler(): log only the one JSON line of serving.log_
 
 @STEP.observe
 def plan(ctx) -> Plan:
-    draw, hidden = random.Random(), cases.Secrets()
+    draw, hidden = cases.draw(2), cases.Secrets()
     made = cases.all_cases(draw, hidden)
     ids = [cases.request_id() for _ in made]
     broken = cases.failing_model_cases(draw, hidden)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import random
 
 import requests
 
@@ -37,7 +36,7 @@ SENT_TO_THE_CLOUD = 3  # of each: valid flowers, and requests to refuse
 @STEP.observe
 def plan(ctx) -> Plan:
     name = f"{ctx.settings.name}-grading"
-    draw, hidden = random.Random(), cases.Secrets()
+    draw, hidden = cases.draw(9), cases.Secrets()
     served, broken = [], []
     for made, into in ((cases.all_cases(draw, hidden), served), (cases.failing_model_cases(draw, hidden), broken)):
         for case in made:

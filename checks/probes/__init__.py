@@ -5,7 +5,7 @@ Runs only in the interpreter :mod:`checks.sandbox.spawn` starts, whose program i
 FIFOs of ``$LAB_CHANNEL``: questions come on ``ask``, answers go on ``answer``, and fds 1 and 2 become
 the ``stdout`` and ``stderr`` FIFOs, which the grader reads. Each question names an operation of
 a probe (``OPS`` of :mod:`~checks.probes.train`, :mod:`~checks.probes.app`, :mod:`~checks.probes.calls`,
-:mod:`~checks.probes.service`) that calls the submission (a read-only copy in ``$LAB_SUBMISSION``,
+:mod:`~checks.probes.service`, and a class batch's :mod:`~checks.probes.drive`) that calls the submission (a read-only copy in ``$LAB_SUBMISSION``,
 imported as the package ``submission``) and returns plain data. It holds nothing of the grader's
 but the questions asked so far, and decides nothing: every verdict is the grader's.
 
@@ -36,9 +36,9 @@ def main() -> None:
     os.close(null)
     os.chdir(os.environ["HOME"])  # the scratch folder: the only place the child can write
     sys.meta_path.insert(0, harness.Blocked())
-    from . import app, calls, service, train  # a fixed list: nothing found on disk is imported
+    from . import app, calls, drive, service, train  # a fixed list: nothing found on disk is imported
 
-    ops = {**train.OPS, **app.OPS, **calls.OPS, **service.OPS}
+    ops = {**train.OPS, **app.OPS, **calls.OPS, **service.OPS, **drive.OPS}
     with os.fdopen(asking, "rb") as questions:
         while line := questions.readline(protocol.MAX_QUESTION_BYTES + 1):
             ident, op, args = protocol.read_question(line)

@@ -65,9 +65,15 @@ def service(request: dict) -> Answers:
     yield from calls({**request, "requests": [], "broken_requests": []})
 
 
-DRIVERS = {"train": train, "app": app, "calls": calls, "service": service}
+def drive(request: dict) -> Answers:
+    """A class batch's deployment (:mod:`checks.classroom.driver`): the notebook operations the request names, in order."""
+    for name in request["ops"]:
+        yield Question(name, f"drive.{name}", request, output=True)
+
+
+DRIVERS = {"train": train, "app": app, "calls": calls, "service": service, "drive": drive}
 
 
 def driver(probe: str, request: dict) -> Answers:
-    """The questions of one probe (``train``, ``app``, ``calls`` or ``service``) for the plan's request."""
+    """The questions of one probe (``train``, ``app``, ``calls``, ``service`` or ``drive``) for the plan's request."""
     return DRIVERS[probe](request)

@@ -1,0 +1,173 @@
+"""Grade one submission of a class: drive its own code through the lab in notebook order, grading each step.
+
+Runs in a worker process of its own (:mod:`checks.classroom.worker`). The grader owns the driver: each
+notebook's deployment cells run as one question to a freshly spawned sandboxed child (:mod:`checks.probes.drive`),
+never in this interpreter, and each step is then graded exactly as ``python -m checks`` grades it
+(:func:`checks.runner.run_steps`), against what the submission's code left:
+
+- ``code`` mode, steps 1-3: the submission's ``train()`` trains the model the grader keeps; steps 1-3 are graded
+  (step 3 builds the submission's Dockerfile where Docker runs, inside a class build slot).
+- ``deploy`` mode, steps 1-9, in a private stand-in (:func:`localcloud.process.running`: a free port, a home folder
+  in this submission's work folder, host mode) under a resource prefix of the grader's choosing (``LAB_NAME``):
+  train, then stage and publish (notebooks 03-04), the role and function (05), the API (06), the latency
+  measurement (07, alone in the class: :meth:`~checks.classroom.locks.ClassLocks.alone`), the cleanup (08);
+  step 9's deployment needs Docker, so in host mode its cloud checks are skipped, for every student alike.
+  The stand-in is stopped and its home removed afterwards, whatever happened.
+
+Every sandboxed call and every step has a budget taken from what is left of the submission's cap (time spent
+waiting for the class's locks excepted); past the cap the driver stops with :class:`CapReached`.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import csv
+import json
+import shutil
+import time
+from pathlib import Path
+
+from labkit import config
+
+from .. import cases
+from ..context import Context
+from ..report import Report
+from ..runner import run_steps
+from ..sandbox import spawn
+from .locks import ClassLocks
+
+CODE_STEPS, DEPLOY_STEPS = (1, 2, 3), (1, 2, 3, 4, 5, 6, 7, 8, 9)
+DRIVE_SECONDS = {"train": 120, "publish": 120, "function": 180, "gateway": 120, "latency": 240, "cleanup": 180}
+DRIVEN_BEFORE = {1: "train", 4: "publish", 5: "function", 6: "gateway", 7: "latency", 8: "cleanup"}  # notebook order
+KEPT = {"train": ("model", ("model.joblib", "metadata.json")),
+        "latency": ("latency", ("samples.csv", "summary.json", "latency.png"))}
+SPAWN_SLACK = 15  # an interpreter's start and imports, beyond the call's own budget
+
+
+class CapReached(Exception):
+    """The submission used up its cap; the message is its NOT GRADED reason."""
+
+
+class Budget:
+    """What is left of a submission's cap, not counting the time it waited for the class's locks."""
+
+    def __init__(self, cap: float, locks: ClassLocks):
+        self.cap, self.locks, self.started = cap, locks, time.monotonic()
+
+    def left(self) -> float:
+        return self.cap - (time.monotonic() - self.started - self.locks.waited)
+
+    def bound(self, seconds: float, where: str) -> float:
+        left = self.left()
+        if left < 3:
+            raise CapReached(f"NOT GRADED: ran past its {self.cap:.0f} s cap ({where})")
+        return min(seconds, left)
+
+
+def grade(job: dict) -> dict:
+    """The record of one submission (:mod:`checks.classroom`), ``job`` being what the batch wrote for it."""
+    cases.use_seed(job["seed"])
+    work = Path(job["work"])
+    locks = ClassLocks(Path(job["locks"]), job.get("build_slots", 1), Path(job["wait_file"]))
+    budget = Budget(job["cap"], locks)
+    steps = DEPLOY_STEPS if job["mode"] == "deploy" else CODE_STEPS
+    graded = Graded(job, locks, budget)
+    if job["mode"] != "deploy":
+        return graded.run(steps, settings(job, endpoint=None))
+    from localcloud import process
+
+    home = work / "cloud"
+    try:
+        with process.running(home=home, mode="host") as cloud:
+            return graded.run(steps, settings(job, endpoint=cloud.endpoint))
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def settings(job: dict, endpoint: str | None) -> config.Settings:
+    environ = {"LAB_TARGET": "local", "LAB_DOCKER": job["docker"], "LAB_NAME": job["name"], "LAB_LANG": job["lang"]}
+    if endpoint:
+        environ["LAB_ENDPOINT_URL"] = endpoint
+    return config.load(environ, code=job["code"], build_dir=Path(job["work"]) / "build")
+
+
+class Graded:
+    """One submission's run: its steps driven and graded in order, the results gathered into one report."""
+
+    def __init__(self, job: dict, locks: ClassLocks, budget: Budget):
+        self.job, self.locks, self.budget = job, locks, budget
+        self.report = Report([], {}, lang=job["lang"])
+        self.seconds: dict[str, float] = {}
+        self.driven: dict[str, str] = {}
+
+    def run(self, steps: tuple[int, ...], lab: config.Settings) -> dict:
+        ctx = Context(lab)
+        for number in steps:
+            started = time.monotonic()
+            waited = self.locks.waited
+            alone = self.locks.alone() if number == 7 else contextlib.nullcontext()
+            building = self.locks.building() if number == 3 and lab.docker != "off" else contextlib.nullcontext()
+            with alone, building:
+                if number in DRIVEN_BEFORE:
+                    self.drive(DRIVEN_BEFORE[number], ctx)
+                self.grade_step(number, ctx)
+            self.seconds[str(number)] = round(time.monotonic() - started - (self.locks.waited - waited), 2)
+        return {**json.loads(self.report.to_json()), "status": "graded", "reason": None,
+                "step_seconds": self.seconds, "latency": latency(lab.latency_dir / "samples.csv")
+                if self.job["mode"] == "deploy" else None, "driven": self.driven}
+
+    def drive(self, op: str, ctx: Context) -> None:
+        """One notebook's deployment cells, with the submission's code, in a fresh sandboxed child."""
+        seconds = self.budget.bound(self.job.get("step_timeout") or DRIVE_SECONDS[op], f"notebook step {op}")
+        request = {"ops": [op], "seconds": seconds}
+        lab = ctx.settings
+        if op == "publish":
+            model = lab.model_dir / "model.joblib"
+            request["model"] = base64.b64encode(model.read_bytes()).decode() if model.is_file() else ""
+        environ = {**lab.environment(), "LAB_CODE": "exercises", "LAB_BUILD_DIR": "/nonexistent"}  # the child's own
+        isolation = self.job["isolation"] if op == "train" else "process"
+        outcome = spawn.run_probe("drive", request, ctx.submission_files(), timeout=seconds + SPAWN_SLACK,
+                                  network=op != "train", isolation=isolation, environ=environ)
+        answer = outcome.records.get(op)
+        took = f" ({outcome.elapsed_s:.1f} s)"
+        if not isinstance(answer, dict):
+            self.driven[op] = f"error: {outcome.problem or 'no answer'}"[:300] + took
+            return
+        self.driven[op] = ("ok" if "error" not in answer else f"error: {answer['error']}"[:300]) + took
+        if op in KEPT and isinstance(answer.get("files"), dict):
+            folder, names = KEPT[op]
+            keep(answer["files"], getattr(lab, f"{folder}_dir"), names)
+
+    def grade_step(self, number: int, ctx: Context) -> None:
+        limit = self.job.get("step_timeout")
+        left = self.budget.bound(limit or 900, f"grading step {number}")
+        timeout = limit if limit and limit <= left else (left if left < 300 else None)
+        graded = run_steps([number], ctx, isolation=self.job["isolation"], step_timeout=timeout)
+        self.report.results += graded.results
+        self.report.titles.update(graded.titles)
+        self.report.isolation.update(graded.isolation)
+
+
+def keep(files: dict, folder: Path, names: tuple[str, ...]) -> None:
+    """The files a driven step returned, written where the grader keeps them (only the names it expects)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        data = files.get(name)
+        if isinstance(data, str):
+            with contextlib.suppress(ValueError):
+                (folder / name).write_bytes(base64.b64decode(data, validate=True))
+
+
+def latency(samples: Path) -> dict | None:
+    """The submission's own measurement, as the grader read it: client latencies (ms) of cold and warm requests."""
+    if not samples.is_file():
+        return None
+    try:
+        with samples.open() as handle:
+            rows = list(csv.DictReader(handle))
+        cold = [float(r["latency_ms"]) for r in rows if int(r["position"]) == 1]
+        warm = [float(r["latency_ms"]) for r in rows if int(r["position"]) > 1]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return {"cold_ms": cold, "warm_ms": warm}

@@ -1,0 +1,186 @@
+"""``python -m checks class``: a class graded end to end, each student's score the one their mistake deserves.
+
+Code mode: the reference, the untouched exercises and one-mistake submissions of steps 1-3 (mutants/), from a
+roster. Deploy mode: the reference, one-mistake submissions of three deployment steps (cloud_mutants/) and two
+hostile ones (class_hostile/: one rewrites every other submission and grade it can find, one never returns),
+each in a private host-mode stand-in. Either way nothing is left running and no work folder is left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import mutation
+import pytest
+
+from checks.framework import all_steps
+from checks.sandbox import confine
+from polling import wait_for
+
+pytestmark = pytest.mark.integration
+HERE = Path(__file__).resolve().parent
+CODE_MISTAKES = ("build_model_no_scaler", "labels_as_numbers", "metadata_wrong_n_test", "split_not_stratified",
+                 "split_ignores_seed", "always_200", "client_errors_500", "model_per_request", "wrong_version",
+                 "no_headers", "build_command_buildx_no_load")
+DEPLOY_MISTAKES = ("ensure_repository_first_of_account", "deploy_typed_memory", "allow_invoke_adds_again")
+POINTS = {c.name: c.points for step in all_steps().values() for c in step.checks}
+
+
+def by_name(folder: Path) -> dict[str, mutation.Mutant]:
+    return {m.name: m for m in mutation.mutants_in(folder)}
+
+
+def roster(root: Path, mutants: list[mutation.Mutant], extra: dict[str, Path]) -> Path:
+    """A roster CSV of the reference, ``extra`` folders and the mutants' submissions (ids: their names, dashed)."""
+    rows = ["student_id,name,email,source", f"reference,Ref,ref@example.org,{mutation.SOLUTION}"]
+    rows += [f"{ident},{ident},,{folder}" for ident, folder in extra.items()]
+    for mutant in mutants:
+        rows.append(f"{mutant.name.replace('_', '-')},{mutant.name},,{mutation.submission(mutant, root / mutant.name)}")
+    path = root / "roster.csv"
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def grade_class(source: Path, out: Path, mode: str, *extra: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "checks", "class", str(source), "--mode", mode, "--out", str(out), "--sandbox",
+               "process", "--no-progress", *extra]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=mutation.REPO,
+                          env={**os.environ, "PYTHONPATH": str(mutation.REPO), "LAB_DOCKER": "off", "LAB_LANG": "en"})
+
+
+def records(out: Path) -> dict[str, dict]:
+    return {p.parent.name: json.loads(p.read_text()) for p in (out / "students").glob("*/grade.json")}
+
+
+def expected(possible: int, mutant: mutation.Mutant) -> int:
+    return possible - sum(POINTS[name] for name in mutant.loses)
+
+
+def nothing_left(started: float) -> None:
+    """No worker, stand-in (its home is in the run's work folder) or work folder of the run is left."""
+    def ours(entry: Path) -> bool:
+        try:
+            command = (entry / "cmdline").read_bytes()
+            environ = (entry / "environ").read_bytes() if b"localcloud" in command else b""
+        except OSError:
+            return False
+        return b"checks.classroom.worker" in command or b"/lab-class-" in environ
+
+    wait_for(lambda: not any(ours(e) for e in Path("/proc").iterdir() if e.name.isdigit()), 10,
+             what="every process of the class run gone")
+    left = [p for p in Path(tempfile.gettempdir()).glob("lab-class-*") if p.stat().st_mtime >= started]
+    assert not left, left
+
+
+@pytest.fixture(scope="module")
+def code_class(tmp_path_factory):
+    root = tmp_path_factory.mktemp("code-class")
+    mutants = [by_name(mutation.MUTANTS)[name] for name in CODE_MISTAKES]
+    path = roster(root, mutants, {"untouched": mutation.REPO / "exercises"})
+    started = time.time()
+    done = grade_class(path, root / "out", "code", "--jobs", "2", "--step-timeout", "30")
+    return root, path, mutants, done, time.monotonic(), started
+
+
+def test_a_class_in_code_mode_gives_every_student_the_score_of_their_mistake(code_class):
+    root, _, mutants, done, _, started = code_class
+    assert done.returncode == 0, done.stdout + done.stderr
+    found = records(root / "out")
+    assert len(found) == 13 and all(r["status"] == "graded" for r in found.values())
+    reference = found["reference"]
+    assert reference["earned"] == reference["possible"] > 0 and reference["mode"] == "code"
+    scores = {ident: r["earned"] for ident, r in found.items()}
+    wanted = {"reference": reference["possible"], "untouched": 0,
+              **{m.name.replace("_", "-"): expected(reference["possible"], m) for m in mutants}}
+    assert scores == wanted
+    assert {r["possible"] for r in found.values()} == {reference["possible"]}  # one denominator
+    assert all(r["seed"] is not None and r["submission_hash"].startswith("sha256:") and r["driven"]["train"]
+               .startswith("ok") for ident, r in found.items() if ident != "untouched")
+    nothing_left(started)
+
+
+def test_a_second_run_reuses_every_unchanged_grade_and_a_changed_submission_is_regraded_with_history(code_class):
+    root, path, _, _, _, _ = code_class
+    out = root / "out"
+    before = records(out)
+    # when nothing changed
+    again = grade_class(path, out, "code", "--jobs", "2")
+    assert again.returncode == 0 and "graded 0, reused 13 unchanged" in again.stdout, again.stdout + again.stderr
+    assert records(out) == before
+    # when one student fixes their mistake, and one regrade is forced
+    fixed = root / "split_not_stratified" / "code"
+    shutil.copy(mutation.SOLUTION / "train.py", fixed / "train.py")
+    third = grade_class(path, out, "code", "--jobs", "2", "--only", "split-not-stratified", "always-200", "--force")
+    assert third.returncode == 0, third.stdout + third.stderr
+    now = records(out)
+    fixed_line = (f"split-not-stratified: {before['split-not-stratified']['earned']}/{now['reference']['possible']}"
+                  f" -> {now['reference']['possible']}/{now['reference']['possible']}")
+    assert "graded 2, reused 0" in third.stdout and fixed_line in third.stdout.split("changed since the last grading")[1]
+    assert now["split-not-stratified"]["earned"] == now["split-not-stratified"]["possible"]
+    assert now["always-200"]["seed"] == before["always-200"]["seed"]  # a regrade asks the same questions
+    assert [p.name for p in (out / "history").iterdir()] and len(list((out / "history").glob("*/*.json"))) == 2
+
+
+@pytest.fixture(scope="module")
+def deploy_class(tmp_path_factory):
+    if not confine.confinable():
+        pytest.skip("the sandbox cannot confine a process here: a hostile submission would not be contained")
+    root = tmp_path_factory.mktemp("deploy-class")
+    mutants = [by_name(HERE / "cloud_mutants")[name] for name in DEPLOY_MISTAKES]
+    hostile = list(by_name(HERE / "class_hostile").values())
+    path = roster(root, [*mutants, *hostile], {})
+    started = time.time()
+    done = grade_class(path, root / "out", "deploy", "--jobs", "3", "--step-timeout", "60", "--cap", "400",
+                       timeout=900)
+    return root, mutants, hostile, done, started
+
+
+def test_a_class_in_deploy_mode_grades_each_deployment_in_its_own_stand_in(deploy_class):
+    root, mutants, _, done, started = deploy_class
+    assert done.returncode == 0, done.stdout + done.stderr
+    found = records(root / "out")
+    reference = found["reference"]
+    assert reference["earned"] == reference["possible"] > 0, [r["name"] for r in reference["results"] if not r["passed"]]
+    assert all(r["driven"][op].startswith("ok") for op in ("train", "publish", "function", "gateway", "latency",
+                                                           "cleanup") for r in [reference])
+    assert len(reference["latency"]["cold_ms"]) == 3 and len(reference["latency"]["warm_ms"]) == 27
+    for mutant in mutants:
+        record = found[mutant.name.replace("_", "-")]
+        lost = {r["name"] for r in record["results"] if not r["passed"] and not r["skipped"]}
+        assert lost == mutant.loses, mutant.name
+    nothing_left(started)
+
+
+def test_a_hostile_submission_changes_no_one_elses_grade_and_a_hanging_one_gets_its_honest_partial_score(
+        deploy_class):
+    root, _, _, done, _ = deploy_class
+    found = records(root / "out")
+    writer, hanging = found["writes-other-submissions"], found["never-returns"]
+    assert writer["earned"] == writer["possible"] == found["reference"]["possible"]  # its writes went nowhere
+    assert (mutation.SOLUTION / "app.py").read_text().startswith('"""')
+    assert hanging["status"] == "graded" and hanging["possible"] == found["reference"]["possible"]
+    assert hanging["driven"]["function"].startswith("error: timed out")
+    lost_steps = {r["step"] for r in hanging["results"] if not r["passed"] and not r["skipped"]}
+    assert lost_steps == {5, 6, 7}, lost_steps
+
+
+def test_a_submission_past_its_cap_is_not_graded_and_says_so(tmp_path):
+    # given a class whose cap is shorter than one honest grading
+    (tmp_path / "class").mkdir()
+    shutil.copytree(mutation.SOLUTION, tmp_path / "class" / "slow", ignore=shutil.ignore_patterns("__pycache__"))
+    started = time.time()
+    # when it is graded
+    done = grade_class(tmp_path / "class", tmp_path / "out", "code", "--cap", "10", timeout=180)
+    # then the row says NOT GRADED and why, the status says some were not graded, and nothing is left
+    assert done.returncode == 1, done.stdout + done.stderr
+    found = records(tmp_path / "out")["slow"]
+    assert found["status"] == "not_graded" and found["reason"].startswith("NOT GRADED: ran past its 10 s cap")
+    assert "slow: NOT GRADED: ran past its 10 s cap" in done.stdout
+    nothing_left(started)
