@@ -9,7 +9,10 @@ in a private host-mode stand-in, since Gradescope's container has no Docker engi
 ``results.json`` is :func:`checks.gradebook.gradescope.results_json` of that record: hidden checks and
 ``after_due`` checks before the due date (``assignment.due_date`` of ``submission_metadata.json``, when there is
 one) keep their points but not their messages. A submission with its files in one folder (a zip of
-``exercises/``) is graded from that folder. Whatever goes wrong, a ``results.json`` is written: a fault of the
+``exercises/``) is graded from that folder. The grader's own files are compared before and after: a submission
+that changed them (possible only where the container refuses the sandbox's namespaces) is NOT GRADED. How the code
+was confined goes to ``results/stdout``, which only instructors see. Whatever goes wrong, a ``results.json`` is
+written: a fault of the
 grader's own is said as such (score 0, "not a grade"), never as the student's zero. Exit status 0 when
 ``results.json`` was written.
 """
@@ -17,6 +20,7 @@ grader's own is said as such (score 0, "not a grade"), never as the student's ze
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -26,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from labkit.bilingual import say
+from labkit.config import REPO_ROOT
 
 STUDENT = "submission"  # the id the record carries (Gradescope knows who it is)
 DEFAULT_CAP = 1200.0  # seconds: below the 25-minute timeout the README asks for (Gradescope allows up to 40)
@@ -94,16 +99,48 @@ def skipped_note(record: dict) -> str:
                     f"সেগুলোর কোনো নম্বর নেই (0/0)। নিজের machine-এ `make lab` চালিয়ে দেখে নাও।"))
 
 
+def grader_digest(source: Path) -> str:
+    """A digest of the grader's files as unpacked (caches and setup.sh's ``.python`` aside)."""
+    digest = hashlib.sha256()
+    for path in sorted(source.rglob("*")):
+        relative = path.relative_to(source)
+        if path.is_file() and "__pycache__" not in relative.parts and relative.as_posix() != ".python":
+            digest.update(relative.as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def how_it_ran(record: dict) -> str:
+    """One line for the instructor (``results/stdout``, which students do not see): how the code was confined."""
+    from checks.sandbox import confine
+
+    ways = sorted(set((record.get("isolation") or {}).values()))
+    return (f"sandbox: {'namespaces of its own (read-only file systems)' if confine.confinable() else 'NOT confined: this container refuses namespaces'}"
+            f"; steps ran as: {'; '.join(ways) or 'nothing ran'}")
+
+
 def results(root: Path, cap: float, now: datetime) -> dict:
-    from checks.gradebook.gradescope import results_json
+    from checks.gradebook.gradescope import both, results_json  # loaded before any student code runs
 
     meta = metadata(root)
+    before = grader_digest(REPO_ROOT)
     record = grade(root / "submission", cap)
+    print(how_it_ran(record))
+    if grader_digest(REPO_ROOT) != before:
+        print("the grader's files changed while the submission was graded: not graded")
+        return {**fault_shape(), "output": both(say(
+            "NOT GRADED: the grader's own files changed while your code ran. This is not a grade: your instructor "
+            "will look at your submission.",
+            "NOT GRADED: তোমার code চলার সময় grader-এর নিজের file বদলে গেছে। এটা তোমার grade নয়: তোমার "
+            "instructor submission-টা দেখবেন।"))}
     found = results_json(record, due=due_date(meta), now=now)
     note = skipped_note(record)
     if note:
         found["output"] = f"{found['output']}\n\n{note}"
     return found
+
+
+def fault_shape() -> dict:
+    return {"score": 0.0, "execution_time": 0, "visibility": "visible", "stdout_visibility": "hidden", "tests": []}
 
 
 def fault(error: BaseException) -> dict:
@@ -112,8 +149,7 @@ def fault(error: BaseException) -> dict:
 
     where = traceback.extract_tb(error.__traceback__)[-1] if error.__traceback__ else None
     place = f" ({Path(where.filename).name}:{where.lineno})" if where else ""
-    return {"score": 0.0, "execution_time": 0, "visibility": "visible", "stdout_visibility": "hidden", "tests": [],
-            "output": both(say(f"The autograder itself failed ({type(error).__name__}{place}): this is not a grade. "
+    return {**fault_shape(), "output": both(say(f"The autograder itself failed ({type(error).__name__}{place}): this is not a grade. "
                                "Submit again later, or ask your instructor to look at it.",
                                f"Autograder নিজেই ব্যর্থ হয়েছে ({type(error).__name__}{place}): এটা তোমার grade "
                                "নয়। পরে আবার submit করো, বা তোমার instructor-কে জানাও।"))}

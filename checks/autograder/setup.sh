@@ -14,7 +14,7 @@ missing=()
 python311() {  # the first Python 3.11 found
     for candidate in python3.11 python3; do
         if command -v "$candidate" >/dev/null &&
-            "$candidate" -c 'import sys, venv; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
+            "$candidate" -c 'import sys, ensurepip; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
             command -v "$candidate"; return 0
         fi
     done
@@ -47,6 +47,9 @@ if ! "$PY" checks/autograder/pins.py requirements.txt >/dev/null; then
     "$PY" -m pip install --quiet -r requirements.txt
 fi
 echo "$PY" > "$SOURCE/.python"  # run_autograder's interpreter
+# the sandbox runs student code as a user of its own: it must reach the interpreter and the grader, never write them
+chmod o+rx "$ROOT"
+chmod -R o+rX,go-w "$SOURCE"
 
 PYTHONPATH="$SOURCE" "$PY" -m lambda_rie >/dev/null  # the Runtime Interface Emulator, fetched once (cached)
 echo "setup.sh: ready ($("$PY" --version), $(command -v docker-registry))"

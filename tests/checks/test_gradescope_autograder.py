@@ -5,7 +5,8 @@ root, a submission put in ``submission/`` with a ``submission_metadata.json``; `
 ``LAB_AUTOGRADER_PYTHON``, the test's interpreter, it must find everything installed and install nothing), then
 ``bash run_autograder`` with the working directory the tree's root, once for the reference and once for a
 one-mistake submission of step 5, side by side. ``results.json`` must follow the specification's fields and give
-each the score its mistake deserves; nothing is left running.
+each the score its mistake deserves; nothing is left running. A submission that rewrites the grader's files is not
+graded.
 """
 
 from __future__ import annotations
@@ -19,16 +20,17 @@ import sys
 import tempfile
 import time
 import zipfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import mutation
 import pytest
 
+from checks.autograder import grade as autograder
 from checks.framework import all_steps
 from checks.sandbox import confine
 from polling import wait_for
 
-pytestmark = pytest.mark.integration
 HERE = Path(__file__).resolve().parent
 MUTANT = "deploy_typed_memory"  # step 5: deploy() types in its own memory size
 CHECKS = {c.name: c for step in all_steps().values() for c in step.checks}
@@ -61,10 +63,11 @@ def layout(root: Path, bundle: Path, code: Path, due: str) -> Path:
     return root
 
 
-def environ(root: Path) -> dict:
+def environ(root: Path, scratch: Path) -> dict:
+    """Gradescope's run: the tree's root; this test's interpreter; temporary files in ``scratch`` (checked after)."""
     drop = ("PYTHONPATH", "VIRTUAL_ENV")
     return {**{k: v for k, v in os.environ.items() if k not in drop}, "AUTOGRADER_ROOT": str(root),
-            "LAB_AUTOGRADER_PYTHON": sys.executable, "LAB_LANG": "en"}
+            "LAB_AUTOGRADER_PYTHON": sys.executable, "LAB_LANG": "en", "TMPDIR": str(scratch)}
 
 
 def valid(results: dict) -> list[dict]:
@@ -97,26 +100,29 @@ def graded(bundle, tmp_path_factory):
     roots = {"reference": layout(base / "reference" / "autograder", bundle, mutation.SOLUTION, "2099-01-01T00:00:00Z"),
              "mutant": layout(base / "mutant" / "autograder", bundle, mutation.submission(mutant, base / "code"),
                               "2026-01-01T00:00:00+06:00")}
-    started = time.time()
+    scratch = Path(tempfile.mkdtemp(prefix="gradescope-test-"))  # like /tmp: every user's, sticky
+    scratch.chmod(0o1777)
     setup = {}
     for who, root in roots.items():  # Gradescope runs setup.sh once, when it builds the image
         clock = time.monotonic()
-        done = subprocess.run(["bash", "setup.sh"], cwd=root / "source", env=environ(root), capture_output=True,
+        done = subprocess.run(["bash", "setup.sh"], cwd=root / "source", env=environ(root, scratch), capture_output=True,
                               text=True, timeout=120)
         setup[who] = (done, time.monotonic() - clock)
     runs = {}
     for who, root in roots.items():  # then run_autograder for a submission; the two side by side
         with (root / "results" / "stdout").open("w") as stdout:
-            runs[who] = subprocess.Popen(["bash", str(root / "run_autograder")], cwd=root, env=environ(root),
+            runs[who] = subprocess.Popen(["bash", str(root / "run_autograder")], cwd=root, env=environ(root, scratch),
                                          stdout=stdout, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
         codes = {who: run.wait(timeout=600) for who, run in runs.items()}
     finally:
         for run in runs.values():
             run.kill()
-    return roots, mutant, setup, codes, started
+    yield roots, mutant, setup, codes, scratch
+    shutil.rmtree(scratch, ignore_errors=True)
 
 
+@pytest.mark.integration
 def test_setup_sh_finds_everything_installed_and_is_quick(graded):
     roots, _, setup, _, _ = graded
     for done, seconds in setup.values():
@@ -127,6 +133,7 @@ def test_setup_sh_finds_everything_installed_and_is_quick(graded):
     assert not (roots["reference"] / "source" / "lab_solution").exists()  # the answers are not in the bundle
 
 
+@pytest.mark.integration
 def test_the_reference_gets_full_marks_and_the_skipped_checks_are_said(graded):
     roots, _, _, codes, _ = graded
     stdout = (roots["reference"] / "results" / "stdout").read_text()
@@ -147,6 +154,7 @@ def test_the_reference_gets_full_marks_and_the_skipped_checks_are_said(graded):
                for t in later)
 
 
+@pytest.mark.integration
 def test_a_one_mistake_submission_loses_exactly_its_checks_points(graded):
     roots, mutant, _, codes, _ = graded
     stdout = (roots["mutant"] / "results" / "stdout").read_text()
@@ -164,8 +172,9 @@ def test_a_one_mistake_submission_loses_exactly_its_checks_points(graded):
     assert shown and all("after the due date" not in t["name"] for t in shown)
 
 
+@pytest.mark.integration
 def test_nothing_is_left_running(graded):
-    roots, _, _, _, started = graded
+    roots, _, _, _, scratch = graded
 
     def ours(entry: Path) -> bool:
         try:
@@ -177,6 +186,42 @@ def test_nothing_is_left_running(graded):
 
     wait_for(lambda: not any(ours(e) for e in Path("/proc").iterdir() if e.name.isdigit()), 10,
              what="every process of the autograder runs gone")
-    left = [p for p in Path(tempfile.gettempdir()).glob("lab-class-*") if p.stat().st_mtime >= started]
-    left += [p for p in Path(tempfile.gettempdir()).glob("autograder-*") if p.stat().st_mtime >= started]
-    assert not left, left
+    assert not list(scratch.iterdir())  # no work folder, stand-in home or scratch folder of the runs is left
+
+
+def test_a_submission_that_changes_the_graders_files_is_not_graded(tmp_path, monkeypatch):
+    # given a grader whose files a submission rewrites while it is graded (where no namespace stops it)
+    source = tmp_path / "source"
+    (source / "checks").mkdir(parents=True)
+    (source / "checks" / "step5_function.py").write_text("POINTS = 1\n")
+    (tmp_path / "submission").mkdir()
+    honest = {"status": "graded", "earned": 1, "possible": 1, "results": [], "lang": "en", "isolation": {}}
+
+    def rewriting(submission, cap):
+        (source / "checks" / "step5_function.py").write_text("POINTS = 100\n")
+        return honest
+
+    monkeypatch.setattr(autograder, "REPO_ROOT", source)
+    monkeypatch.setattr(autograder, "grade", rewriting)
+    # when results.json is made
+    found = autograder.results(tmp_path, 60, datetime.now(UTC))
+    # then it is no grade, and says so
+    assert found["score"] == 0 and found["tests"] == [] and "NOT GRADED" in found["output"]
+    # and an untouched grader gives the record's score (caches aside)
+    monkeypatch.setattr(autograder, "grade", lambda submission, cap: (source / "checks" / "__pycache__").mkdir() or honest)
+    assert autograder.results(tmp_path, 60, datetime.now(UTC))["score"] == 1.0
+
+
+def test_the_code_folder_is_the_submission_or_its_one_folder_and_the_due_date_comes_from_the_metadata(tmp_path):
+    # a zip of the student's folder unpacks as one folder; loose files are the folder itself
+    (tmp_path / "zipped" / "exercises").mkdir(parents=True)
+    (tmp_path / "zipped" / "exercises" / "train.py").write_text("")
+    assert autograder.code_folder(tmp_path / "zipped") == tmp_path / "zipped" / "exercises"
+    (tmp_path / "loose").mkdir()
+    (tmp_path / "loose" / "Dockerfile").write_text("")
+    (tmp_path / "loose" / "notes").mkdir()
+    assert autograder.code_folder(tmp_path / "loose") == tmp_path / "loose"
+    # Gradescope's due date, with its zone; none, or an unreadable one, is no due date
+    due = autograder.due_date({"assignment": {"due_date": "2018-07-31T23:00:00.000000-07:00"}})
+    assert due == datetime(2018, 8, 1, 6, 0, tzinfo=UTC)
+    assert autograder.due_date({}) is None and autograder.due_date({"assignment": {"due_date": "soon"}}) is None
