@@ -12,7 +12,7 @@ export LAB_CODE
 # containers and child processes, so three workers keep two cores busy.
 TEST_WORKERS ?= 3
 
-.PHONY: lab test test-fast lint venv docker cloud-up cloud-down cloud-status cloud-bench grade-class-bench exercises notebooks clean
+.PHONY: lab test test-fast lint venv docker cloud-up cloud-down cloud-status cloud-bench grade-class-bench gradescope exercises notebooks clean
 
 lab: venv docker cloud-up  ## run every step on the local target and print the grading report
 	$(PY) scripts/run_lab.py
@@ -57,6 +57,9 @@ cloud-bench: venv docker  ## measure the stand-in's overhead over a direct RIE c
 
 grade-class-bench: venv  ## throughput of `python -m checks class` on a generated class of 30, both modes (many minutes)
 	$(PY) scripts/grade_class_bench.py
+
+gradescope: venv  ## build/gradescope-autograder.zip: Gradescope's autograder (upload it as the assignment's autograder)
+	$(PY) -m checks gradescope-bundle build/gradescope-autograder.zip
 
 exercises: venv  ## regenerate exercises/ from lab_solution/ (maintainers)
 	$(PY) scripts/make_exercises.py

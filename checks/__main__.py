@@ -6,6 +6,7 @@
     python -m checks --code submissions/alice --build-dir submissions/alice/build --json --out alice.json
     python -m checks --list          # per step: notebook, files and functions to write, checks and points
     python -m checks class SOURCE --mode code|deploy --out DIR   # a whole class (python -m checks class --help)
+    python -m checks gradescope-bundle OUT.zip                   # Gradescope's autograder (checks/autograder/)
 
 Exit status: 0 when every check passed, 1 when any failed, 2 for a usage mistake.
 ``--json`` prints only the grader's JSON on stdout (the submission's output never reaches it);
@@ -110,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
         from .classroom import cli
 
         return cli.main(argv[1:])
+    if argv[:1] == ["gradescope-bundle"]:
+        from .autograder import bundle
+
+        return bundle.main(argv[1:])
     args = parse_args(argv)
     steps = args.steps or sorted(all_steps())
     if args.list:

@@ -38,6 +38,7 @@ def test_the_wheel_holds_every_package_of_the_repository(wheel):
     missing = sorted(p for p in packages if not (wheel / p / "__init__.py").exists())
     assert packages and not missing, f"pyproject.toml leaves out {missing}"
     assert (wheel / "checks" / "text" / "bn.yaml").is_file(), "the grader's Bengali catalogue is package data"
+    assert (wheel / "checks" / "autograder" / "run_autograder").is_file(), "Gradescope's scripts are package data"
 
 
 def test_the_stand_in_and_the_grader_import_from_the_wheel_alone(wheel, tmp_path):
