@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -85,13 +86,19 @@ def environment(options: Options) -> dict:
     return {"docker": options.docker, "isolation": options.isolation}
 
 
+def work_prefix(out: Path) -> str:
+    """The name its work folder (in the system's temporary folder) starts with: one per output folder, so the
+    folders, workers and stand-ins of one class run are told apart from another's."""
+    return "lab-class-" + hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:8]
+
+
 def run(submissions: list[Submission], options: Options) -> Outcome:
     started = time.monotonic()
     out = options.out
     (out / "students").mkdir(parents=True, exist_ok=True)
     reaper.become_subreaper()
     before = set(reaper.children())  # the caller's own children: never the batch's to kill
-    work = Path(tempfile.mkdtemp(prefix="lab-class-"))
+    work = Path(tempfile.mkdtemp(prefix=f"{work_prefix(out)}-"))
     outcome = Outcome()
     version = record.grader_version()
     try:

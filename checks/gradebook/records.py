@@ -114,7 +114,6 @@ def environment_problems(records: list[dict]) -> list[str]:
     aspects = {
         "mode": lambda r: r.get("mode"),
         "grader version": lambda r: r.get("grader_version"),
-        "sandbox": lambda r: repr(sorted((r.get("isolation") or {}).items())),
         "checks graded": check_set,
         "skipped checks": skip_set,
     }
@@ -127,7 +126,22 @@ def environment_problems(records: list[dict]) -> list[str]:
             parts = [f"{len(ids)} with {describe(aspect, value)} ({', '.join(ids[:8])}{', …' if len(ids) > 8 else ''})"
                      for value, ids in sorted(groups.items(), key=lambda item: -len(item[1]))]
             problems.append(f"{aspect} differ: " + "; ".join(parts))
-    return problems
+    return problems + sandbox_problems(records)
+
+
+def sandbox_problems(records: list[dict]) -> list[str]:
+    """One line per step whose student code ran in different sandboxes for different students. A step with
+    no sandbox recorded (its code never ran: a student stopped earlier, or ran past the cap) differs from
+    nothing."""
+    steps: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for record in graded(records):
+        for step, how in (record.get("isolation") or {}).items():
+            steps[step][how].append(sid(record))
+    return [f"sandbox of step {step} differ: " + "; ".join(
+                f"{len(ids)} with {how} ({', '.join(ids[:8])}{', …' if len(ids) > 8 else ''})"
+                for how, ids in sorted(kinds.items(), key=lambda item: -len(item[1])))
+            for step, kinds in sorted(steps.items(), key=lambda item: int(item[0]) if item[0].isdigit() else 0)
+            if len(kinds) > 1]
 
 
 def describe(aspect: str, value: object) -> str:

@@ -20,6 +20,7 @@ from pathlib import Path
 import mutation
 import pytest
 
+from checks.classroom import batch
 from checks.framework import all_steps
 from checks.sandbox import confine
 from polling import wait_for
@@ -63,10 +64,10 @@ def expected(possible: int, mutant: mutation.Mutant) -> int:
     return possible - sum(POINTS[name] for name in mutant.loses)
 
 
-def nothing_left(started: float, ids: list[str]) -> None:
-    """No worker or stand-in of this run is left (each is known by its work folder, ``lab-class-*/<id>/``, as
-    another run's are known by theirs), and no work folder."""
-    marks = [f"/{ident}/".encode() for ident in ids]
+def nothing_left(out: Path) -> None:
+    """No worker or stand-in of the class run that wrote ``out`` is left (each is known by the run's work folder,
+    named after ``out``), and no work folder."""
+    mark = f"/{batch.work_prefix(out)}-".encode()
 
     def ours(entry: Path) -> bool:
         try:
@@ -74,12 +75,11 @@ def nothing_left(started: float, ids: list[str]) -> None:
             seen = command + ((entry / "environ").read_bytes() if b"localcloud" in command else b"")
         except OSError:
             return False
-        return b"/lab-class-" in seen and any(mark in seen for mark in marks)
+        return mark in seen
 
     wait_for(lambda: not any(ours(e) for e in Path("/proc").iterdir() if e.name.isdigit()), 10,
              what="every process of the class run gone")
-    left = [p for p in Path(tempfile.gettempdir()).glob("lab-class-*")
-            if p.stat().st_mtime >= started and any((p / ident).exists() for ident in ids)]
+    left = list(Path(tempfile.gettempdir()).glob(f"{batch.work_prefix(out)}-*"))
     assert not left, left
 
 
@@ -107,7 +107,7 @@ def test_a_class_in_code_mode_gives_every_student_the_score_of_their_mistake(cod
     assert {r["possible"] for r in found.values()} == {reference["possible"]}  # one denominator
     assert all(r["seed"] is not None and r["submission_hash"].startswith("sha256:") and r["driven"]["train"]
                .startswith("ok") for ident, r in found.items() if ident != "untouched")
-    nothing_left(started, list(found))
+    nothing_left(root / "out")
 
 
 def test_a_second_run_reuses_every_unchanged_grade_and_a_changed_submission_is_regraded_with_history(code_class):
@@ -159,7 +159,7 @@ def test_a_class_in_deploy_mode_grades_each_deployment_in_its_own_stand_in(deplo
         record = found[mutant.name.replace("_", "-")]
         lost = {r["name"] for r in record["results"] if not r["passed"] and not r["skipped"]}
         assert lost == mutant.loses, mutant.name
-    nothing_left(started, list(found))
+    nothing_left(root / "out")
 
 
 def test_a_hostile_submission_changes_no_one_elses_grade_and_a_hanging_one_gets_its_honest_partial_score(
@@ -179,7 +179,6 @@ def test_a_submission_past_its_cap_is_not_graded_and_says_so(tmp_path):
     # given a class whose cap is shorter than one honest grading
     (tmp_path / "class").mkdir()
     shutil.copytree(mutation.SOLUTION, tmp_path / "class" / "capped-reference", ignore=shutil.ignore_patterns("__pycache__"))
-    started = time.time()
     # when it is graded
     done = grade_class(tmp_path / "class", tmp_path / "out", "code", "--cap", "10", timeout=180)
     # then the row says NOT GRADED and why, the status says some were not graded, and nothing is left
@@ -187,4 +186,4 @@ def test_a_submission_past_its_cap_is_not_graded_and_says_so(tmp_path):
     found = records(tmp_path / "out")["capped-reference"]
     assert found["status"] == "not_graded" and found["reason"].startswith("NOT GRADED: ran past its 10 s cap")
     assert "capped-reference: NOT GRADED: ran past its 10 s cap" in done.stdout
-    nothing_left(started, ["capped-reference"])
+    nothing_left(tmp_path / "out")

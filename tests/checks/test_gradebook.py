@@ -262,12 +262,21 @@ def test_a_class_graded_in_different_environments_is_refused_not_scored(klass, t
     out = tmp_path / "out"
     gradebook.write_class(out, klass, due=DUE, now=NOW)
     (out / "students" / "ref" / "grade.json").write_text("{}")  # the batch's own file
-    with pytest.raises(gradebook.EnvironmentProblem, match="sandbox differ" if change == "sandbox" else "skipped checks"):
+    with pytest.raises(gradebook.EnvironmentProblem, match="sandbox of step 2 differ" if change == "sandbox" else "skipped checks"):
         gradebook.write_class(out, mixed, due=DUE, now=NOW)
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [
         "report.html", "students/ref/grade.json"]
     page = (out / "report.html").read_text(encoding="utf-8")
     assert "Environment problem" in page and "strat" in page and "No gradebook" in page
+
+
+def test_a_step_whose_code_never_ran_for_one_student_is_no_environment_problem(klass, tmp_path):
+    # given a student whose later steps never ran (stopped early, or past the cap): no sandbox recorded for them
+    partial = copy.deepcopy(klass)
+    partial[1]["isolation"] = {k: v for k, v in partial[1]["isolation"].items() if k == "1"}
+    # when the class is written, then it is written: a missing record differs from nothing
+    gradebook.write_class(tmp_path / "out", partial, due=DUE, now=NOW)
+    assert (tmp_path / "out" / "grades.csv").is_file()
 
 
 def test_a_writer_that_fails_leaves_the_previous_set_and_keeps_the_batchs_files(klass, tmp_path, monkeypatch):

@@ -19,9 +19,11 @@ import uuid
 import pytest
 
 from checks import Context, all_steps, run_steps, texts
+from checks.__main__ import VISIBILITY
 from checks.framework import todo_label
 from checks.report import Report, Result
 from labkit import config
+from labkit.bilingual import text
 
 BENGALI = re.compile(r"[\u0980-\u09FF]")
 STEPS = [1, 2]  # graded offline
@@ -76,7 +78,9 @@ def test_the_step_index_is_in_the_students_language(lang):
         assert f"{word} {number}: {title}  [" in done.stdout
         assert f"  {write}: " + ", ".join(todo_label(t) for t in step.todos) in done.stdout
         for check in step.checks:
-            assert f"{check.points:>2}  {texts.of_check(check.id, 'name', check.name, lang)}\n" in done.stdout + "\n"
+            shown = text(VISIBILITY[check.visibility], lang) if check.visibility in VISIBILITY else ""
+            assert f"{check.points:>2}  {texts.of_check(check.id, 'name', check.name, lang)}{shown}\n" in \
+                done.stdout + "\n"
     assert bool(BENGALI.search(done.stdout)) == (lang == "bn")
 
 
