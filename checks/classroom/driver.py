@@ -128,7 +128,7 @@ class Graded:
         environ = {**lab.environment(), "LAB_CODE": "exercises", "LAB_BUILD_DIR": "/nonexistent"}  # the child's own
         isolation = self.job["isolation"] if op == "train" else "process"
         outcome = spawn.run_probe("drive", request, ctx.submission_files(), timeout=seconds + SPAWN_SLACK,
-                                  network=op != "train", isolation=isolation, environ=environ)
+                                  network=op != "train", isolation=isolation, environ=environ, reach=ctx.reach())
         answer = outcome.records.get(op)
         took = f" ({outcome.elapsed_s:.1f} s)"
         if not isinstance(answer, dict):
