@@ -125,7 +125,9 @@ def _run_process(scratch: Path, submission: Path, driver, timeout: float, extra:
     if uid is not None:
         os.chown(home, uid, uid)
     channel = make_fifos(scratch / "channel", uid)
-    env = child_environment(scratch, {protocol.SUBMISSION: str(submission), protocol.CHANNEL: str(channel), **extra})
+    env = child_environment(scratch, {**extra, protocol.SUBMISSION: str(submission), protocol.CHANNEL: str(channel)})
+    if "LAB_CODE" in extra:  # the folder the grader named is not the child's to see: its own copy is
+        env["LAB_CODE"] = str(submission)
     with open(scratch / "child.log", "wb") as log:
         child = subprocess.Popen(
             [sys.executable, "-I", "-c", protocol.BOOT.format(root=str(REPO_ROOT))], stdin=subprocess.DEVNULL,
@@ -141,7 +143,7 @@ def _run_process(scratch: Path, submission: Path, driver, timeout: float, extra:
         reaper.kill_everything(child, uid, before)
         reaper.remove_leftovers(uid)
     network_kind = ", only its stand-in's port" if tunneled else "" if network else ", no network"
-    outcome.isolation = "process" + (f", user {uid}" if uid is not None else ", same user") + (
+    outcome.isolation = "process" + (", a user of its own" if uid is not None else ", same user") + (
         ", read-only filesystem, no capabilities" + network_kind if confined else "")
     return outcome
 
