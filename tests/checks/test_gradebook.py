@@ -270,6 +270,15 @@ def test_a_class_graded_in_different_environments_is_refused_not_scored(klass, t
     assert "Environment problem" in page and "strat" in page and "No gradebook" in page
 
 
+def test_a_step_whose_probe_never_ran_is_no_environment_problem(klass, tmp_path):
+    # a hanging deploy(): no function, so the next step's grader had nothing to ask the sandbox
+    partial = copy.deepcopy(klass)
+    partial[1]["isolation"] = {step: how for step, how in partial[1]["isolation"].items() if step != "2"}
+    assert len(partial[1]["isolation"]) < len(klass[1]["isolation"])
+    gradebook.write_class(tmp_path / "out", partial, due=DUE, now=NOW)
+    assert (tmp_path / "out" / "grades.csv").is_file()
+
+
 def test_a_writer_that_fails_leaves_the_previous_set_and_keeps_the_batchs_files(klass, tmp_path, monkeypatch):
     out = tmp_path / "out"
     gradebook.write_class(out, klass, due=DUE, now=NOW)
