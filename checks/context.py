@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from labkit import config
 from labkit.config import Settings
@@ -36,6 +37,14 @@ class Context:
     def source(self, name: str) -> Path:
         """A file of the code under test (``app.py``, ``Dockerfile``, ...)."""
         return self.folder / name
+
+    def reach(self) -> int | None:
+        """The one port of the host's loopback a networked sandbox child needs: the local stand-in's edge (a class's
+        private one among others); None for a cloud target (the child needs the network at large)."""
+        if self.settings.target != "local" or not self.settings.endpoint_url:
+            return None
+        address = urlsplit(self.settings.endpoint_url)
+        return address.port if address.hostname in ("127.0.0.1", "localhost") and address.port else None
 
     def submission_files(self) -> dict[str, Path]:
         """The submission's modules and image files, as the sandbox copies them."""

@@ -70,7 +70,8 @@ def observe(step: Step, ctx: Context, isolation: str, step_timeout: float | None
     how = isolation if plan.in_container else "process"
     try:
         outcome = spawn.run_probe(plan.probe, plan.request, plan.files, timeout=step_timeout or plan.timeout,
-                                  network=plan.network, isolation=how, environ=ctx.child_environment())
+                                  network=plan.network, isolation=how, environ=ctx.child_environment(),
+                                  reach=ctx.reach())
     finally:
         if plan.after is not None:  # e.g. step 8's decoys: looked at, then removed, whatever the probe did
             run.facts.update(plan.after(run) or {})

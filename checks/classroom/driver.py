@@ -12,7 +12,10 @@ never in this interpreter, and each step is then graded exactly as ``python -m c
   train, then stage and publish (notebooks 03-04), the role and function (05), the API (06), the latency
   measurement (07, alone in the class: :meth:`~checks.classroom.locks.ClassLocks.alone`), the cleanup (08);
   step 9's deployment needs Docker, so in host mode its cloud checks are skipped, for every student alike.
-  The stand-in is stopped and its home removed afterwards, whatever happened.
+  The stand-in is stopped and its home removed afterwards, whatever happened. Every sandboxed child that needs
+  the cloud (a driven step, or a step's grading) reaches exactly this stand-in's port and nothing else of the
+  host's loopback (:class:`checks.sandbox.tunnel.Tunnel`), and no child sees another submission's folders
+  (:func:`checks.sandbox.confine.confine`).
 
 Every sandboxed call and every step has a budget taken from what is left of the submission's cap (time spent
 waiting for the class's locks excepted); past the cap the driver stops with :class:`CapReached`.
@@ -128,7 +131,7 @@ class Graded:
         environ = {**lab.environment(), "LAB_CODE": "exercises", "LAB_BUILD_DIR": "/nonexistent"}  # the child's own
         isolation = self.job["isolation"] if op == "train" else "process"
         outcome = spawn.run_probe("drive", request, ctx.submission_files(), timeout=seconds + SPAWN_SLACK,
-                                  network=op != "train", isolation=isolation, environ=environ)
+                                  network=op != "train", isolation=isolation, environ=environ, reach=ctx.reach())
         answer = outcome.records.get(op)
         took = f" ({outcome.elapsed_s:.1f} s)"
         if not isinstance(answer, dict):

@@ -9,6 +9,8 @@ The grader's side, in the order a step uses it:
   of the submission's own image);
 - :mod:`checks.sandbox.confine`: a process's confinement where Docker is not used (namespaces,
   read-only mounts, no capabilities);
+- :mod:`checks.sandbox.tunnel` (and :mod:`checks.sandbox.inlet`, in the child's network namespace): a
+  networked child that reaches exactly one port of the host's loopback, its stand-in's edge;
 - :mod:`checks.sandbox.reaper`: every process and file the child left, found and removed;
 - :mod:`checks.sandbox.channel`: the grader's end of the grading channel (one question at a time, what
   the child printed meanwhile, deadline, size limits, refused forgeries).

@@ -7,6 +7,13 @@ read-only except its scratch folder, a private ``/dev/shm``, its own network nam
 cannot remount, write the grader's files or another submission, or reach the network.
 Where the system refuses (an unprivileged user), the child runs without these, and the
 report says it was not sandboxed.
+
+In that mount namespace the temporary folder (where a class's work folders, every child's scratch and the
+stand-ins' homes live) is an empty file system holding only the folders the child needs (its own scratch),
+and so is every folder the child's user could not enter on the host (e.g. a private ``/root`` holding the
+interpreter): the child sees no classmate's copy, and a fresh user id can run the interpreter
+(:func:`untrusted_uid`), so that a child is not root, even without capabilities (a root child owns every
+root-owned file: classmates' copies, the Docker socket, other children's ``/proc/PID/root``).
 """
 
 from __future__ import annotations
@@ -16,14 +23,15 @@ import ctypes
 import functools
 import os
 import secrets
+import site
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 CLONE_NEWNS, CLONE_NEWNET = 0x00020000, 0x40000000
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = (
-    1, 2, 4, 8, 32, 4096, 16384, 1 << 18)
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_MOVE, MS_REC, MS_PRIVATE = (
+    1, 2, 4, 8, 32, 4096, 8192, 16384, 1 << 18)
 PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, LAST_CAPABILITY = 24, 38, 63
 KEEP_WRITABLE = ("/proc", "/sys", "/dev")  # kernel interfaces; devices are not files a submission can plant
 UNTRUSTED_UIDS = (200_000, 2_000_000_000)  # a fresh, unused user id per run (root only)
@@ -38,26 +46,68 @@ class _CapData(ctypes.Structure):
     _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
 
 
-def confine(writable: Path, network: bool, drop: bool = True) -> bool:
-    """Make everything but ``writable`` read-only (and the network unreachable unless ``network``); drop
-    every capability (unless ``drop`` is False: the caller changes user next). Returns False, changing
-    nothing that matters, where the system does not allow it."""
+def confine(writable: Path, network: bool, drop: bool = True, visible: tuple[Path, ...] = ()) -> bool:
+    """Make everything but ``writable`` read-only (and the network unreachable unless ``network``); hide the
+    temporary folder but ``writable`` and ``visible``, and every folder others may not enter but the ``visible``
+    folders under it (:func:`hidden`); drop every capability (unless ``drop`` is False: the caller changes user
+    next). Returns False, changing nothing that matters, where the system does not allow it."""
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.unshare(CLONE_NEWNS | (0 if network else CLONE_NEWNET)) != 0:
         return False
     if libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None) != 0:
         return False
+    libc.mount(b"tmpfs", b"/dev/shm", b"tmpfs", MS_NOSUID | MS_NODEV, b"size=64m")  # gone with the namespace
+    kept = (writable, *visible)
+    for folder in hidden(kept):
+        if not _cover(libc, folder, kept):
+            return False
     folder = str(writable).encode()
     if libc.mount(folder, folder, None, MS_BIND, None) != 0:  # its own mount: it stays writable
         return False
-    libc.mount(b"tmpfs", b"/dev/shm", b"tmpfs", MS_NOSUID | MS_NODEV, b"size=64m")  # gone with the namespace
     for target, options in _mounts():
         if target == str(writable) or target == "/dev/shm" or target.startswith(KEEP_WRITABLE):
             continue
         kept = sum(flag for name, flag in FLAGS.items() if name in options)
         libc.mount(None, target.encode(), None, MS_REMOUNT | MS_BIND | MS_RDONLY | kept, None)
-    if drop:
-        _drop_capabilities(libc)
+    _drop_capabilities(libc, drop)
+    return True
+
+
+def hidden(kept: tuple[Path, ...]) -> list[Path]:
+    """The folders a confined child sees empty but for ``kept``: the temporary folder, and every folder above a
+    kept one that others may not enter (outermost first)."""
+    temporary = Path(tempfile.gettempdir()).resolve()
+    folders = {temporary} if temporary != Path("/") else set()
+    for path in kept:
+        for above in reversed(Path(path).resolve().parents):
+            with contextlib.suppress(OSError):
+                if above != Path("/") and not above.stat().st_mode & 0o001:
+                    folders.add(above)
+    return sorted(folders, key=lambda f: len(f.parts))
+
+
+def _cover(libc, folder: Path, kept: tuple[Path, ...]) -> bool:
+    """Mount an empty file system on ``folder``, then the ``kept`` folders under it back at their own paths."""
+    inside = sorted({Path(p).resolve() for p in kept if folder in Path(p).resolve().parents and Path(p).is_dir()})
+    inside = [p for p in inside if not any(other in p.parents for other in inside)]  # the outermost ones
+    staged = []
+    for number, path in enumerate(inside):
+        stage = Path(f"/dev/shm/.kept-{len(folder.parts)}-{number}")
+        stage.mkdir()
+        if libc.mount(str(path).encode(), str(stage).encode(), None, MS_BIND | MS_REC, None) != 0:
+            return False
+        staged.append((stage, path))
+    if libc.mount(b"tmpfs", str(folder).encode(), b"tmpfs", MS_NOSUID | MS_NODEV, b"mode=0755,size=1m") != 0:
+        return False
+    for stage, path in staged:
+        path.mkdir(parents=True, exist_ok=True)
+        for above in [path, *path.parents]:
+            if above == folder:
+                break
+            above.chmod(0o755)
+        if libc.mount(str(stage).encode(), str(path).encode(), None, MS_MOVE, None) != 0:
+            return False
+        stage.rmdir()
     return True
 
 
@@ -84,13 +134,15 @@ def _mounts() -> list[tuple[str, str]]:
     return rows
 
 
-def _drop_capabilities(libc) -> None:
-    """No capability now, none after exec (an empty bounding set), and no setuid binary to regain one."""
+def _drop_capabilities(libc, now: bool) -> None:
+    """None after exec (an empty bounding set), no setuid binary to regain one, and (``now``) none from now on;
+    otherwise the caller's change of user drops them."""
     for capability in range(LAST_CAPABILITY + 1):
         libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0)
     libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-    header, data = _CapHeader(0x20080522, 0), (_CapData * 2)()
-    libc.capset(ctypes.byref(header), data)
+    if now:
+        header, data = _CapHeader(0x20080522, 0), (_CapData * 2)()
+        libc.capset(ctypes.byref(header), data)
     os.umask(0o077)
 
 
@@ -113,17 +165,31 @@ def confinable() -> bool:
         return works(sys.executable, Path(folder))
 
 
+def needed(repo: Path) -> tuple[Path, ...]:
+    """What a child must see besides its scratch: the lab (``repo``) and this interpreter's folders."""
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+             os.path.dirname(os.path.realpath(sys.executable)), *site.getsitepackages()}
+    return (repo, *sorted(Path(path) for path in paths if path))
+
+
 @functools.cache
 def _interpreter_shared(repo: Path) -> bool:
+    """Whether another user, confined as a child is (:func:`confine`, where it can be), can run the lab's code."""
     uid = UNTRUSTED_UIDS[0] - 1
+    confined = confinable()
 
-    def drop():
-        os.setgroups([])
-        os.setgid(uid)
-        os.setuid(uid)
+    with tempfile.TemporaryDirectory(prefix="lab-grade-probe-") as folder:
+        Path(folder).chmod(0o755)
 
-    probe = f"import sys; sys.path.insert(0, {str(repo)!r}); import numpy, labkit.todo, checks.probes"
-    with contextlib.suppress(OSError, subprocess.SubprocessError):
-        return subprocess.run([sys.executable, "-I", "-c", probe], cwd="/", preexec_fn=drop, capture_output=True,
-                              timeout=60).returncode == 0
+        def drop():
+            if confined and not confine(Path(folder), False, drop=False, visible=needed(repo)):
+                os._exit(3)
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+
+        probe = f"import sys; sys.path.insert(0, {str(repo)!r}); import numpy, labkit.todo, checks.probes"
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            return subprocess.run([sys.executable, "-I", "-c", probe], cwd="/", preexec_fn=drop, capture_output=True,
+                                  timeout=60).returncode == 0
     return False

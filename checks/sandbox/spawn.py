@@ -35,7 +35,7 @@ from pathlib import Path
 from labkit.bilingual import say
 from labkit.config import REPO_ROOT
 
-from . import confine, container, protocol, questions, reaper
+from . import confine, container, protocol, questions, reaper, tunnel
 from .channel import Outcome, converse, make_fifos
 from .reaper import SCRATCH_PREFIX
 
@@ -45,7 +45,7 @@ MAX_FILE_BYTES = 64 * 1024**2
 
 
 def run_probe(probe: str, request: dict, files: dict[str, Path | bytes], *, timeout: float, network: bool,
-              isolation: str = "process", environ: dict[str, str] | None = None) -> Outcome:
+              isolation: str = "process", environ: dict[str, str] | None = None, reach: int | None = None) -> Outcome:
     """Run a probe of :mod:`checks.probes` over a read-only copy of ``files``: ask it the probe's questions
     (:mod:`checks.sandbox.questions`) and keep the answers as records.
 
@@ -56,6 +56,9 @@ def run_probe(probe: str, request: dict, files: dict[str, Path | bytes], *, time
         timeout: wall-clock budget of the whole probe.
         network: the step talks to the cloud (process mode only; a container gets ``--network none``).
         environ: extra environment for the child (e.g. the lab settings a cloud step needs).
+        reach: with ``network``, the one port of the host's loopback the child needs (its stand-in's edge): a
+            confined child then gets a network namespace of its own in which only ``127.0.0.1:reach`` leads
+            anywhere (:mod:`checks.sandbox.tunnel`); None: the host's network, as the step needs (AWS).
     """
     started = time.monotonic()
     reaper.remove_stale_scratch()
@@ -66,7 +69,7 @@ def run_probe(probe: str, request: dict, files: dict[str, Path | bytes], *, time
         if isolation == "docker":
             outcome = _run_container(scratch, submission, driver, timeout)
         else:
-            outcome = _run_process(scratch, submission, driver, timeout, environ or {}, network)
+            outcome = _run_process(scratch, submission, driver, timeout, environ or {}, network, reach)
         if outcome.problem:
             words = outcome.last_words or _last_words(scratch / "child.log")
             outcome.problem += say(f"; its last words: {words}", f"; শেষ লাইন: {words}") if words else ""
@@ -111,8 +114,10 @@ def child_environment(scratch: Path, extra: dict[str, str]) -> dict[str, str]:
             "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", **extra}
 
 
-def _run_process(scratch: Path, submission: Path, driver, timeout: float, extra: dict, network: bool) -> Outcome:
+def _run_process(scratch: Path, submission: Path, driver, timeout: float, extra: dict, network: bool,
+                 reach: int | None) -> Outcome:
     uid, confined = confine.untrusted_uid(REPO_ROOT), confine.confinable()
+    tunneled = network and reach is not None and confined and tunnel.available()
     reaper.become_subreaper()
     before = set(reaper.children())
     home = scratch / "home"
@@ -120,19 +125,26 @@ def _run_process(scratch: Path, submission: Path, driver, timeout: float, extra:
     if uid is not None:
         os.chown(home, uid, uid)
     channel = make_fifos(scratch / "channel", uid)
-    env = child_environment(scratch, {protocol.SUBMISSION: str(submission), protocol.CHANNEL: str(channel), **extra})
+    env = child_environment(scratch, {**extra, protocol.SUBMISSION: str(submission), protocol.CHANNEL: str(channel)})
+    if "LAB_CODE" in extra:  # the folder the grader named is not the child's to see: its own copy is
+        env["LAB_CODE"] = str(submission)
     with open(scratch / "child.log", "wb") as log:
         child = subprocess.Popen(
             [sys.executable, "-I", "-c", protocol.BOOT.format(root=str(REPO_ROOT))], stdin=subprocess.DEVNULL,
             stdout=log, stderr=log, cwd=home, env=env, start_new_session=True, close_fds=True,
-            preexec_fn=lambda: _limit(uid, timeout, home, network, confined))
+            preexec_fn=lambda: _limit(uid, timeout, home, network and not tunneled, confined))
+    inlet = tunnel.Tunnel(reach) if tunneled else contextlib.nullcontext()
     try:
-        outcome = converse(channel, child, timeout, driver)
+        with inlet:
+            if tunneled:
+                inlet.enter(child.pid)  # before the first question: no code of the submission has run yet
+            outcome = converse(channel, child, timeout, driver)
     finally:
         reaper.kill_everything(child, uid, before)
         reaper.remove_leftovers(uid)
-    outcome.isolation = "process" + (f", user {uid}" if uid is not None else ", same user") + (
-        ", read-only filesystem, no capabilities" + ("" if network else ", no network") if confined else "")
+    network_kind = ", only its stand-in's port" if tunneled else "" if network else ", no network"
+    outcome.isolation = "process" + (", a user of its own" if uid is not None else ", same user") + (
+        ", read-only filesystem, no capabilities" + network_kind if confined else "")
     return outcome
 
 
@@ -143,7 +155,8 @@ def _limit(uid: int | None, timeout: float, home: Path, network: bool, confined:
     files (a long test session's, a notebook kernel's) may already exceed them, and confining needs
     to allocate and to read /proc. They bind the submission's interpreter after exec.
     """
-    if confined and not confine.confine(home, network, drop=uid is None):
+    if confined and not confine.confine(home, network, drop=uid is None,
+                                        visible=(home.parent, *confine.needed(REPO_ROOT))):
         raise OSError("could not confine the sandbox process")
     if uid is not None:  # RLIMIT_NPROC counts the processes of the real user id; root ignores it
         resource.setrlimit(resource.RLIMIT_NPROC, (MAX_PROCESSES, MAX_PROCESSES))

@@ -1,9 +1,10 @@
 """``python -m checks class``: a class graded end to end, each student's score the one their mistake deserves.
 
 Code mode: the reference, the untouched exercises and one-mistake submissions of steps 1-3 (mutants/), from a
-roster. Deploy mode: the reference, one-mistake submissions of three deployment steps (cloud_mutants/) and two
-hostile ones (class_hostile/: one rewrites every other submission and grade it can find, one never returns),
-each in a private host-mode stand-in. Either way nothing is left running and no work folder is left behind.
+roster. Deploy mode: the reference, one-mistake submissions of three deployment steps (cloud_mutants/) and three
+hostile ones (class_hostile/: one rewrites every other submission and grade it can find, one never returns, one
+reaches for a server and a classmate's stand-in on 127.0.0.1 and reads other submissions' copies), each in a
+private host-mode stand-in. Either way nothing is left running and no work folder is left behind.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -23,6 +26,7 @@ import pytest
 from checks.classroom import batch
 from checks.framework import all_steps
 from checks.sandbox import confine
+from localcloud import process
 from polling import wait_for
 
 pytestmark = pytest.mark.integration
@@ -141,13 +145,49 @@ def deploy_class(tmp_path_factory):
     hostile = list(by_name(HERE / "class_hostile").values())
     path = roster(root, [*mutants, *hostile], {})
     started = time.time()
-    done = grade_class(path, root / "out", "deploy", "--jobs", "3", "--step-timeout", "60", "--cap", "400",
-                       timeout=900)
-    return root, mutants, hostile, done, started
+    with Listener() as server, process.running(mode="host") as classmate:
+        classmate.client("ecr").create_repository(repositoryName="classmate")
+        (root / "reaches_out" / "code" / "targets.py").write_text(
+            f"SERVER = {server.port}\nSTANDIN = {classmate.port}\nREPOSITORY = 'classmate'\n")
+        done = grade_class(path, root / "out", "deploy", "--jobs", "3", "--step-timeout", "60", "--cap", "400",
+                           timeout=900)
+        reached = {"server": list(server.heard),
+                   "classmate": [r["repositoryName"] for r in classmate.client("ecr").describe_repositories()
+                                 ["repositories"]]}
+    return root, mutants, hostile, done, started, reached
+
+
+class Listener:
+    """A TCP server on 127.0.0.1 that only keeps what anyone sends it."""
+
+    def __init__(self):
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.heard: list[bytes] = []
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self) -> None:
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            with client:
+                client.settimeout(5)
+                try:
+                    self.heard.append(client.recv(1000))
+                except OSError:
+                    self.heard.append(b"")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_):
+        self.server.close()
 
 
 def test_a_class_in_deploy_mode_grades_each_deployment_in_its_own_stand_in(deploy_class):
-    root, mutants, _, done, started = deploy_class
+    root, mutants, _, done, started, _ = deploy_class
     assert done.returncode == 0, done.stdout + done.stderr
     found = records(root / "out")
     reference = found["reference"]
@@ -164,7 +204,7 @@ def test_a_class_in_deploy_mode_grades_each_deployment_in_its_own_stand_in(deplo
 
 def test_a_hostile_submission_changes_no_one_elses_grade_and_a_hanging_one_gets_its_honest_partial_score(
         deploy_class):
-    root, _, _, done, _ = deploy_class
+    root, _, _, done, _, _ = deploy_class
     found = records(root / "out")
     writer, hanging = found["writes-other-submissions"], found["never-returns"]
     assert writer["earned"] == writer["possible"] == found["reference"]["possible"]  # its writes went nowhere
@@ -173,6 +213,22 @@ def test_a_hostile_submission_changes_no_one_elses_grade_and_a_hanging_one_gets_
     assert hanging["driven"]["function"].startswith("error: timed out")
     lost_steps = {r["step"] for r in hanging["results"] if not r["passed"] and not r["skipped"]}
     assert lost_steps == {5, 6, 7}, lost_steps
+
+
+def test_a_submission_reaches_only_its_own_stand_in_and_reads_no_classmate_while_its_own_deployment_works(
+        deploy_class):
+    root, _, _, _, _, reached = deploy_class
+    found = records(root / "out")
+    hostile = found["reaches-out"]
+    # its deployment code ran, in every notebook step, and got nowhere else: full marks, no error
+    assert all(hostile["driven"][op].startswith("ok") for op in ("publish", "function", "gateway", "latency",
+                                                                 "cleanup")), hostile["driven"]
+    assert hostile["earned"] == hostile["possible"] == found["reference"]["possible"], [
+        (r["name"], r["message"]) for r in hostile["results"] if not r["passed"] and not r["skipped"]]
+    # the server on 127.0.0.1 heard nothing, the classmate's stand-in still has its repository and no other
+    assert reached == {"server": [], "classmate": ["classmate"]}
+    # and the other students' scores are the ones their code deserves
+    assert found["reference"]["earned"] == found["reference"]["possible"]
 
 
 def test_a_submission_past_its_cap_is_not_graded_and_says_so(tmp_path):

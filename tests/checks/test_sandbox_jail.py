@@ -1,0 +1,100 @@
+"""A confined child reaches only the port it is given and sees no other folder of the temporary folder, as
+another user: the mechanisms a class batch relies on (:mod:`checks.sandbox.tunnel`, :mod:`checks.sandbox.confine`)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+import pytest
+
+from checks.sandbox import confine, tunnel
+from labkit.config import REPO_ROOT
+
+pytestmark = pytest.mark.skipif(not (confine.confinable() and tunnel.available()),
+                                reason="confining a process needs root and namespaces")
+
+
+def greeter() -> tuple[socket.socket, int]:
+    """A TCP server on the host's 127.0.0.1 that says hello to whoever connects."""
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve():
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:
+                return
+            with client:
+                client.sendall(b"hello")
+
+    threading.Thread(target=serve, daemon=True).start()
+    return server, server.getsockname()[1]
+
+
+TRY = """
+import socket, sys
+sys.stdin.readline()
+def get(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=3) as sock:
+            return sock.recv(10).decode()
+    except OSError as error:
+        return type(error).__name__
+print(*[get(int(port)) for port in sys.argv[1:]], flush=True)
+"""
+
+
+def test_a_child_with_its_own_network_reaches_the_port_it_is_given_and_no_other(tmp_path):
+    (ours, port), (other, other_port) = greeter(), greeter()
+    with ours, other:
+        child = subprocess.Popen([sys.executable, "-I", "-c", TRY, str(port), str(other_port)], stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE, preexec_fn=lambda: confine.confine(tmp_path, False) or os._exit(3))
+        with tunnel.Tunnel(port) as inlet:
+            inlet.enter(child.pid)
+            said, _ = child.communicate(b"go\n", timeout=30)
+    assert said.split() == [b"hello", b"ConnectionRefusedError"]
+
+
+def test_a_tunnel_refuses_a_child_that_shares_the_graders_network():
+    with tunnel.Tunnel(1) as inlet, pytest.raises(tunnel.TunnelError, match="no network namespace of its own"):
+        inlet.enter(os.getpid())
+
+
+READ = """
+import os, sys
+for path in sys.argv[1:]:
+    try:
+        with open(path) as handle:
+            print(path, handle.read(), flush=True)
+    except OSError as error:
+        print(path, type(error).__name__, flush=True)
+print("uid", os.getuid())
+"""
+
+
+def test_a_confined_child_sees_its_own_folder_and_no_other_of_the_temporary_folder_as_another_user():
+    uid = confine.untrusted_uid(REPO_ROOT)
+    assert uid is not None  # the interpreter is shown to the child's user, wherever it is installed
+    with tempfile.TemporaryDirectory() as mine, tempfile.TemporaryDirectory() as classmate:
+        (Path(mine) / "own.txt").write_text("own")
+        (Path(classmate) / "app.py").write_text("secret")
+        Path(classmate).chmod(0o755)
+        os.chown(mine, uid, uid)
+
+        def jail():
+            if not confine.confine(Path(mine), False, drop=False, visible=confine.needed(REPO_ROOT)):
+                os._exit(3)
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+
+        done = subprocess.run([sys.executable, "-I", "-c", READ, f"{mine}/own.txt", f"{classmate}/app.py"],
+                              preexec_fn=jail, capture_output=True, text=True, timeout=60)
+    assert done.stdout.splitlines() == [f"{mine}/own.txt own", f"{classmate}/app.py FileNotFoundError",
+                                        f"uid {uid}"], done.stderr
