@@ -8,6 +8,7 @@ Exit status: 0 when every student was graded, 1 when some were NOT GRADED, 2 for
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from datetime import UTC
 from pathlib import Path
@@ -62,6 +63,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
+def stopped(signum: int, frame: object) -> None:
+    """SIGTERM as Ctrl-C: the batch's ``finally`` blocks run (Python's default would skip them)."""
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     from ..runner import choose_isolation
@@ -83,7 +89,13 @@ def main(argv: list[str]) -> int:
     options = batch.Options(out, args.mode, args.jobs or batch.default_jobs(args.mode),
                             args.cap or (600.0 if args.mode == "deploy" else 300.0), due, tuple(args.only or ()),
                             args.force, args.step_timeout, docker, isolation, settings.lang, not args.no_progress)
-    outcome = batch.run(submissions, options)
+    signal.signal(signal.SIGTERM, stopped)  # a terminated batch still stops its workers and their stand-ins
+    try:
+        outcome = batch.run(submissions, options)
+    except KeyboardInterrupt:
+        print("class: interrupted; the students graded so far keep their records (run it again to go on)",
+              file=sys.stderr)
+        return 130
     status = report(outcome)
     try:
         write_gradebook(out, outcome.records, due)
