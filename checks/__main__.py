@@ -19,9 +19,7 @@ says when a step's code did not run in a container (the JSON always does).
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
-import tempfile
 from argparse import Namespace
 from pathlib import Path
 
@@ -30,6 +28,7 @@ from labkit.cli import Parser
 
 from . import texts
 from .context import Context, LabError, config
+from .files import write_atomically
 from .framework import all_steps, todo_label
 from .runner import ISOLATIONS, choose_isolation, run_steps
 
@@ -88,21 +87,6 @@ def listing(numbers: list[int], lang: str = "en", folder: str = "exercises") -> 
         lines += [f"  {c.points:>2}  {texts.of_check(c.id, 'name', c.name, lang)}"
                   f"{text(VISIBILITY[c.visibility], lang) if c.visibility in VISIBILITY else ''}" for c in step.checks]
     return "\n".join(lines)
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write next to ``path`` and rename: a reader sees the old file, no file, or the whole new one."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w") as out:
-            out.write(text + "\n")
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
 
 
 def main(argv: list[str] | None = None) -> int:

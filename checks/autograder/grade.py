@@ -32,6 +32,8 @@ from pathlib import Path
 from labkit.bilingual import say
 from labkit.config import REPO_ROOT
 
+from ..files import write_atomically
+
 STUDENT = "submission"  # the id the record carries (Gradescope knows who it is)
 DEFAULT_CAP = 1200.0  # seconds: below the 25-minute timeout the README asks for (Gradescope allows up to 40)
 IMAGE_FILES = ("Dockerfile", "requirements.txt")
@@ -157,9 +159,7 @@ def fault(error: BaseException) -> dict:
 
 def write(path: Path, found: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.partial")
-    temporary.write_text(json.dumps(found, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
+    write_atomically(path, json.dumps(found, indent=2, ensure_ascii=False))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,11 +11,12 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 from labkit.config import REPO_ROOT
+
+from ..files import write_atomically
 
 GRADER_SOURCES = ("checks", "labkit", "localcloud", "lambda_rie")
 NOT_GRADER = ("checks/gradebook/",)  # output formats: a change there changes no grade
@@ -64,18 +65,7 @@ def read(file: Path) -> dict | None:
 def write(file: Path, record: dict) -> None:
     """Atomically: a reader sees the old record, none, or the whole new one."""
     file.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{file.name}.", dir=file.parent)
-    try:
-        with os.fdopen(handle, "w") as out:
-            json.dump(record, out, indent=2, ensure_ascii=False)
-            out.write("\n")
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, file)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    write_atomically(file, json.dumps(record, indent=2, ensure_ascii=False))
 
 
 def keep_history(out: Path, ident: str) -> dict | None:

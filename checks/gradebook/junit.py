@@ -14,7 +14,6 @@ Also a command, for a student's repository workflow (one report, no class)::
 
 from __future__ import annotations
 
-import json
 import sys
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
@@ -88,13 +87,8 @@ def from_report(report: dict, student: str = "submission") -> dict:
 def main(argv: list[str] | None = None) -> int:
     """``python -m checks.gradebook.junit REPORT.json OUT.xml``: a grading report as JUnit XML."""
     args = sys.argv[1:] if argv is None else argv
-    if len(args) != 2:
-        print("usage: python -m checks.gradebook.junit REPORT.json OUT.xml", file=sys.stderr)
-        return 2
-    try:
-        report = json.loads(Path(args[0]).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        print(f"error: {args[0]}: {error}", file=sys.stderr)
+    report = rec.read_report("checks.gradebook.junit", "REPORT.json OUT.xml", args, 2)
+    if report is None:
         return 2
     Path(args[1]).write_text(junit_xml([from_report(report)]), encoding="utf-8")
     return 0

@@ -14,9 +14,12 @@ in the same mode and sandbox. A class where that does not hold has an environmen
 
 from __future__ import annotations
 
+import json
 import re
+import sys
 from collections import defaultdict
 from datetime import datetime
+from pathlib import Path
 
 from labkit.bilingual import Said, say
 
@@ -164,3 +167,16 @@ def reason(record: dict) -> Said:
     """Why a record was not graded, in both languages."""
     why = str(record.get("reason") or "no reason given")
     return say(f"NOT GRADED: {why}", f"GRADE করা হয়নি: {why}")
+
+
+def read_report(name: str, usage: str, args: list[str], count: int) -> dict | None:
+    """The ``python -m checks --json`` report named first in ``args`` (a command's arguments, ``count`` of them);
+    None after printing the usage line or the one-line reason it cannot be read (the command then exits 2)."""
+    if len(args) != count:
+        print(f"usage: python -m {name} {usage}", file=sys.stderr)
+        return None
+    try:
+        return json.loads(Path(args[0]).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        print(f"error: {args[0]}: {error}", file=sys.stderr)
+        return None

@@ -8,9 +8,7 @@ its message and hint. English, with each step's Bengali title beside it.
 
 from __future__ import annotations
 
-import json
 import sys
-from pathlib import Path
 
 from . import records as rec
 
@@ -44,13 +42,8 @@ def markdown(report: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print("usage: python -m checks.gradebook.summary REPORT.json", file=sys.stderr)
-        return 2
-    try:
-        report = json.loads(Path(args[0]).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        print(f"error: {args[0]}: {error}", file=sys.stderr)
+    report = rec.read_report("checks.gradebook.summary", "REPORT.json", args, 1)
+    if report is None:
         return 2
     sys.stdout.write(markdown(report))
     return 0

@@ -9,6 +9,7 @@ private host-mode stand-in. Either way nothing is left running and no work folde
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -60,6 +61,14 @@ def grade_class(source: Path, out: Path, mode: str, *extra: str, timeout: float 
                           env={**os.environ, "PYTHONPATH": str(mutation.REPO), "LAB_DOCKER": "off", "LAB_LANG": "en"})
 
 
+def gradebook(out: Path) -> dict[str, int]:
+    """Each student's total in the class's ``grades.csv`` (otter's shape), as an instructor's import reads it."""
+    with (out / "grades.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows[0]["file"] == "points-per-question"
+    return {row["file"]: int(row["total_points_earned"]) for row in rows[1:]}
+
+
 def records(out: Path) -> dict[str, dict]:
     return {p.parent.name: json.loads(p.read_text()) for p in (out / "students").glob("*/grade.json")}
 
@@ -107,7 +116,7 @@ def test_a_class_in_code_mode_gives_every_student_the_score_of_their_mistake(cod
     scores = {ident: r["earned"] for ident, r in found.items()}
     wanted = {"reference": reference["possible"], "untouched": 0,
               **{m.name.replace("_", "-"): expected(reference["possible"], m) for m in mutants}}
-    assert scores == wanted
+    assert scores == wanted and gradebook(root / "out") == wanted
     assert {r["possible"] for r in found.values()} == {reference["possible"]}  # one denominator
     assert all(r["seed"] is not None and r["submission_hash"].startswith("sha256:") and r["driven"]["train"]
                .startswith("ok") for ident, r in found.items() if ident != "untouched")
@@ -199,6 +208,8 @@ def test_a_class_in_deploy_mode_grades_each_deployment_in_its_own_stand_in(deplo
         record = found[mutant.name.replace("_", "-")]
         lost = {r["name"] for r in record["results"] if not r["passed"] and not r["skipped"]}
         assert lost == mutant.loses, mutant.name
+    assert gradebook(root / "out") == {ident: r["earned"] for ident, r in found.items()}
+    assert gradebook(root / "out")["reference"] == reference["possible"]
     nothing_left(root / "out")
 
 
