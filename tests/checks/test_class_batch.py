@@ -243,9 +243,13 @@ def test_a_submission_reaches_only_its_own_stand_in_and_reads_no_classmate_while
 
 
 def test_a_submission_past_its_cap_is_not_graded_and_says_so(tmp_path):
-    # given a class whose cap is shorter than one honest grading
+    # given a class whose cap is shorter than its one submission's training (the reference, made to take a minute)
     (tmp_path / "class").mkdir()
-    shutil.copytree(mutation.SOLUTION, tmp_path / "class" / "capped-reference", ignore=shutil.ignore_patterns("__pycache__"))
+    slow = tmp_path / "class" / "capped-reference"
+    shutil.copytree(mutation.SOLUTION, slow, ignore=shutil.ignore_patterns("__pycache__"))
+    with (slow / "train.py").open("a") as train:
+        train.write("\n\n_train = train\n\n\ndef train(*args, **kwargs):\n    import time\n\n    time.sleep(60)\n"
+                    "    return _train(*args, **kwargs)\n")
     # when it is graded
     done = grade_class(tmp_path / "class", tmp_path / "out", "code", "--cap", "10", timeout=180)
     # then the row says NOT GRADED and why, the status says some were not graded, and nothing is left
