@@ -33,7 +33,7 @@ def __getattr__(name: str):
 def grade(*steps: int, code: str | None = None, sandbox: str = "auto") -> Report:
     """Grade some steps (all when none are given) from the files on disk, and return the report.
 
-    The code runs in a freshly spawned interpreter (never a fork of the notebook's kernel), so
+    The code runs in a sandboxed interpreter of its own (never the notebook's kernel, nor a fork of it), so
     what is graded is what is saved now, whatever the kernel has imported. In a notebook the
     report renders as a table; ``print(report)`` gives text.
 

@@ -1,7 +1,7 @@
 """Grade one submission of a class: drive its own code through the lab in notebook order, grading each step.
 
 Runs in a worker process of its own (:mod:`checks.classroom.worker`). The grader owns the driver: each
-notebook's deployment cells run as one question to a freshly spawned sandboxed child (:mod:`checks.probes.drive`),
+notebook's deployment cells run as one question to a sandboxed child of its own (:mod:`checks.probes.drive`),
 never in this interpreter, and each step is then graded exactly as ``python -m checks`` grades it
 (:func:`checks.runner.run_steps`), against what the submission's code left:
 

@@ -1,4 +1,4 @@
-"""The grader's sandbox: run a submission's code in a fresh, confined interpreter and bring back plain data.
+"""The grader's sandbox: run a submission's code in a confined interpreter of its own and bring back plain data.
 
 The grader's side, in the order a step uses it:
 
@@ -7,8 +7,10 @@ The grader's side, in the order a step uses it:
 - :mod:`checks.sandbox.questions`: what the grader asks each probe, in order, one record per question;
 - :mod:`checks.sandbox.container`: the grader's Docker (its sandbox image, and step 3's build and run
   of the submission's own image);
+- :mod:`checks.sandbox.forkserver`: where Docker is not used, each child is a fork of one pre-imported
+  interpreter that holds nothing of the grader's;
 - :mod:`checks.sandbox.confine`: a process's confinement where Docker is not used (namespaces,
-  read-only mounts, no capabilities);
+  read-only mounts, no capabilities, a user of its own, resource limits);
 - :mod:`checks.sandbox.tunnel` (and :mod:`checks.sandbox.inlet`, in the child's network namespace): a
   networked child that reaches exactly one port of the host's loopback, its stand-in's edge;
 - :mod:`checks.sandbox.reaper`: every process and file the child left, found and removed;

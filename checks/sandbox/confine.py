@@ -1,6 +1,6 @@
 """Without Docker: confine a sandbox process with the kernel's own mechanisms, where the system allows it.
 
-Called in the child between fork and exec (``preexec_fn``). With the privilege to do so
+Called in the child (:func:`restrict`, in a fork of :mod:`checks.sandbox.forkserver`). With the privilege to do so
 (root, as in CI), the child gets its own mount namespace in which every filesystem is
 read-only except its scratch folder, a private ``/dev/shm``, its own network namespace
 (loopback only, down) for steps that need no network, and no capabilities at all: it
@@ -22,6 +22,7 @@ import contextlib
 import ctypes
 import functools
 import os
+import resource
 import secrets
 import site
 import subprocess
@@ -32,9 +33,12 @@ from pathlib import Path
 CLONE_NEWNS, CLONE_NEWNET = 0x00020000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_MOVE, MS_REC, MS_PRIVATE = (
     1, 2, 4, 8, 32, 4096, 8192, 16384, 1 << 18)
-PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, LAST_CAPABILITY = 24, 38, 63
+PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, LAST_CAPABILITY = 4, 24, 38, 63
 KEEP_WRITABLE = ("/proc", "/sys", "/dev")  # kernel interfaces; devices are not files a submission can plant
 UNTRUSTED_UIDS = (200_000, 2_000_000_000)  # a fresh, unused user id per run (root only)
+MEMORY_BYTES = 3 * 1024**3  # address space: NumPy + scikit-learn need ~1 GB of it
+MAX_PROCESSES = 64
+MAX_FILE_BYTES = 64 * 1024**2
 FLAGS = {"nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC}
 
 
@@ -71,6 +75,28 @@ def confine(writable: Path, network: bool, drop: bool = True, visible: tuple[Pat
         libc.mount(None, target.encode(), None, MS_REMOUNT | MS_BIND | MS_RDONLY | kept, None)
     _drop_capabilities(libc, drop)
     return True
+
+
+def restrict(uid: int | None, timeout: float, home: str, network: bool, confined: bool, visible: list[str]) -> None:
+    """In the child, before the submission's code: confinement (:func:`confine`, where ``confined``), the
+    untrusted user ``uid``, then resource limits (CPU for ``timeout``, memory, processes, files).
+
+    The limits come last: the child is a copy of the fork server, whose address space and open files may
+    exceed them, and confining needs to allocate and to read /proc. Raises OSError when confining fails.
+    """
+    if confined and not confine(Path(home), network, drop=uid is None, visible=tuple(map(Path, visible))):
+        raise OSError("could not confine the sandbox process")
+    if uid is not None:  # RLIMIT_NPROC counts the processes of the real user id; root ignores it
+        resource.setrlimit(resource.RLIMIT_NPROC, (MAX_PROCESSES, MAX_PROCESSES))
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)  # as after exec: /proc/self is its own
+    limits = {resource.RLIMIT_CPU: int(timeout) + 5, resource.RLIMIT_FSIZE: MAX_FILE_BYTES,
+              resource.RLIMIT_NOFILE: 256, resource.RLIMIT_CORE: 0, resource.RLIMIT_AS: MEMORY_BYTES}
+    for limit, value in limits.items():
+        with contextlib.suppress(ValueError, OSError):  # macOS refuses some (RLIMIT_AS): the others still hold
+            resource.setrlimit(limit, (value, value))
 
 
 def hidden(kept: tuple[Path, ...]) -> list[Path]:

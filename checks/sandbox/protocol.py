@@ -1,7 +1,8 @@
 """The grading conversation: the only module both sides of the sandbox import.
 
 The grader (:mod:`checks.sandbox.spawn`) makes four FIFOs in a folder of its own, names the folder in
-the child's environment (:data:`CHANNEL`) and starts a fresh interpreter running :data:`BOOT`. The child
+the child's environment (:data:`CHANNEL`) and starts a child running :data:`BOOT` (a container's fresh interpreter,
+or a fork of :mod:`checks.sandbox.forkserver`). The child
 (:mod:`checks.probes`) opens them before it imports anything of the submission: it reads questions on
 :data:`ASK`, writes each answer on :data:`ANSWER`, and its fds 1 and 2 (the student's ``print``, ``os.write``
 and child processes alike) become :data:`STDOUT` and :data:`STDERR`.

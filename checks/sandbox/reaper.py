@@ -1,7 +1,8 @@
 """Leave nothing behind: every process a sandboxed child started, and every file it left in shared folders.
 
-The grader becomes a child subreaper, so orphans of the child (even ones that left its
-session with ``setsid``) are re-parented to it instead of to init, and can be found and killed.
+The grader and its fork server (:mod:`checks.sandbox.forkserver`) are child subreapers, so orphans of the
+child (even ones that left its session with ``setsid``) are re-parented to one of them instead of to init,
+and can be found and killed.
 """
 
 from __future__ import annotations
@@ -34,13 +35,14 @@ def remove_stale_scratch() -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def kill_everything(child: subprocess.Popen, uid: int | None, before: set[int]) -> None:
-    """The child's session, every process of its user id (only this run uses it) and orphans we adopted."""
+def kill_everything(child, uid: int | None, before: set[int], adopters: set[int]) -> None:
+    """The child's session, every process of its user id (only this run uses it) and orphans the ``adopters``
+    (subreapers) took in since ``before``. ``child`` is a :class:`subprocess.Popen` or a fork server's child."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(child.pid, signal.SIGKILL)
     killed = set()
     for _ in range(100):
-        left = [p for p in _processes(child.pid, uid, before) if p != child.pid]
+        left = [p for p in _processes(child.pid, uid, before, adopters) if p != child.pid]
         if not left:
             break
         for pid in left:
@@ -60,8 +62,10 @@ def _reap(pids: set[int]) -> None:
             os.waitpid(pid, os.WNOHANG)
 
 
-def children() -> list[int]:
-    return [pid for pid, parent in _table() if parent == os.getpid()]
+def children(parent: int | None = None) -> list[int]:
+    """The live children of ``parent`` (this process by default)."""
+    parent = os.getpid() if parent is None else parent
+    return [pid for pid, ppid in _table() if ppid == parent]
 
 
 def _table() -> list[tuple[int, int]]:
@@ -76,9 +80,9 @@ def _table() -> list[tuple[int, int]]:
     return rows
 
 
-def _processes(session: int, uid: int | None, before: set[int]) -> list[int]:
-    """Live processes in the child's session, owned by its user id, or orphans the grader adopted."""
-    found, me = [], os.getpid()
+def _processes(session: int, uid: int | None, before: set[int], adopters: set[int]) -> list[int]:
+    """Live processes in the child's session, owned by its user id, or orphans the adopters took in."""
+    found = []
     for entry in _proc():
         if not entry.name.isdigit():
             continue
@@ -88,7 +92,7 @@ def _processes(session: int, uid: int | None, before: set[int]) -> list[int]:
                 continue
             owner = entry.stat().st_uid
             if int(fields[3]) == session or (uid is not None and owner == uid) or (
-                    int(fields[1]) == me and int(entry.name) not in before):
+                    int(fields[1]) in adopters and int(entry.name) not in before):
                 found.append(int(entry.name))
     return found
 

@@ -1,13 +1,13 @@
 """Run a submission's code in a sandbox and bring back what it did, as plain data.
 
 The grader never runs student code in its own process and never forks itself (or a
-Jupyter kernel). Each step's probe (:mod:`checks.probes`) runs in a freshly spawned
-interpreter:
+Jupyter kernel). Each step's probe (:mod:`checks.probes`) runs:
 
-- in a container when Docker is available (``docker``): the submission mounted read-only,
-  a tmpfs scratch, ``--network none`` unless the step needs the cloud, memory and pids
+- in a container when Docker is available (``docker``): a fresh interpreter, the submission mounted
+  read-only, a tmpfs scratch, ``--network none`` unless the step needs the cloud, memory and pids
   limits, a non-root user, no capabilities;
-- otherwise in a process (``process``): its own session and process group, a throw-away
+- otherwise in a process (``process``), a fork of the grader's pre-imported fork server
+  (:mod:`checks.sandbox.forkserver`), never of the grader: its own session, a throw-away
   user id when the grader runs as root (so it can write nothing but its scratch folder and
   signal no one), ``setrlimit`` limits on memory, CPU, processes, open files and file size.
   The report says the run was not in a container.
@@ -23,11 +23,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import resource
 import secrets
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -35,13 +33,9 @@ from pathlib import Path
 from labkit.bilingual import say
 from labkit.config import REPO_ROOT
 
-from . import confine, container, protocol, questions, reaper, tunnel
+from . import confine, container, forkserver, protocol, questions, reaper, tunnel
 from .channel import Outcome, converse, make_fifos
 from .reaper import SCRATCH_PREFIX
-
-MEMORY_BYTES = 3 * 1024**3  # address space: NumPy + scikit-learn need ~1 GB of it
-MAX_PROCESSES = 64
-MAX_FILE_BYTES = 64 * 1024**2
 
 
 def run_probe(probe: str, request: dict, files: dict[str, Path | bytes], *, timeout: float, network: bool,
@@ -96,7 +90,7 @@ def _copy_submission(files: dict[str, Path | bytes], folder: Path) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(source, bytes):
             target.write_bytes(source)
-        elif source.is_symlink() or not source.is_file() or source.stat().st_size > MAX_FILE_BYTES:
+        elif source.is_symlink() or not source.is_file() or source.stat().st_size > confine.MAX_FILE_BYTES:
             continue  # the check that needs the file reports it missing
         else:
             shutil.copyfile(source, target)
@@ -109,65 +103,43 @@ def _copy_submission(files: dict[str, Path | bytes], folder: Path) -> Path:
 
 
 def child_environment(scratch: Path, extra: dict[str, str]) -> dict[str, str]:
-    return {"PATH": os.defpath, "HOME": str(scratch / "home"), "TMPDIR": str(scratch / "home"),
-            "LANG": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg",
-            "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", **extra}
+    return {**forkserver.BASE_ENVIRONMENT, "HOME": str(scratch / "home"), "TMPDIR": str(scratch / "home"), **extra}
 
 
 def _run_process(scratch: Path, submission: Path, driver, timeout: float, extra: dict, network: bool,
                  reach: int | None) -> Outcome:
     uid, confined = confine.untrusted_uid(REPO_ROOT), confine.confinable()
     tunneled = network and reach is not None and confined and tunnel.available()
+    server = forkserver.server(str(REPO_ROOT), tempfile.gettempdir())
     reaper.become_subreaper()
-    before = set(reaper.children())
-    home = scratch / "home"
-    home.mkdir()
-    if uid is not None:
-        os.chown(home, uid, uid)
-    channel = make_fifos(scratch / "channel", uid)
-    env = child_environment(scratch, {**extra, protocol.SUBMISSION: str(submission), protocol.CHANNEL: str(channel)})
-    if "LAB_CODE" in extra:  # the folder the grader named is not the child's to see: its own copy is
-        env["LAB_CODE"] = str(submission)
-    with open(scratch / "child.log", "wb") as log:
-        child = subprocess.Popen(
-            [sys.executable, "-I", "-c", protocol.BOOT.format(root=str(REPO_ROOT))], stdin=subprocess.DEVNULL,
-            stdout=log, stderr=log, cwd=home, env=env, start_new_session=True, close_fds=True,
-            preexec_fn=lambda: _limit(uid, timeout, home, network and not tunneled, confined))
-    inlet = tunnel.Tunnel(reach) if tunneled else contextlib.nullcontext()
-    try:
-        with inlet:
-            if tunneled:
-                inlet.enter(child.pid)  # before the first question: no code of the submission has run yet
-            outcome = converse(channel, child, timeout, driver)
-    finally:
-        reaper.kill_everything(child, uid, before)
-        reaper.remove_leftovers(uid)
+    with server.lock:  # one child of this server at a time: every other process it adopts is this child's
+        before = set(reaper.children()) | set(reaper.children(server.pid))
+        home = scratch / "home"
+        home.mkdir()
+        if uid is not None:
+            os.chown(home, uid, uid)
+        channel = make_fifos(scratch / "channel", uid)
+        env = child_environment(scratch, {**extra, protocol.SUBMISSION: str(submission), protocol.CHANNEL: str(channel)})
+        if "LAB_CODE" in extra:  # the folder the grader named is not the child's to see: its own copy is
+            env["LAB_CODE"] = str(submission)
+        request = {"program": protocol.BOOT.format(root=str(REPO_ROOT)), "env": env, "cwd": str(home), "uid": uid, "timeout": timeout, "home": str(home),
+                   "network": network and not tunneled, "confined": confined,
+                   "visible": [str(p) for p in (home.parent, *confine.needed(REPO_ROOT))]}
+        with open(scratch / "child.log", "wb") as log:
+            child = server.fork(request, log.fileno())
+        inlet = tunnel.Tunnel(reach) if tunneled else contextlib.nullcontext()
+        try:
+            with inlet:
+                if tunneled:
+                    inlet.enter(child.pid)  # before the first question: no code of the submission has run yet
+                outcome = converse(channel, child, timeout, driver)
+        finally:
+            reaper.kill_everything(child, uid, before, adopters={os.getpid(), server.pid})
+            reaper.remove_leftovers(uid)
     network_kind = ", only its stand-in's port" if tunneled else "" if network else ", no network"
     outcome.isolation = "process" + (", a user of its own" if uid is not None else ", same user") + (
         ", read-only filesystem, no capabilities" + network_kind if confined else "")
     return outcome
-
-
-def _limit(uid: int | None, timeout: float, home: Path, network: bool, confined: bool) -> None:
-    """In the child, before Python starts: confinement, the untrusted user, then resource limits.
-
-    The limits come last: this child is still a copy of the grader, whose address space and open
-    files (a long test session's, a notebook kernel's) may already exceed them, and confining needs
-    to allocate and to read /proc. They bind the submission's interpreter after exec.
-    """
-    if confined and not confine.confine(home, network, drop=uid is None,
-                                        visible=(home.parent, *confine.needed(REPO_ROOT))):
-        raise OSError("could not confine the sandbox process")
-    if uid is not None:  # RLIMIT_NPROC counts the processes of the real user id; root ignores it
-        resource.setrlimit(resource.RLIMIT_NPROC, (MAX_PROCESSES, MAX_PROCESSES))
-        os.setgroups([])
-        os.setgid(uid)
-        os.setuid(uid)
-    limits = {resource.RLIMIT_CPU: int(timeout) + 5, resource.RLIMIT_FSIZE: MAX_FILE_BYTES,
-              resource.RLIMIT_NOFILE: 256, resource.RLIMIT_CORE: 0, resource.RLIMIT_AS: MEMORY_BYTES}
-    for limit, value in limits.items():
-        with contextlib.suppress(ValueError, OSError):  # macOS refuses some (RLIMIT_AS): the others still hold
-            resource.setrlimit(limit, (value, value))
 
 
 def _run_container(scratch: Path, submission: Path, driver, timeout: float) -> Outcome:
@@ -180,7 +152,7 @@ def _run_container(scratch: Path, submission: Path, driver, timeout: float) -> O
             fifo.chmod(0o666)
     command = ["docker", "run", "--rm", "--name", name, "--network", "none", "--read-only",
                "--tmpfs", "/scratch:rw,size=256m,uid=65534,gid=65534,mode=0700", "--memory", "2g", "--memory-swap", "2g",
-               "--pids-limit", str(MAX_PROCESSES), "--user", f"{container.SANDBOX_UID}:{container.SANDBOX_UID}",
+               "--pids-limit", str(confine.MAX_PROCESSES), "--user", f"{container.SANDBOX_UID}:{container.SANDBOX_UID}",
                "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
                "-v", f"{REPO_ROOT / 'checks'}:/grader/checks:ro", "-v", f"{REPO_ROOT / 'labkit'}:/grader/labkit:ro",
                "-v", f"{submission}:/submission:ro", "-v", f"{channel}:/channel:ro", "--entrypoint", "/var/lang/bin/python"]

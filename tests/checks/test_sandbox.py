@@ -75,20 +75,6 @@ def test_the_child_and_the_grader_side_of_the_sandbox_share_only_the_protocol():
     assert not {i for i in edges["checks.sandbox.protocol"] | edges["checks.sandbox"] if i.startswith("checks")}
 
 
-def test_the_child_loads_no_module_of_the_grader_side():
-    # when a fresh interpreter imports every probe, as the sandboxed child does
-    script = ("import json, sys; sys.path.insert(0, sys.argv[1]); import checks.probes.app, checks.probes.calls, "
-              "checks.probes.service, checks.probes.train; "
-              "print(json.dumps([m for m in sys.modules if m.split('.')[0] == 'checks']))")
-    done = subprocess.run([sys.executable, "-I", "-c", script, str(config.REPO_ROOT)], capture_output=True, text=True,
-                          timeout=120)
-    # then of the grader's modules it holds only the package and the protocol
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert set(json.loads(done.stdout)) == {"checks", "checks.probes", "checks.probes.app", "checks.probes.calls",
-                                            "checks.probes.harness", "checks.probes.service", "checks.probes.train",
-                                            "checks.sandbox", "checks.sandbox.protocol"}
-
-
 def test_each_answer_becomes_the_record_the_grader_keyed_with_what_was_printed_meanwhile(tmp_path):
     outcome = conversation(tmp_path, "honest")
     assert outcome.finished and not outcome.tampered and not outcome.problem
