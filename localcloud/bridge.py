@@ -4,7 +4,7 @@ A workload (a Lambda environment, a Cloud Run instance) runs in a network namesp
 with nothing but its own loopback (``docker run --network none``; ``unshare --net`` in host mode),
 so it reaches neither the edge, nor another workload, nor the host's network, and nothing of it
 listens on the host's loopback. The stand-in reaches the port the workload serves on (the RIE's
-invoke port, Cloud Run's ``PORT``) through :mod:`localcloud.forwarder`, started with
+invoke port, Cloud Run's ``PORT``) through :mod:`localcloud.relay` (``into``), started with
 ``nsenter -t PID -n`` in the workload's namespace: it binds a path-based unix socket (a file,
 not a network address) in a folder only the stand-in's user may open (0700), and forwards each
 connection to ``127.0.0.1:PORT`` inside. One :class:`Bridge` per workload; :meth:`Bridge.stop`
@@ -31,11 +31,11 @@ from pathlib import Path
 
 from localcloud import children, engine
 
-FORWARDER = Path(__file__).resolve().with_name("forwarder.py")
+RELAY = Path(__file__).resolve().with_name("relay.py")
 NSENTER = shutil.which("nsenter") or "nsenter"
 SOCKET_PATH_MAX = 100  # sun_path holds 108 bytes; leave room for the forwarder's staging suffix
 SOCKET_NAME = "http.sock"
-FORWARDER_IN_HELPER = "/opt/localcloud/forwarder.py"
+RELAY_IN_HELPER = "/opt/localcloud/relay.py"
 
 
 class BridgeError(RuntimeError):
@@ -112,22 +112,22 @@ class Bridge:
             raise BridgeError(f"the workload's process {pid} is gone") from None
         if shared:
             raise BridgeError(f"the workload's process {pid} has no network namespace of its own")
-        command = [NSENTER, "--target", str(pid), "--net", "--", sys.executable, "-I", "-S", str(FORWARDER),
+        command = [NSENTER, "--target", str(pid), "--net", "--", sys.executable, "-I", "-S", str(RELAY), "into",
                    str(self.path), str(self.port)]
         try:
             self.process = children.spawn(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                           stderr=subprocess.PIPE, start_new_session=True)
         except OSError as error:
             raise BridgeError(f"cannot start the forwarder: {error}") from None
-        children.record(self.home, f"bridge-{self.name}", self.process.pid, "forwarder.py")
+        children.record(self.home, f"bridge-{self.name}", self.process.pid, "relay.py")
 
     def _start_beside(self, container: str, image: str, labels: list[str]) -> None:
         self.helper = f"{container}-bridge"
         command = [engine.cli(), "run", "--rm", "--interactive", "--name", self.helper,
                    "--network", f"container:{container}", "--user", f"{os.getuid()}:{os.getgid()}", "--read-only",
                    *engine.CONFINED, *[option for label in labels for option in ("--label", label)],
-                   "--volume", f"{self.folder}:{self.folder}", "--volume", f"{FORWARDER}:{FORWARDER_IN_HELPER}:ro",
-                   "--entrypoint", "python3", image, "-I", "-S", FORWARDER_IN_HELPER, str(self.path), str(self.port)]
+                   "--volume", f"{self.folder}:{self.folder}", "--volume", f"{RELAY}:{RELAY_IN_HELPER}:ro",
+                   "--entrypoint", "python3", image, "-I", "-S", RELAY_IN_HELPER, "into", str(self.path), str(self.port)]
         try:
             self.process = children.spawn(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                           stderr=subprocess.PIPE, start_new_session=True)

@@ -4,7 +4,7 @@
 library only; root). Run as process 1 of a new PID namespace, in new network, IPC and mount namespaces, it
 
 * brings up the namespace's loopback, its only interface (the stand-in reaches it through
-  :mod:`localcloud.forwarder`; the workload reaches nothing of the host's network); System V shared memory,
+  :mod:`localcloud.relay`; the workload reaches nothing of the host's network); System V shared memory,
   semaphores and message queues are the namespace's own and vanish with it;
 * builds a new root and moves into it with ``pivot_root`` (:func:`build_file_system`): the system folders
   (``/usr``, ``/etc``, ...), ``SPEC["visible"]`` (the interpreter and its packages) and ``SPEC["binds"]``

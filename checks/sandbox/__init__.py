@@ -11,7 +11,7 @@ The grader's side, in the order a step uses it:
   interpreter that holds nothing of the grader's;
 - :mod:`checks.sandbox.confine`: a process's confinement where Docker is not used (namespaces,
   read-only mounts, no capabilities, a user of its own, resource limits);
-- :mod:`checks.sandbox.tunnel` (and :mod:`checks.sandbox.inlet`, in the child's network namespace): a
+- :mod:`checks.sandbox.tunnel` (and :mod:`localcloud.relay`, in the child's network namespace): a
   networked child that reaches exactly one port of the host's loopback, its stand-in's edge;
 - :mod:`checks.sandbox.reaper`: every process and file the child left, found and removed;
 - :mod:`checks.sandbox.channel`: the grader's end of the grading channel (one question at a time, what

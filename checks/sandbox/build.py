@@ -3,7 +3,7 @@
 - :func:`stage` copies the build context file by file and refuses a symbolic link (naming it) anywhere below
   the folder a file comes from: a link could hand the build a file of the grader's machine.
 - :func:`build` runs Docker's classic builder with the network of a *gate* container: its own network
-  namespace (``--network none``: loopback only), where a forwarder on ``127.0.0.1:3128`` passes each
+  namespace (``--network none``: loopback only), where :mod:`localcloud.relay` on ``127.0.0.1:3128`` passes each
   connection through a unix socket in a private folder to :class:`~checks.sandbox.indexproxy.IndexProxy`, a proxy of the grader's
   that opens HTTPS tunnels (``CONNECT``) to the package index pip uses by default and to nothing else (no other host,
   no other port, never a loopback, private, link-local or metadata address). The build gets ``HTTPS_PROXY`` (one of Docker's predefined
@@ -28,37 +28,14 @@ from pathlib import Path
 
 from labkit.config import REPO_ROOT
 from lambda_rie import WaitTimeout, wait_for
+from localcloud import relay
 
 from .indexproxy import IndexProxy
 
 GATE_IMAGE = "public.ecr.aws/lambda/python:3.11"  # has Python; every lab build starts from it
 GATE_PORT = 3128  # inside the gate's own network namespace: never a port of this machine
 TAIL_LINES = 5
-FORWARDER = rf"""
-import socket, threading
-def pipe(a, b):
-    try:
-        while data := a.recv(65536):
-            b.sendall(data)
-    except OSError:
-        pass
-    finally:
-        for s in (a, b):
-            try: s.shutdown(socket.SHUT_RDWR)
-            except OSError: pass
-def serve(client):
-    upstream = socket.socket(socket.AF_UNIX)
-    try:
-        upstream.connect('/gate/proxy.sock')
-    except OSError:
-        client.close(); return
-    threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
-    pipe(client, upstream)
-listener = socket.socket(); listener.bind(('127.0.0.1', {GATE_PORT})); listener.listen(64)
-print('ready', flush=True)
-while True:
-    threading.Thread(target=serve, args=(listener.accept()[0],), daemon=True).start()
-"""
+RELAY_IN_GATE = "/opt/relay.py"
 
 
 class LinkRefused(Exception):
@@ -149,9 +126,11 @@ def gate(folder: Path) -> Iterator[str]:
     name = f"lab-grade-gate-{secrets.token_hex(6)}"
     with IndexProxy(gate_folder / "proxy.sock"):
         started = subprocess.run(
-            ["docker", "run", "-d", "--rm", "--name", name, "--network", "none", "--read-only", "--user", "65534:65534",
-             "--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--memory", "128m", "--pids-limit", "64",
-             "-v", f"{gate_folder}:/gate", "--entrypoint", "/var/lang/bin/python", GATE_IMAGE, "-I", "-c", FORWARDER],
+            ["docker", "run", "-d", "--interactive", "--rm", "--name", name, "--network", "none", "--read-only",
+             "--user", "65534:65534", "--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--memory", "128m",
+             "--pids-limit", "64", "-v", f"{gate_folder}:/gate", "-v", f"{relay.__file__}:{RELAY_IN_GATE}:ro",
+             "--entrypoint", "/var/lang/bin/python", GATE_IMAGE, "-I", "-S", RELAY_IN_GATE, "out-of", str(GATE_PORT),
+             "/gate/proxy.sock"],
             capture_output=True, text=True, timeout=120)
         try:
             yield f"container:{name}" if started.returncode == 0 and _ready(name) else "none"
@@ -160,7 +139,7 @@ def gate(folder: Path) -> Iterator[str]:
 
 
 def _ready(name: str, seconds: float = 20) -> bool:
-    """Whether the gate's forwarder listens (it says so on its output)."""
+    """Whether the gate's relay listens (it says so on its output)."""
     def said() -> bool:
         return "ready" in subprocess.run(["docker", "logs", name], capture_output=True, text=True, timeout=30).stdout
 

@@ -10,8 +10,10 @@ report says it was not sandboxed.
 
 In that mount namespace the temporary folder (where a class's work folders, every child's scratch and the
 stand-ins' homes live) is an empty file system holding only the folders the child needs (its own scratch),
-and so is every folder the child's user could not enter on the host (e.g. a private ``/root`` holding the
-interpreter): the child sees no classmate's copy, and a fresh user id can run the interpreter
+and so is every top-level folder but the system's (a class's sources, an instructor's gradebook), the lab
+itself but for the folders the child runs (:data:`SHOWN`: never the reference solution, the tests or
+``.git``), and every folder the child's user could not enter on the host (e.g. a private ``/root`` holding
+the interpreter): the child sees no classmate's copy, and a fresh user id can run the interpreter
 (:func:`untrusted_uid`), so that a child is not root, even without capabilities (a root child owns every
 root-owned file: classmates' copies, the Docker socket, other children's ``/proc/PID/root``).
 """
@@ -36,6 +38,9 @@ MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_MOVE, MS_REC,
 PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, LAST_CAPABILITY = 4, 24, 38, 63
 KEEP_WRITABLE = ("/proc", "/sys", "/dev")  # kernel interfaces; devices are not files a submission can plant
 UNTRUSTED_UIDS = (200_000, 2_000_000_000)  # a fresh, unused user id per run (root only)
+SYSTEM = frozenset({"bin", "boot", "dev", "etc", "lib", "lib32", "lib64", "libx32", "proc", "run", "sbin", "sys", "usr",
+                    "var"})  # top-level folders a child sees (read-only); every other one it sees empty but for what it runs
+SHOWN = ("checks", "labkit", "lambda_rie", "docker")  # of the lab, all a child runs: never the reference, tests or .git
 MEMORY_BYTES = 3 * 1024**3  # address space: NumPy + scikit-learn need ~1 GB of it
 MAX_PROCESSES = 64
 MAX_FILE_BYTES = 64 * 1024**2
@@ -50,11 +55,12 @@ class _CapData(ctypes.Structure):
     _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
 
 
-def confine(writable: Path, network: bool, drop: bool = True, visible: tuple[Path, ...] = ()) -> bool:
+def confine(writable: Path, network: bool, drop: bool = True, visible: tuple[Path, ...] = (),
+            cover: tuple[Path, ...] = ()) -> bool:
     """Make everything but ``writable`` read-only (and the network unreachable unless ``network``); hide the
-    temporary folder but ``writable`` and ``visible``, and every folder others may not enter but the ``visible``
-    folders under it (:func:`hidden`); drop every capability (unless ``drop`` is False: the caller changes user
-    next). Returns False, changing nothing that matters, where the system does not allow it."""
+    temporary folder, the ``cover`` folders and every folder others may not enter, but ``writable`` and the
+    ``visible`` folders under them (:func:`hidden`); drop every capability (unless ``drop`` is False: the caller
+    changes user next). Returns False, changing nothing that matters, where the system does not allow it."""
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.unshare(CLONE_NEWNS | (0 if network else CLONE_NEWNET)) != 0:
         return False
@@ -62,7 +68,7 @@ def confine(writable: Path, network: bool, drop: bool = True, visible: tuple[Pat
         return False
     libc.mount(b"tmpfs", b"/dev/shm", b"tmpfs", MS_NOSUID | MS_NODEV, b"size=64m")  # gone with the namespace
     kept = (writable, *visible)
-    for folder in hidden(kept):
+    for folder in hidden(kept, cover):
         if not _cover(libc, folder, kept):
             return False
     folder = str(writable).encode()
@@ -77,14 +83,17 @@ def confine(writable: Path, network: bool, drop: bool = True, visible: tuple[Pat
     return True
 
 
-def restrict(uid: int | None, timeout: float, home: str, network: bool, confined: bool, visible: list[str]) -> None:
-    """In the child, before the submission's code: confinement (:func:`confine`, where ``confined``), the
-    untrusted user ``uid``, then resource limits (CPU for ``timeout``, memory, processes, files).
+def restrict(uid: int | None, timeout: float, home: str, network: bool, confined: bool, visible: list[str],
+             cover: list[str]) -> None:
+    """In the child, before the submission's code: confinement (:func:`confine`, where ``confined``: ``visible``
+    and ``cover`` as it takes them), the untrusted user ``uid``, then resource limits (CPU for ``timeout``,
+    memory, processes, files).
 
     The limits come last: the child is a copy of the fork server, whose address space and open files may
     exceed them, and confining needs to allocate and to read /proc. Raises OSError when confining fails.
     """
-    if confined and not confine(Path(home), network, drop=uid is None, visible=tuple(map(Path, visible))):
+    if confined and not confine(Path(home), network, drop=uid is None, visible=tuple(map(Path, visible)),
+                                cover=tuple(map(Path, cover))):
         raise OSError("could not confine the sandbox process")
     if uid is not None:  # RLIMIT_NPROC counts the processes of the real user id; root ignores it
         resource.setrlimit(resource.RLIMIT_NPROC, (MAX_PROCESSES, MAX_PROCESSES))
@@ -99,17 +108,19 @@ def restrict(uid: int | None, timeout: float, home: str, network: bool, confined
             resource.setrlimit(limit, (value, value))
 
 
-def hidden(kept: tuple[Path, ...]) -> list[Path]:
-    """The folders a confined child sees empty but for ``kept``: the temporary folder, and every folder above a
-    kept one that others may not enter (outermost first)."""
-    temporary = Path(tempfile.gettempdir()).resolve()
-    folders = {temporary} if temporary != Path("/") else set()
+def hidden(kept: tuple[Path, ...], cover: tuple[Path, ...] = ()) -> list[Path]:
+    """The folders a confined child sees empty but for ``kept`` (outermost first, none inside another): the
+    temporary folder, every top-level folder but the system's (:data:`SYSTEM`: where a class's sources, an
+    instructor's gradebook or a classmate's copy may lie), the ``cover`` folders, and every folder above a kept
+    one that others may not enter."""
+    tops = [entry for entry in Path("/").iterdir() if entry.name not in SYSTEM and not entry.is_symlink() and entry.is_dir()]
+    folders = {Path(folder).resolve() for folder in (tempfile.gettempdir(), *tops, *cover)} - {Path("/")}
     for path in kept:
         for above in reversed(Path(path).resolve().parents):
             with contextlib.suppress(OSError):
                 if above != Path("/") and not above.stat().st_mode & 0o001:
                     folders.add(above)
-    return sorted(folders, key=lambda f: len(f.parts))
+    return sorted((f for f in folders if not any(other in f.parents for other in folders)), key=lambda f: len(f.parts))
 
 
 def _cover(libc, folder: Path, kept: tuple[Path, ...]) -> bool:
@@ -144,7 +155,7 @@ def works(python: str, scratch: Path) -> bool:
               "open(sys.argv[2] + '/ok', 'w').close()")
     try:
         done = subprocess.run([python, "-I", "-c", script, str(scratch / "outside"), str(scratch / "w")],
-                              preexec_fn=lambda: confine(scratch / "w", False) or os._exit(2),
+                              preexec_fn=lambda: confine(scratch / "w", False, visible=interpreter()) or os._exit(2),
                               capture_output=True, timeout=60)
     except (OSError, subprocess.SubprocessError):
         return False
@@ -192,10 +203,16 @@ def confinable() -> bool:
 
 
 def needed(repo: Path) -> tuple[Path, ...]:
-    """What a child must see besides its scratch: the lab (``repo``) and this interpreter's folders."""
+    """What a child must see besides its scratch: the folders of the lab (``repo``, which it sees empty but for
+    these: ``cover=(repo,)``) it runs (:data:`SHOWN`), and this interpreter's folders."""
+    return (*(repo / name for name in SHOWN), *interpreter())
+
+
+def interpreter() -> tuple[Path, ...]:
+    """This interpreter's folders: its prefixes, its executable's folder and its site-packages."""
     paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
              os.path.dirname(os.path.realpath(sys.executable)), *site.getsitepackages()}
-    return (repo, *sorted(Path(path) for path in paths if path))
+    return tuple(sorted(Path(path) for path in paths if path))
 
 
 @functools.cache
@@ -208,7 +225,7 @@ def _interpreter_shared(repo: Path) -> bool:
         Path(folder).chmod(0o755)
 
         def drop():
-            if confined and not confine(Path(folder), False, drop=False, visible=needed(repo)):
+            if confined and not confine(Path(folder), False, drop=False, visible=needed(repo), cover=(repo,)):
                 os._exit(3)
             os.setgroups([])
             os.setgid(uid)

@@ -273,7 +273,7 @@ def _child(request: dict, log_fd: int, confined_fd: int) -> None:
 
         os.chdir(request["cwd"])
         confine.restrict(request["uid"], request["timeout"], request["home"], request["network"],
-                         request["confined"], request["visible"])
+                         request["confined"], request["visible"], request["cover"])
         os.write(confined_fd, b"1")
         os.close(confined_fd)
         os.environ.clear()

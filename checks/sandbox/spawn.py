@@ -124,7 +124,7 @@ def _run_process(scratch: Path, submission: Path, driver, timeout: float, extra:
             env["LAB_CODE"] = str(submission)
         request = {"program": protocol.BOOT.format(root=str(REPO_ROOT)), "env": env, "cwd": str(home), "uid": uid, "timeout": timeout, "home": str(home),
                    "network": network and not tunneled, "confined": confined,
-                   "visible": [str(p) for p in (home.parent, *confine.needed(REPO_ROOT))]}
+                   "visible": [str(p) for p in (home.parent, *confine.needed(REPO_ROOT))], "cover": [str(REPO_ROOT)]}
         with open(scratch / "child.log", "wb") as log:
             child = server.fork(request, log.fileno())
         inlet = tunnel.Tunnel(reach) if tunneled else contextlib.nullcontext()

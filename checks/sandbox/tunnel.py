@@ -6,8 +6,8 @@ so it reaches nothing of the host: not the grader, not a classmate's stand-in, n
 
 - on the host, a thread of the grader listens on a path-based unix socket (a file, in a folder of the grader's
   only, mode 0700) and relays each connection to ``127.0.0.1:PORT`` of the host;
-- in the child's namespace, :mod:`checks.sandbox.inlet` (started with ``nsenter --net``, as the grader's user)
-  brings the loopback up, listens on ``127.0.0.1:PORT`` and relays each connection to that socket.
+- in the child's namespace, :mod:`localcloud.relay` (``out-of``, started with ``nsenter --net``, as the grader's
+  user) brings the loopback up, listens on ``127.0.0.1:PORT`` and relays each connection to that socket.
 
 The child's URLs (``http://127.0.0.1:PORT``, a service's ``*.localhost:PORT``) and the edge's Host check are
 unchanged; any other address or port is unreachable. Entering another process's network namespace takes root,
@@ -27,9 +27,9 @@ import tempfile
 import threading
 from pathlib import Path
 
-from . import inlet
+from localcloud import relay
 
-INLET = Path(inlet.__file__).resolve()
+RELAY = Path(relay.__file__).resolve()
 NSENTER = shutil.which("nsenter")
 READY_S = 20
 
@@ -54,12 +54,8 @@ class Tunnel:
         self.server.bind(str(self.path))
         self.server.listen(128)
         self.inlet: subprocess.Popen | None = None
-        threading.Thread(target=inlet.accept_forever, args=(self.server, self._upstream), daemon=True).start()
-
-    def _upstream(self) -> socket.socket:
-        sock = socket.create_connection(("127.0.0.1", self.port), timeout=10)
-        sock.settimeout(None)  # a slow answer (a cold start) is the child's to wait for
-        return sock
+        threading.Thread(target=relay.accept_forever, args=(self.server, relay.to_tcp(port, timeout=10)),
+                         daemon=True).start()
 
     def enter(self, pid: int) -> None:
         """Start the inlet in the network namespace of process ``pid`` and wait until it listens.
@@ -73,8 +69,8 @@ class Tunnel:
             raise TunnelError(f"the sandboxed process {pid} is gone") from None
         if shared:
             raise TunnelError(f"the sandboxed process {pid} has no network namespace of its own")
-        command = [NSENTER or "nsenter", "--target", str(pid), "--net", "--", sys.executable, "-I", "-S", str(INLET),
-                   str(self.port), str(self.path)]
+        command = [NSENTER or "nsenter", "--target", str(pid), "--net", "--", sys.executable, "-I", "-S", str(RELAY),
+                   "out-of", str(self.port), str(self.path)]
         self.inlet = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                       start_new_session=True, close_fds=True)
         ready, _, _ = select.select([self.inlet.stdout], [], [], READY_S)

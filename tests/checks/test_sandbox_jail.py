@@ -1,5 +1,5 @@
-"""A confined child reaches only the port it is given and sees no other folder of the temporary folder, as
-another user: the mechanisms a class batch relies on (:mod:`checks.sandbox.tunnel`, :mod:`checks.sandbox.confine`)."""
+"""A confined child reaches only the port it is given, sees no other folder of the temporary folder and of the lab
+only what it runs, as another user: the mechanisms a class batch relies on (:mod:`checks.sandbox.tunnel`, :mod:`checks.sandbox.confine`)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,11 @@ import pytest
 from checks.sandbox import confine, tunnel
 from labkit.config import REPO_ROOT
 
-pytestmark = pytest.mark.skipif(not (confine.confinable() and tunnel.available()),
-                                reason="confining a process needs root and namespaces")
+pytestmark = pytest.mark.skipif(not tunnel.available(), reason="confining a process needs root and namespaces")
+
+
+def test_as_root_a_child_can_be_confined():
+    assert confine.confinable()  # otherwise every child would run unconfined, and the report would only say so
 
 
 def greeter() -> tuple[socket.socket, int]:
@@ -54,7 +57,7 @@ def test_a_child_with_its_own_network_reaches_the_port_it_is_given_and_no_other(
     (ours, port), (other, other_port) = greeter(), greeter()
     with ours, other:
         child = subprocess.Popen([sys.executable, "-I", "-c", TRY, str(port), str(other_port)], stdin=subprocess.PIPE,
-                                 stdout=subprocess.PIPE, preexec_fn=lambda: confine.confine(tmp_path, False) or os._exit(3))
+                                 stdout=subprocess.PIPE, preexec_fn=lambda: confine.confine(tmp_path, False, visible=confine.interpreter()) or os._exit(3))
         with tunnel.Tunnel(port) as inlet:
             inlet.enter(child.pid)
             said, _ = child.communicate(b"go\n", timeout=30)
@@ -88,7 +91,7 @@ def test_a_confined_child_sees_its_own_folder_and_no_other_of_the_temporary_fold
         os.chown(mine, uid, uid)
 
         def jail():
-            if not confine.confine(Path(mine), False, drop=False, visible=confine.needed(REPO_ROOT)):
+            if not confine.confine(Path(mine), False, drop=False, visible=confine.needed(REPO_ROOT), cover=(REPO_ROOT,)):
                 os._exit(3)
             os.setgroups([])
             os.setgid(uid)
@@ -98,3 +101,25 @@ def test_a_confined_child_sees_its_own_folder_and_no_other_of_the_temporary_fold
                               preexec_fn=jail, capture_output=True, text=True, timeout=60)
     assert done.stdout.splitlines() == [f"{mine}/own.txt own", f"{classmate}/app.py FileNotFoundError",
                                         f"uid {uid}"], done.stderr
+
+
+def test_of_the_lab_a_child_sees_what_it_runs_and_not_the_reference_the_tests_or_the_history():
+    # given: a child of the real fork server, whose app.py looks around the lab
+    from checks.sandbox import spawn
+
+    look = (f"import os; root = {str(REPO_ROOT)!r}\n"
+            "print(sorted(os.listdir(root)), os.path.isfile(os.path.join(root, 'labkit', 'config.py')))\n"
+            "print(sorted(os.listdir(os.path.dirname(root))))\n")
+    outcome = spawn.run_probe("app", {"events": [], "broken_events": []}, {"app.py": look.encode()}, timeout=60,
+                              network=False)
+    # then: of the lab's folders it sees exactly those it runs (and the interpreter, where it lies in the lab: .venv);
+    # the reference, the exercises, the tests, the stand-in and .git are not there
+    shown = {path.relative_to(REPO_ROOT).parts[0] for path in confine.needed(REPO_ROOT) if path.is_relative_to(REPO_ROOT)}
+    assert shown >= set(confine.SHOWN) and not shown & {"lab_solution", "exercises", "tests", "localcloud", ".git"}
+    lab, beside = outcome.records["import"]["stdout"].splitlines()
+    assert lab == f"{sorted(shown)} True"
+    # and: beside the lab (a class's sources, an instructor's gradebook may lie there) only what leads to what it runs
+    parent = REPO_ROOT.parent
+    if parent != Path("/") and parent.parts[1] not in confine.SYSTEM:
+        leads = {p.relative_to(parent).parts[0] for p in confine.needed(REPO_ROOT) if p.is_relative_to(parent)}
+        assert beside == str(sorted(leads))

@@ -1,4 +1,5 @@
-"""localcloud.forwarder, the bridge into a workload's network namespace, run here in this test's own namespace."""
+"""localcloud.relay into a workload (the bridge), run here in this test's own namespace; its way out of a sandbox is
+tests/checks/test_sandbox_jail.py's, and of a build's gate tests/checks/test_build_containment.py's."""
 
 from __future__ import annotations
 
@@ -11,13 +12,25 @@ import threading
 import pytest
 
 from lambda_rie import WaitTimeout, wait_for
-from localcloud.bridge import FORWARDER, UnixHTTPConnection
+from localcloud.bridge import RELAY, UnixHTTPConnection
 
 
 def stop(listener: socket.socket) -> None:
     """Stop listening now (a bare close would wait for the accept blocked in the server's thread)."""
     listener.shutdown(socket.SHUT_RDWR)
     listener.close()
+
+
+def read_request(connection: socket.socket) -> bytes:
+    """One whole request: its head, then as many bytes as its Content-Length says (they may come apart)."""
+    request = b""
+    while b"\r\n\r\n" not in request and (chunk := connection.recv(65536)):
+        request += chunk
+    head, _, body = request.partition(b"\r\n\r\n")
+    length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")), 0)
+    while len(body) < length and (chunk := connection.recv(65536)):
+        body += chunk
+    return head + b"\r\n\r\n" + body
 
 
 @pytest.fixture
@@ -34,7 +47,7 @@ def upstream():
             except OSError:
                 return
             with connection:
-                request = connection.recv(65536)
+                request = read_request(connection)
                 connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s"
                                    % (len(request), request))
 
@@ -50,7 +63,7 @@ def test_the_socket_appears_only_once_the_port_listens_is_private_and_forwards_b
     # given: a forwarder started before anything listens
     port, start = upstream
     path = tmp_path / "workload.sock"
-    forwarder = subprocess.Popen([sys.executable, "-I", "-S", str(FORWARDER), str(path), str(port)],
+    forwarder = subprocess.Popen([sys.executable, "-I", "-S", str(RELAY), "into", str(path), str(port)],
                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     try:
         with pytest.raises(WaitTimeout):
@@ -78,7 +91,7 @@ def test_a_connection_the_workload_refuses_is_closed_with_nothing_sent(tmp_path,
     port, start = upstream
     path = tmp_path / "workload.sock"
     listener = start()
-    forwarder = subprocess.Popen([sys.executable, "-I", "-S", str(FORWARDER), str(path), str(port)],
+    forwarder = subprocess.Popen([sys.executable, "-I", "-S", str(RELAY), "into", str(path), str(port)],
                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     try:
         assert forwarder.stdout.readline() == b"ready\n"
