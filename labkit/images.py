@@ -22,12 +22,15 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from lambda_rie import WaitTimeout, wait_for
 from lambda_rie import run as rie
 
 from . import config, dockercli
 from .bilingual import say, text
 from .config import Settings
 from .errors import LabError
+
+RTDONE = r"INVOKE RTDONE\(status: \w+.*?duration: ([\d.]+)ms\)"  # the RIE's line once an invocation is done
 
 DOCKER_DIR = config.REPO_ROOT / "docker"
 CONTEXT_FILES = {".dockerignore": DOCKER_DIR / ".dockerignore", "requirements.txt": DOCKER_DIR / "requirements.txt"}
@@ -137,6 +140,7 @@ class LocalFunction:
     """A handler running under the RIE on this machine, in a container or (host mode) a process."""
 
     emulator: rie.Emulator
+    invoked: int = 0
 
     @property
     def url(self) -> str:
@@ -146,17 +150,25 @@ class LocalFunction:
         """POST one event, as Lambda's Invoke API does; returns (payload, milliseconds)."""
         started = time.perf_counter()
         _, body = self.emulator.invoke(event, timeout)
+        self.invoked += 1
         return rie.payload(body), (time.perf_counter() - started) * 1000
 
     def logs(self) -> str:
         """Everything the emulator and the handler printed so far."""
         return self.emulator.logs()
 
-    def durations(self) -> dict[str, list[float]]:
-        """Init and invoke durations (ms) from the RIE's log lines."""
+    def durations(self, wait_s: float = 10) -> dict[str, list[float]]:
+        """Init and invoke durations (ms) from the RIE's log lines, once the log shows every invocation made so far
+        (a container's log arrives after its answer), or after ``wait_s``."""
+        def logged() -> str | None:
+            text = self.logs()
+            return text if len(re.findall(RTDONE, text)) >= self.invoked else None
+
+        with contextlib.suppress(WaitTimeout):
+            wait_for(logged, wait_s, interval=0.1, what="the RIE's log")
         text = self.logs()
         return {"init_ms": [float(v) for v in re.findall(r"INIT REPORT\(durationMs: ([\d.]+)\)", text)],
-                "invoke_ms": [float(v) for v in re.findall(r"INVOKE RTDONE\(status: \w+.*?duration: ([\d.]+)ms\)", text)]}
+                "invoke_ms": [float(v) for v in re.findall(RTDONE, text)]}
 
 
 @contextlib.contextmanager
