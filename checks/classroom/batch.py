@@ -38,12 +38,13 @@ from pathlib import Path
 
 from labkit.config import REPO_ROOT
 
-from ..sandbox import reaper
+from ..sandbox import confine, forkserver, reaper
 from . import record, sources
 from .sources import Submission
 
 GRACE_S = 60  # past the cap, for the worker's own tidying up (its stand-in's stop)
 POLL_S = 0.25
+FORKSERVER = "forkserver.sock"  # in the work folder: the workers' shared fork server
 
 
 @dataclass
@@ -101,6 +102,7 @@ def run(submissions: list[Submission], options: Options) -> Outcome:
     work = Path(tempfile.mkdtemp(prefix=f"{work_prefix(out)}-"))
     outcome = Outcome()
     version = record.grader_version()
+    shared = shared_forkserver(work)
     try:
         wanted = [s for s in submissions if not options.only or s.id in options.only]
         jobs = []
@@ -112,9 +114,12 @@ def run(submissions: list[Submission], options: Options) -> Outcome:
                 else:
                     store(out, job, outcome)
                 continue
-            jobs.append(job)
-        Runner(options, work, before).run_all(jobs, lambda graded: store(out, graded, outcome))
+            jobs.append({**job, "forkserver": str(work / FORKSERVER) if shared else None})
+        kept = before | ({shared.pid} if shared else set())  # the caller's children and the batch's own server
+        Runner(options, work, kept).run_all(jobs, lambda graded: store(out, graded, outcome))
     finally:
+        if shared:
+            shared.close()
         kill_adopted(before)
         shutil.rmtree(work, ignore_errors=True)
     outcome.records = align([r for s in submissions if (r := record.read(record.path(out, s.id)))], out)
@@ -122,6 +127,14 @@ def run(submissions: list[Submission], options: Options) -> Outcome:
     outcome.problems = environment_problems(outcome.records)
     outcome.seconds = time.monotonic() - started
     return outcome
+
+
+def shared_forkserver(work: Path) -> forkserver.Server | None:
+    """One fork server for every worker (each would otherwise import the libraries again), where each child runs as
+    a user of its own (:func:`checks.sandbox.forkserver.share`); None elsewhere: each worker starts its own."""
+    if confine.untrusted_uid(REPO_ROOT) is None:
+        return None
+    return forkserver.Server.start(str(REPO_ROOT), tempfile.gettempdir(), listen=work / FORKSERVER)
 
 
 def prepare(submission: Submission, options: Options, work: Path, version: str) -> dict:

@@ -12,16 +12,21 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
 import traceback
 from pathlib import Path
 
-from ..sandbox import reaper
+from labkit.config import REPO_ROOT
+
+from ..sandbox import forkserver, reaper
 from . import driver, record
 
 
 def main(argv: list[str]) -> int:
     job = json.loads(Path(argv[0]).read_text())
     reaper.become_subreaper()
+    if job.get("forkserver"):
+        forkserver.share(Path(job["forkserver"]), str(REPO_ROOT), tempfile.gettempdir())
     try:
         graded = {**job["base"], **driver.grade(job)}
     except driver.CapReached as cap:

@@ -12,7 +12,9 @@ The grader and the server share one unix socket of JSON lines: a request (the lo
 answered by the child's pid; when a child the server forked ends, the server says so with its exit
 code, as :class:`subprocess.Popen` would. The server is a child subreaper, so a child's orphans are
 its own to reap (the grader kills them: :mod:`checks.sandbox.reaper`); when the grader's end of the socket
-closes (the grader ended, however), the server kills every child it forked and ends.
+closes (the grader ended, however), the server kills every child it forked and ends. A class batch starts
+one server for all its workers (:func:`share`): each connects to it, and when one's connection closes, the
+server kills its children and every process of their user ids.
 
 Not :mod:`multiprocessing`'s forkserver: it starts with the grader's environment (readable in every
 child's ``/proc/self/environ``) and re-imports the grader's ``__main__`` in every child.
@@ -32,6 +34,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 PRELOAD = ("numpy", "scipy.stats", "sklearn.datasets", "sklearn.ensemble", "sklearn.linear_model",
            "sklearn.metrics", "sklearn.model_selection", "sklearn.pipeline", "sklearn.preprocessing",
@@ -69,27 +72,52 @@ class Child:
 
 
 class Server:
-    """The grader's end of one fork server."""
+    """The grader's end of one fork server: one it started (:meth:`start`) or one it shares (:meth:`attach`)."""
 
-    def __init__(self, root: str, tmp: str):
+    def __init__(self, sock: socket.socket, process: subprocess.Popen | None):
+        self.socket, self.process, self.lock = sock, process, threading.RLock()
+        self.lines = Lines(sock)
+        self.codes: dict[int, int] = {}
+        ready = self._receive(None)
+        if not ready.get("ready"):
+            raise ServerGone("the fork server did not start")
+        self.pid: int = ready["pid"]
+
+    @classmethod
+    def start(cls, root: str, tmp: str, listen: Path | None = None) -> Server:
+        """A fork server of this process's own; with ``listen``, other grader processes of this user may share it
+        (:meth:`attach`) through the unix socket at that path (mode 0600)."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         boot = f"import sys; sys.path.insert(0, {root!r}); from checks.sandbox import forkserver; forkserver.serve()"
-        self.process = subprocess.Popen([sys.executable, "-I", "-c", boot],
-                                        env={**BASE_ENVIRONMENT, "TMPDIR": tmp}, stdin=theirs, stdout=subprocess.DEVNULL,
-                                        start_new_session=True, close_fds=True)
+        process = subprocess.Popen([sys.executable, "-I", "-c", boot, *([str(listen)] if listen else [])],
+                                   env={**BASE_ENVIRONMENT, "TMPDIR": tmp}, stdin=theirs, stdout=subprocess.DEVNULL,
+                                   start_new_session=True, close_fds=True)
         theirs.close()
-        self.socket, self.lock = ours, threading.RLock()
-        self.lines = Lines(ours)
-        self.codes: dict[int, int] = {}
-        if self._receive(None) != {"ready": True}:
-            raise ServerGone("the fork server did not start")
+        return cls(ours, process)
+
+    @classmethod
+    def attach(cls, path: Path) -> Server:
+        """A connection to the fork server another grader process started with ``listen=path``."""
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(str(path))
+        except OSError as error:
+            sock.close()
+            raise ServerGone(f"no fork server at {path} ({error})") from None
+        return cls(sock, None)
 
     @property
-    def pid(self) -> int:
-        return self.process.pid
+    def own(self) -> bool:
+        """Whether this process started the server (so that every process it adopts is this process's)."""
+        return self.process is not None
 
     def alive(self) -> bool:
-        return self.process.poll() is None
+        if self.process is not None:
+            return self.process.poll() is None
+        with contextlib.suppress(OSError):
+            os.kill(self.pid, 0)
+            return True
+        return False
 
     def fork(self, request: dict, log_fd: int, timeout: float = 60) -> Child:
         """A child confined as ``request`` says (:func:`_child`), its fds 1 and 2 on ``log_fd``; returns once the
@@ -145,9 +173,11 @@ class Server:
                 return {}
 
     def close(self) -> None:
+        """Close this end: the server kills every child forked for it (and ends, when this process started it)."""
         self.socket.close()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(5)
+        if self.process is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(5)
 
 
 class Lines:
@@ -160,9 +190,12 @@ class Lines:
         return b"\n" in self.pending
 
     def next(self) -> tuple[bytes | None, list[int]]:
-        """The next whole line and the fds received with it; (None, []) at end of stream."""
+        """The next whole line and the fds received with it; (None, []) at end of stream (or when it broke)."""
         while not self.buffered():
-            data, fds, _, _ = socket.recv_fds(self.socket, MAX_MESSAGE, 4)
+            try:
+                data, fds, _, _ = socket.recv_fds(self.socket, MAX_MESSAGE, 4)
+            except OSError:  # a peer that went away with bytes unread resets the connection
+                data, fds = b"", []
             self.fds += fds
             if not data:
                 return None, []
@@ -176,18 +209,28 @@ _servers: dict[tuple[int, str, str], Server] = {}
 
 
 def server(root: str, tmp: str) -> Server:
-    """This grader process's fork server for the lab at ``root`` (started on first use, again if it ended)."""
+    """This grader process's fork server for the lab at ``root`` (the one :func:`share` names, or one of its own,
+    started on first use and again if it ended)."""
     key = (os.getpid(), root, tmp)
     running = _servers.get(key)
     if running is None or not running.alive():
-        _servers[key] = running = Server(root, tmp)
+        _servers[key] = running = Server.start(root, tmp)
     return running
+
+
+def share(path: Path, root: str, tmp: str) -> None:
+    """From now on this process's children come from the fork server listening at ``path`` (a class batch's, which
+    saves each worker the server's imports). Only where each child runs as a user of its own: the orphans of a
+    child are then found by their user id, not as the server's (it adopts every grader's)."""
+    _servers[(os.getpid(), root, tmp)] = Server.attach(path)
 
 
 # --- the server's side: runs in the fresh interpreter Server started ---------------------------------------------
 
 def serve() -> None:
-    """The fork server's loop (its program): fork a child per request, report each exit, end with the grader."""
+    """The fork server's loop (its program): fork a child per request of each connection, report each exit to the
+    connection that asked for it; when a connection closes its children are killed, and when the starter's closes
+    (the grader ended, however) every child is, then the server ends. ``argv[1]``, when given: where to listen."""
     from . import confine  # noqa: F401 - imported once, here, for every child
 
     with contextlib.suppress(AttributeError):  # Linux only
@@ -195,45 +238,71 @@ def serve() -> None:
     for name in PRELOAD:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
-    control = socket.socket(fileno=os.dup(0))
+    starter = socket.socket(fileno=os.dup(0))
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)
+    listener = _listen(sys.argv[1]) if len(sys.argv) > 1 else None
     wake_read, wake_write = os.pipe()
     os.set_blocking(wake_write, False)
     os.set_blocking(wake_read, False)
     signal.set_wakeup_fd(wake_write)
     signal.signal(signal.SIGCHLD, lambda *_: None)
-    forked: set[int] = set()
-    lines = Lines(control)
-    _say(control, {"ready": True})
+    connections = {starter: Lines(starter)}
+    owners: dict[int, tuple[socket.socket, int | None]] = {}  # pid -> (the connection that asked, its user id)
+    _say(starter, {"ready": True, "pid": os.getpid()})
     while True:
-        ready = [control] if lines.buffered() else select.select([control, wake_read], [], [])[0]
+        buffered = [c for c, lines in connections.items() if lines.buffered()]
+        waiting = [wake_read, *connections, *([listener] if listener else [])]
+        ready = buffered or select.select(waiting, [], [])[0]
         if wake_read in ready:
             with contextlib.suppress(BlockingIOError):
                 os.read(wake_read, 4096)
-            _report_exits(control, forked)
-        if control in ready:
-            line, fds = lines.next()
+            _report_exits(owners)
+        if listener in ready:
+            joined, _ = listener.accept()
+            connections[joined] = Lines(joined)
+            _say(joined, {"ready": True, "pid": os.getpid()})  # a grader gone already is seen as such below
+        for connection in [c for c in ready if c in connections]:
+            line, fds = connections[connection].next()
             if line is None:
-                _end(forked)
+                if connection is starter:
+                    _kill(owners)
+                    os._exit(0)
+                _kill({pid: owner for pid, owner in owners.items() if owner[0] is connection})
+                del connections[connection]
+                connection.close()
+                continue
+            request = json.loads(line)
             try:
                 pid = os.fork() if len(fds) == 2 else -1
             except OSError as error:
-                _say(control, {"error": f"fork: {error}"})
+                _say(connection, {"error": f"fork: {error}"})
                 pid = -1
             if pid == 0:
-                _child(json.loads(line), *fds)
+                _child(request, *fds)
             for fd in fds:
                 os.close(fd)
             if pid > 0:
-                forked.add(pid)
-                _say(control, {"pid": pid})
+                owners[pid] = (connection, request.get("uid"))
+                _say(connection, {"pid": pid})
             elif len(fds) != 2:
-                _say(control, {"error": "a request comes with two fds: its log, and where to say it is confined"})
+                _say(connection, {"error": "a request comes with two fds: its log, and where to say it is confined"})
 
 
-def _report_exits(control: socket.socket, forked: set[int]) -> None:
+def _listen(path: str) -> socket.socket:
+    """A unix socket at ``path`` only this user may connect to (mode 0600)."""
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old = os.umask(0o177)
+    try:
+        listener.bind(path)
+    finally:
+        os.umask(old)
+    listener.listen(64)
+    return listener
+
+
+def _report_exits(owners: dict[int, tuple[socket.socket, int | None]]) -> None:
     while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
@@ -241,21 +310,26 @@ def _report_exits(control: socket.socket, forked: set[int]) -> None:
             return
         if pid == 0:
             return
-        if pid in forked:  # an orphan the server adopted is reaped silently
-            forked.discard(pid)
-            _say(control, {"exit": pid, "code": os.waitstatus_to_exitcode(status)})
+        if pid in owners:  # an orphan the server adopted is reaped silently
+            _say(owners.pop(pid)[0], {"exit": pid, "code": os.waitstatus_to_exitcode(status)})
 
 
-def _say(control: socket.socket, message: dict) -> None:
-    control.sendall(json.dumps(message).encode() + b"\n")
+def _say(connection: socket.socket, message: dict) -> None:
+    """Send one message; a grader that went away meanwhile is found when its connection reads as ended."""
+    with contextlib.suppress(OSError):
+        connection.sendall(json.dumps(message).encode() + b"\n")
 
 
-def _end(forked: set[int]) -> None:
-    """The grader is gone: so is every child, then the server."""
-    for pid in forked:
+def _kill(owned: dict[int, tuple[socket.socket, int | None]]) -> None:
+    """Kill these children's sessions and every process of their user ids (their orphans, wherever they went)."""
+    uids = {uid for _, uid in owned.values() if uid is not None}
+    for pid in owned:
         with contextlib.suppress(OSError):
             os.killpg(pid, signal.SIGKILL)
-    os._exit(0)
+    for entry in os.scandir("/proc") if uids and os.path.isdir("/proc") else ():
+        with contextlib.suppress(OSError, ValueError):
+            if entry.name.isdigit() and entry.stat().st_uid in uids:
+                os.kill(int(entry.name), signal.SIGKILL)
 
 
 def _child(request: dict, log_fd: int, confined_fd: int) -> None:

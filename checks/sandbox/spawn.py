@@ -112,8 +112,9 @@ def _run_process(scratch: Path, submission: Path, driver, timeout: float, extra:
     tunneled = network and reach is not None and confined and tunnel.available()
     server = forkserver.server(str(REPO_ROOT), tempfile.gettempdir())
     reaper.become_subreaper()
-    with server.lock:  # one child of this server at a time: every other process it adopts is this child's
-        before = set(reaper.children()) | set(reaper.children(server.pid))
+    adopters = {os.getpid(), server.pid} if server.own else {os.getpid()}  # a shared one adopts every grader's
+    with server.lock:  # one child of this process at a time: every other process its own server adopts is this child's
+        before = {pid for adopter in adopters for pid in reaper.children(adopter)}
         home = scratch / "home"
         home.mkdir()
         if uid is not None:
@@ -134,7 +135,7 @@ def _run_process(scratch: Path, submission: Path, driver, timeout: float, extra:
                     inlet.enter(child.pid)  # before the first question: no code of the submission has run yet
                 outcome = converse(channel, child, timeout, driver)
         finally:
-            reaper.kill_everything(child, uid, before, adopters={os.getpid(), server.pid})
+            reaper.kill_everything(child, uid, before, adopters)
             reaper.remove_leftovers(uid)
     network_kind = ", only its stand-in's port" if tunneled else "" if network else ", no network"
     outcome.isolation = "process" + (", a user of its own" if uid is not None else ", same user") + (

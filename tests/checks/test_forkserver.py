@@ -78,35 +78,64 @@ def test_each_child_is_a_fork_of_one_single_threaded_server_in_a_session_and_use
 
 
 GRADER = """
-import sys, threading
+import sys
+from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 from checks.sandbox import forkserver, spawn
+if len(sys.argv) > 2:
+    forkserver.share(Path(sys.argv[2]), sys.argv[1], spawn.tempfile.gettempdir())
 server = forkserver.server(sys.argv[1], spawn.tempfile.gettempdir())
 print(server.pid, flush=True)
-spawn.run_probe("app", {"events": [], "broken_events": []}, {"app.py": b"import time; time.sleep(1000)"},
-                timeout=600, network=False)
+hang = b"import os, time\\nif os.fork() == 0:\\n    os.setsid()\\n    time.sleep(1000)\\ntime.sleep(1000)"
+spawn.run_probe("app", {"events": [], "broken_events": []}, {"app.py": hang}, timeout=600, network=False)
 """
 
 
-def test_a_killed_grader_takes_its_server_and_every_child_along(tmp_path):
-    # given: a grader whose child hangs in its import
+def test_a_killed_grader_takes_its_server_and_every_child_along():
+    # given: a grader whose child hangs in its import, beside an orphan of its own
     grader = subprocess.Popen([sys.executable, "-c", GRADER, str(config.REPO_ROOT)], stdout=subprocess.PIPE,
                               start_new_session=True)
     try:
         server_pid = int(grader.stdout.readline())
-        children = _wait_for(lambda: _children(server_pid), 120)
+        children = _wait_for(lambda: len(found := _descendants(server_pid)) == 2 and found, 120)
         # when: the grader is killed, with no chance to clean up
         os.killpg(grader.pid, signal.SIGKILL)
         grader.wait()
-        # then: the server, and the child it forked, are gone
+        # then: the server, and the children it forked or adopted, are gone
         assert _wait_for(lambda: not any(_alive(pid) for pid in (server_pid, *children)), 20)
     finally:
         grader.kill()
         grader.wait()
 
 
-def _children(parent: int) -> list[int]:
-    return [pid for pid, state, ppid in _table() if ppid == parent and state != "Z"]
+@pytest.mark.skipif(os.geteuid() != 0, reason="a shared server needs a user of its own per child")
+def test_a_shared_server_outlives_a_killed_grader_but_not_its_children(tmp_path):
+    # given: a server shared through a socket, and a grader using it whose child hangs beside an orphan of its own
+    shared = forkserver.Server.start(str(config.REPO_ROOT), spawn.tempfile.gettempdir(), listen=tmp_path / "fork.sock")
+    grader = subprocess.Popen([sys.executable, "-c", GRADER, str(config.REPO_ROOT), str(tmp_path / "fork.sock")],
+                              stdout=subprocess.PIPE, start_new_session=True)
+    try:
+        assert int(grader.stdout.readline()) == shared.pid
+        children = _wait_for(lambda: len(found := _descendants(shared.pid)) == 2 and found, 120)
+        # when: the grader is killed
+        os.killpg(grader.pid, signal.SIGKILL)
+        grader.wait()
+        # then: its children and their orphans are gone; the server serves on
+        assert _wait_for(lambda: not any(_alive(pid) for pid in children), 20)
+        assert shared.alive() and look()["parent"] != shared.pid  # this test's own children: its own server's
+    finally:
+        grader.kill()
+        grader.wait()
+        shared.close()
+    assert _wait_for(lambda: not _alive(shared.pid), 20)
+
+
+def _descendants(root: int) -> list[int]:
+    """Live processes below ``root``: its children, theirs, and so on."""
+    table, found = _table(), [root]
+    for pid in found:
+        found += [child for child, state, parent in table if parent == pid and state != "Z"]
+    return found[1:]
 
 
 def _alive(pid: int) -> bool:
