@@ -25,8 +25,6 @@ import re
 import secrets
 import shutil
 import signal
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -45,6 +43,9 @@ from .sources import Submission
 GRACE_S = 60  # past the cap, for the worker's own tidying up (its stand-in's stop)
 POLL_S = 0.25
 FORKSERVER = "forkserver.sock"  # in the work folder: the workers' shared fork server
+WORKER = "import sys; from checks.classroom.worker import main; sys.exit(main([{spec!r}]))"  # a worker's program
+WORKER_PRELOAD = ("checks.classroom.worker", "checks.runner", "checks.framework", "checks.cases", "boto3",
+                  *(f"checks.{path.stem}" for path in sorted((REPO_ROOT / "checks").glob("step*.py"))))
 
 
 @dataclass
@@ -103,6 +104,7 @@ def run(submissions: list[Submission], options: Options) -> Outcome:
     outcome = Outcome()
     version = record.grader_version()
     shared = shared_forkserver(work)
+    workers = forkserver.Server.start(str(REPO_ROOT), tempfile.gettempdir(), preload=WORKER_PRELOAD, confining=False)
     try:
         wanted = [s for s in submissions if not options.only or s.id in options.only]
         jobs = []
@@ -115,11 +117,12 @@ def run(submissions: list[Submission], options: Options) -> Outcome:
                     store(out, job, outcome)
                 continue
             jobs.append({**job, "forkserver": str(work / FORKSERVER) if shared else None})
-        kept = before | ({shared.pid} if shared else set())  # the caller's children and the batch's own server
-        Runner(options, work, kept).run_all(jobs, lambda graded: store(out, graded, outcome))
+        kept = before | {workers.pid} | ({shared.pid} if shared else set())  # the caller's, and the batch's servers
+        Runner(options, work, kept, workers).run_all(jobs, lambda graded: store(out, graded, outcome))
     finally:
-        if shared:
-            shared.close()
+        for server in (shared, workers):
+            if server:
+                server.close()
         kill_adopted(before)
         shutil.rmtree(work, ignore_errors=True)
     outcome.records = align([r for s in submissions if (r := record.read(record.path(out, s.id)))], out)
@@ -207,8 +210,8 @@ def align(records: list[dict], out: Path) -> list[dict]:
 class Runner:
     """The worker processes, ``jobs`` at a time, each under its cap."""
 
-    def __init__(self, options: Options, work: Path, before: set[int]):
-        self.options, self.work, self.before = options, work, before
+    def __init__(self, options: Options, work: Path, before: set[int], workers: forkserver.Server):
+        self.options, self.work, self.before, self.workers = options, work, before, workers
         self.lock = threading.Lock()
         self.live: set[int] = set()
 
@@ -237,10 +240,10 @@ class Runner:
             shutil.rmtree(folder, ignore_errors=True)
 
     def supervise(self, job: dict, spec: Path, folder: Path) -> dict:
+        request = {"program": WORKER.format(spec=str(spec)), "cwd": str(REPO_ROOT),
+                   "env": {**os.environ, "PYTHONPATH": str(REPO_ROOT)}}
         with (folder / "worker.log").open("wb") as log:
-            worker = subprocess.Popen([sys.executable, "-m", "checks.classroom.worker", str(spec)], cwd=REPO_ROOT,
-                                      stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-                                      env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+            worker = self.workers.fork(request, log.fileno())
         with self.lock:
             self.live.add(worker.pid)
         started = time.monotonic()

@@ -84,12 +84,16 @@ class Server:
         self.pid: int = ready["pid"]
 
     @classmethod
-    def start(cls, root: str, tmp: str, listen: Path | None = None) -> Server:
-        """A fork server of this process's own; with ``listen``, other grader processes of this user may share it
-        (:meth:`attach`) through the unix socket at that path (mode 0600)."""
+    def start(cls, root: str, tmp: str, listen: Path | None = None, preload: tuple[str, ...] = PRELOAD,
+              confining: bool = True) -> Server:
+        """A fork server of this process's own, which imports ``preload``; with ``listen``, other grader processes of
+        this user may share it (:meth:`attach`) through the unix socket at that path (mode 0600). Without
+        ``confining`` its children are the grader's own code (a class's workers), run as the request says and
+        confined in nothing."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         boot = f"import sys; sys.path.insert(0, {root!r}); from checks.sandbox import forkserver; forkserver.serve()"
-        process = subprocess.Popen([sys.executable, "-I", "-c", boot, *([str(listen)] if listen else [])],
+        options = {"listen": str(listen) if listen else None, "preload": list(preload), "confining": confining}
+        process = subprocess.Popen([sys.executable, "-I", "-c", boot, json.dumps(options)],
                                    env={**BASE_ENVIRONMENT, "TMPDIR": tmp}, stdin=theirs, stdout=subprocess.DEVNULL,
                                    start_new_session=True, close_fds=True)
         theirs.close()
@@ -230,19 +234,20 @@ def share(path: Path, root: str, tmp: str) -> None:
 def serve() -> None:
     """The fork server's loop (its program): fork a child per request of each connection, report each exit to the
     connection that asked for it; when a connection closes its children are killed, and when the starter's closes
-    (the grader ended, however) every child is, then the server ends. ``argv[1]``, when given: where to listen."""
+    (the grader ended, however) every child is, then the server ends. ``argv[1]``: :meth:`Server.start`'s options."""
     from . import confine  # noqa: F401 - imported once, here, for every child
 
+    options = json.loads(sys.argv[1])
     with contextlib.suppress(AttributeError):  # Linux only
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    for name in PRELOAD:
+    for name in options["preload"]:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
     starter = socket.socket(fileno=os.dup(0))
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)
-    listener = _listen(sys.argv[1]) if len(sys.argv) > 1 else None
+    listener = _listen(options["listen"]) if options["listen"] else None
     wake_read, wake_write = os.pipe()
     os.set_blocking(wake_write, False)
     os.set_blocking(wake_read, False)
@@ -280,7 +285,7 @@ def serve() -> None:
                 _say(connection, {"error": f"fork: {error}"})
                 pid = -1
             if pid == 0:
-                _child(request, *fds)
+                _child(request, *fds, confining=options["confining"])
             for fd in fds:
                 os.close(fd)
             if pid > 0:
@@ -332,9 +337,10 @@ def _kill(owned: dict[int, tuple[socket.socket, int | None]]) -> None:
                 os.kill(int(entry.name), signal.SIGKILL)
 
 
-def _child(request: dict, log_fd: int, confined_fd: int) -> None:
-    """In the fork: a session of its own, its output to the log and no other fd of the server's, confined (said
-    on ``confined_fd``), then the probe (never returns)."""
+def _child(request: dict, log_fd: int, confined_fd: int, confining: bool) -> None:
+    """In the fork: a session of its own, its output to the log and no other fd of the server's, confined (where
+    ``confining``; said on ``confined_fd``), then the request's program (never returns; its exit status is the
+    program's ``SystemExit`` code, 1 on an exception)."""
     try:
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -346,14 +352,19 @@ def _child(request: dict, log_fd: int, confined_fd: int) -> None:
         from . import confine
 
         os.chdir(request["cwd"])
-        confine.restrict(request["uid"], request["timeout"], request["home"], request["network"],
-                         request["confined"], request["visible"], request["cover"])
+        if confining:
+            confine.restrict(request["uid"], request["timeout"], request["home"], request["network"],
+                             request["confined"], request["visible"], request["cover"])
         os.write(confined_fd, b"1")
         os.close(confined_fd)
         os.environ.clear()
         os.environ.update(request["env"])
         _fresh_state()
         exec(compile(request["program"], "<sandbox>", "exec"), {"__name__": "__main__"})
+    except SystemExit as done:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(done.code if isinstance(done.code, int) else 0 if done.code is None else 1)
     except BaseException:  # noqa: BLE001 - said in the child's log, which the grader reads as its last words
         import traceback
 
