@@ -247,7 +247,12 @@ def serve() -> None:
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)
-    listener = _listen(options["listen"]) if options["listen"] else None
+    if options["listen"]:  # a unix socket only this user may connect to (mode 0600)
+        from localcloud.relay import bind_unix
+
+        listener = bind_unix(options["listen"])
+    else:
+        listener = None
     wake_read, wake_write = os.pipe()
     os.set_blocking(wake_write, False)
     os.set_blocking(wake_read, False)
@@ -293,18 +298,6 @@ def serve() -> None:
                 _say(connection, {"pid": pid})
             elif len(fds) != 2:
                 _say(connection, {"error": "a request comes with two fds: its log, and where to say it is confined"})
-
-
-def _listen(path: str) -> socket.socket:
-    """A unix socket at ``path`` only this user may connect to (mode 0600)."""
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    old = os.umask(0o177)
-    try:
-        listener.bind(path)
-    finally:
-        os.umask(old)
-    listener.listen(64)
-    return listener
 
 
 def _report_exits(owners: dict[int, tuple[socket.socket, int | None]]) -> None:
