@@ -41,8 +41,12 @@ def kernel(nb: nbformat.NotebookNode, cwd: Path, env: Mapping[str, str] | None =
     client = NotebookClient(nb, km=manager, timeout=timeout, record_timing=False,
                             resources={"metadata": {"path": str(cwd)}})
     # The kernel's own chatter goes nowhere; what cells print is kept in their outputs.
-    with client.setup_kernel(stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})}):
-        yield client
+    try:
+        with client.setup_kernel(stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})}):
+            yield client
+    finally:  # nbclient shuts down only a kernel manager of its own making
+        if manager.has_kernel:
+            manager.shutdown_kernel()
 
 
 def execute(notebook: Path, destination: Path, env: Mapping[str, str] | None = None) -> str | None:
