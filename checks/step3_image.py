@@ -137,6 +137,19 @@ def has_option(args: list[str], names: tuple[str, ...], value: str) -> bool:
                for i, a in enumerate(args))
 
 
+def context_files(ctx, model: Path) -> dict[str, tuple[Path, Path]]:
+    """The build context of the submission's image (:func:`checks.sandbox.build.stage`'s ``files``): its Dockerfile,
+    ``app.py`` and requirements (else the lab's), the lab's serving code and ``.dockerignore``, and ``model``."""
+    own = [n for n in REQUIREMENTS if ctx.source(n).is_file() or ctx.source(n).is_symlink()]
+    student, lab = ctx.folder, REPO_ROOT
+    files = {"Dockerfile": (student, ctx.source(DOCKERFILE)), "app.py": (student, ctx.source("app.py")),
+             "model.joblib": (model.parent, model),
+             "requirements.txt": (student, ctx.source(own[0])) if own else (lab, lab / "docker" / "requirements.txt"),
+             ".dockerignore": (lab, lab / "docker" / ".dockerignore")}
+    files |= {f"labkit/{n}": (lab, lab / "labkit" / n) for n in SERVING}
+    return {k: v for k, v in files.items() if v[1].is_file() or v[1].is_symlink()}
+
+
 @STEP.check("the submission's Dockerfile builds", points=3, todos=(DOCKERFILE,),
             hint="Dockerfile: run `python -m <code>.image` to see the build's own error; COPY names files of the "
                  "staged context (requirements.txt, labkit/, app.py, model.joblib).")
@@ -149,17 +162,9 @@ def builds(run):
     if not model.is_file():
         raise CheckFailed(say(f"{model} is missing: train the model first (step 1)",
                               f"{model} নেই: আগে model train করো (ধাপ 1)"))
-    own = [n for n in REQUIREMENTS if run.ctx.source(n).is_file() or run.ctx.source(n).is_symlink()]
-    student, lab = run.ctx.folder, REPO_ROOT
-    files = {"Dockerfile": (student, run.ctx.source(DOCKERFILE)), "app.py": (student, run.ctx.source("app.py")),
-             "model.joblib": (model.parent, model),
-             "requirements.txt": (student, run.ctx.source(own[0])) if own else (lab, lab / "docker" / "requirements.txt"),
-             ".dockerignore": (lab, lab / "docker" / ".dockerignore")}
-    files |= {f"labkit/{n}": (lab, lab / "labkit" / n) for n in SERVING}
     with tempfile.TemporaryDirectory(prefix="lab-grade-build-") as folder:
         try:
-            tag = build.stage({k: v for k, v in files.items() if v[1].is_file() or v[1].is_symlink()},
-                              Path(folder) / "context")
+            tag = build.stage(context_files(run.ctx, model), Path(folder) / "context")
         except build.LinkRefused as link:
             raise CheckFailed(say(f"{link.name} is a symbolic link (or lies in a linked folder): the grader stages "
                                   "real files only, never what a link points at; put the file itself there",

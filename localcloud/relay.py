@@ -86,14 +86,19 @@ def relay(client: socket.socket, connect) -> None:
     remote.close()
 
 
-def accept_forever(server: socket.socket, connect) -> None:
-    """Relay every connection ``server`` accepts (a thread each) until ``server`` is closed."""
+def serve_forever(server: socket.socket, handle) -> None:
+    """``handle(client)`` for every connection ``server`` accepts, in a thread each, until ``server`` is closed."""
     while True:
         try:
             client, _ = server.accept()
         except OSError:
             return
-        threading.Thread(target=relay, args=(client, connect), daemon=True).start()
+        threading.Thread(target=handle, args=(client,), daemon=True).start()
+
+
+def accept_forever(server: socket.socket, connect) -> None:
+    """Relay every connection ``server`` accepts (a thread each) until ``server`` is closed."""
+    serve_forever(server, lambda client: relay(client, connect))
 
 
 def wait_listening(port: int) -> None:

@@ -2,11 +2,13 @@
 
     python scripts/grade_class_bench.py                      # code mode and deploy mode, 30 submissions each
     python scripts/grade_class_bench.py --mode code --size 40
+    python scripts/grade_class_bench.py --mode deploy --docker auto --size 10   # Docker-mode stand-ins: steps 1-9
     python scripts/grade_class_bench.py --profile            # one reference submission: where its time goes
 
 The class: reference copies, one-mistake submissions of every step (tests/checks/mutants/ for steps 1-3 and 9,
 cloud_mutants/ for 4-6 and 8, latency_mutants/ for 7) and hostile ones (class_hostile/ and mutants/hostile_*),
-repeated in that order up to ``--size``. Host-mode stand-ins (``LAB_DOCKER=off``), the process sandbox.
+repeated in that order up to ``--size``. The process sandbox; host-mode stand-ins (``LAB_DOCKER=off``) unless
+``--docker auto`` (deploy mode then builds, pushes and runs every image, step 9 included, where Docker runs).
 Prints submissions per minute, each step's median time, and the machine's load average before and after.
 """
 
@@ -61,11 +63,11 @@ def load() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
-def grade(source: Path, out: Path, mode: str, jobs: int | None) -> float:
+def grade(source: Path, out: Path, mode: str, jobs: int | None, docker: str) -> float:
     command = [sys.executable, "-m", "checks", "class", str(source), "--mode", mode, "--out", str(out),
                "--sandbox", "process", *(["--jobs", str(jobs)] if jobs else [])]
     started = time.monotonic()
-    subprocess.run(command, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO), "LAB_DOCKER": "off"}, check=False)
+    subprocess.run(command, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO), "LAB_DOCKER": docker}, check=False)
     return time.monotonic() - started
 
 
@@ -91,6 +93,7 @@ def main() -> int:
     parser.add_argument("--mode", choices=("code", "deploy", "both"), default="both")
     parser.add_argument("--size", type=int, default=30)
     parser.add_argument("--jobs", type=int)
+    parser.add_argument("--docker", choices=("off", "auto"), default="off", help="LAB_DOCKER for the class")
     parser.add_argument("--profile", action="store_true", help="one reference submission, each mode")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="grade-class-bench-") as folder:
@@ -98,8 +101,8 @@ def main() -> int:
         source = generated_class(root, 1 if args.profile else args.size)
         for mode in ("code", "deploy") if args.mode == "both" else (args.mode,):
             before = load()
-            seconds = grade(source, root / f"out-{mode}", mode, 1 if args.profile else args.jobs)
-            print(json.dumps({**summary(root / f"out-{mode}", seconds, mode), "load_before": before,
+            seconds = grade(source, root / f"out-{mode}", mode, 1 if args.profile else args.jobs, args.docker)
+            print(json.dumps({**summary(root / f"out-{mode}", seconds, mode), "docker": args.docker, "load_before": before,
                               "load_after": load()}, indent=1))
     return 0
 

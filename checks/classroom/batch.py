@@ -58,7 +58,7 @@ class Options:
     only: tuple[str, ...] = ()
     force: bool = False
     step_timeout: float | None = None
-    docker: str = "off"  # deploy mode: always off (host-mode stand-ins)
+    docker: str = "off"  # "auto": step 3 builds images; in deploy mode, Docker-mode stand-ins too (cli.deploy_docker)
     isolation: str = "process"
     lang: str = "bn"
     progress: bool = True

@@ -37,9 +37,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                                      epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("source", metavar="SOURCE", help="a folder of submission folders, or a roster .csv")
     parser.add_argument("--mode", choices=("code", "deploy"), required=True,
-                        help="code: steps 1-3 offline; deploy: steps 1-9, each submission in its own host-mode "
-                             "stand-in (the checks that need Docker, step 3's image and step 9's deploy, are "
-                             "skipped for everyone)")
+                        help="code: steps 1-3 offline; deploy: steps 1-9, each submission in its own stand-in "
+                             "(Docker mode where the engine runs and the grader is root; otherwise host mode, and "
+                             "the checks that need Docker, step 3's image and step 9's deploy, are skipped for "
+                             "everyone; LAB_DOCKER=off chooses host mode)")
     parser.add_argument("--out", required=True, metavar="DIR", help="where the grades go (kept between runs)")
     parser.add_argument("--jobs", type=int, metavar="N", help="submissions graded at once (default: from the "
                                                                 "cores and memory)")
@@ -61,6 +62,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     if args.step_timeout is not None and not 1 <= args.step_timeout <= 3600:
         parser.error("--step-timeout must be between 1 and 3600 seconds")
     return args
+
+
+def deploy_docker(settings: config.Settings) -> str:
+    """``auto`` when deploy mode can build, push and run each submission's images: a running engine, and children
+    that get a network namespace of their own, where only their stand-in and their Docker gate lead anywhere
+    (:mod:`checks.sandbox.dockergate`); ``off`` otherwise (host-mode stand-ins, for the whole class)."""
+    from labkit import dockercli
+
+    from ..sandbox import confine, tunnel
+
+    usable = settings.docker != "off" and tunnel.available() and confine.confinable()
+    return "auto" if usable and dockercli.engine_version() else "off"
 
 
 def stopped(signum: int, frame: object) -> None:
@@ -85,7 +98,7 @@ def main(argv: list[str]) -> int:
     except (sources.RosterError, LabError, RuntimeError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    docker = "off" if args.mode == "deploy" else settings.docker  # deploy mode: host-mode stand-ins
+    docker = settings.docker if args.mode == "code" else deploy_docker(settings)
     options = batch.Options(out, args.mode, args.jobs or batch.default_jobs(args.mode),
                             args.cap or (600.0 if args.mode == "deploy" else 300.0), due, tuple(args.only or ()),
                             args.force, args.step_timeout, docker, isolation, settings.lang, not args.no_progress)

@@ -8,11 +8,15 @@ never in this interpreter, and each step is then graded exactly as ``python -m c
 - ``code`` mode, steps 1-3: the submission's ``train()`` trains the model the grader keeps; steps 1-3 are graded
   (step 3 builds the submission's Dockerfile where Docker runs, inside a class build slot).
 - ``deploy`` mode, steps 1-9, in a private stand-in (:func:`localcloud.process.running`: a free port, a home folder
-  in this submission's work folder, host mode) under a resource prefix of the grader's choosing (``LAB_NAME``):
+  in this submission's work folder) under a resource prefix of the grader's choosing (``LAB_NAME``):
   train, then stage and publish (notebooks 03-04), the role and function (05), the API (06), the latency
-  measurement (07, alone in the class: :meth:`~checks.classroom.locks.ClassLocks.alone`), the cleanup (08);
-  step 9's deployment needs Docker, so in host mode its cloud checks are skipped, for every student alike.
-  The stand-in is stopped and its home removed afterwards, whatever happened. Every sandboxed child that needs
+  measurement (07, alone in the class: :meth:`~checks.classroom.locks.ClassLocks.alone`), the cleanup (08).
+  With Docker (``docker`` not ``off``: :func:`checks.classroom.cli.deploy_docker`) the stand-in runs in Docker
+  mode: notebook 04's push goes through the submission's own :class:`~checks.sandbox.dockergate.DockerGate`,
+  step 9's image is built and pushed as notebook 09 would (:mod:`checks.classroom.built`, in a build slot),
+  and every image name of the run is removed afterwards. In host mode step 3's image and step 9's cloud checks
+  are skipped, for every student alike. The stand-in is stopped and its home removed afterwards, whatever
+  happened. Every sandboxed child that needs
   the cloud (a driven step, or a step's grading) reaches exactly this stand-in's port and nothing else of the
   host's loopback (:class:`checks.sandbox.tunnel.Tunnel`), and no child sees another submission's folders
   (:func:`checks.sandbox.confine.confine`).
@@ -31,13 +35,14 @@ import shutil
 import time
 from pathlib import Path
 
-from labkit import config
+from labkit import config, images
 
 from .. import cases
 from ..context import Context
 from ..report import Report
 from ..runner import run_steps
-from ..sandbox import spawn
+from ..sandbox import dockergate, spawn
+from . import built
 from .locks import ClassLocks
 
 CODE_STEPS, DEPLOY_STEPS = (1, 2, 3), (1, 2, 3, 4, 5, 6, 7, 8, 9)
@@ -82,10 +87,20 @@ def grade(job: dict) -> dict:
 
     home = work / "cloud"
     try:
-        with process.running(home=home, mode="host") as cloud:
-            return graded.run(steps, settings(job, endpoint=cloud.endpoint))
+        with process.running(home=home, mode="host" if job["docker"] == "off" else "docker") as cloud:
+            lab = settings(job, endpoint=cloud.endpoint)
+            try:
+                return graded.run(steps, lab)
+            finally:
+                if job["docker"] != "off":
+                    built.remove(lab, registry(lab))
     finally:
         shutil.rmtree(home, ignore_errors=True)
+
+
+def registry(lab: config.Settings) -> str:
+    """The registry of a submission's private stand-in (``127.0.0.1:PORT``: its edge)."""
+    return lab.endpoint_url.split("://", 1)[1]
 
 
 def settings(job: dict, endpoint: str | None) -> config.Settings:
@@ -114,6 +129,9 @@ class Graded:
             with alone, building:
                 if number in DRIVEN_BEFORE:
                     self.drive(DRIVEN_BEFORE[number], ctx)
+                if number == 9 and lab.docker != "off" and self.job["mode"] == "deploy":
+                    with self.locks.building():
+                        self.driven["service"] = built.publish_service(ctx) or "ok"
                 self.grade_step(number, ctx)
             self.seconds[str(number)] = round(time.monotonic() - started - (self.locks.waited - waited), 2)
         return {**json.loads(self.report.to_json()), "status": "graded", "reason": None,
@@ -130,8 +148,12 @@ class Graded:
             request["model"] = base64.b64encode(model.read_bytes()).decode() if model.is_file() else ""
         environ = {**lab.environment(), "LAB_CODE": "exercises", "LAB_BUILD_DIR": "/nonexistent"}  # the child's own
         isolation = self.job["isolation"] if op == "train" else "process"
-        outcome = spawn.run_probe("drive", request, ctx.submission_files(), timeout=seconds + SPAWN_SLACK,
-                                  network=op != "train", isolation=isolation, environ=environ, reach=ctx.reach())
+        with self.docker_for(op, ctx) as sockets:
+            if sockets:
+                environ["DOCKER_HOST"] = f"tcp://127.0.0.1:{dockergate.PORT}"
+            outcome = spawn.run_probe("drive", request, ctx.submission_files(), timeout=seconds + SPAWN_SLACK,
+                                      network=op != "train", isolation=isolation, environ=environ, reach=ctx.reach(),
+                                      sockets=sockets)
         answer = outcome.records.get(op)
         took = f" ({outcome.elapsed_s:.1f} s)"
         if not isinstance(answer, dict):
@@ -141,6 +163,18 @@ class Graded:
         if op in KEPT and isinstance(answer.get("files"), dict):
             folder, names = KEPT[op]
             keep(answer["files"], getattr(lab, f"{folder}_dir"), names)
+
+    @contextlib.contextmanager
+    def docker_for(self, op: str, ctx: Context):
+        """``{port: socket}`` of the Docker a driven step may use: for notebook 04 with Docker, a gate that lets the
+        submission's ``push()`` tag and push the image of its own Dockerfile (named here); else none."""
+        lab = ctx.settings
+        if op != "publish" or lab.docker == "off":
+            yield None
+            return
+        built.name(ctx)
+        with dockergate.DockerGate(images.local_tag(lab), registry(lab)) as gate:
+            yield {dockergate.PORT: gate.path}
 
     def grade_step(self, number: int, ctx: Context) -> None:
         limit = self.job.get("step_timeout")

@@ -16,6 +16,8 @@ import socket
 import threading
 from pathlib import Path
 
+from localcloud import relay
+
 LOCAL_NETWORKS = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
                                                          "fc00::/7"))  # private and carrier-grade NAT ranges
 
@@ -40,21 +42,13 @@ class IndexProxy:
         self.listener.bind(str(self.path))
         self.path.chmod(0o666)  # the gate's forwarder runs as nobody
         self.listener.listen(64)
-        threading.Thread(target=self._accept, daemon=True).start()
+        threading.Thread(target=relay.serve_forever, args=(self.listener, self._serve), daemon=True).start()
         return self
 
     def __exit__(self, *_) -> None:
         self.listener.close()
         with contextlib.suppress(OSError):
             self.path.unlink()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
 
     def _serve(self, client: socket.socket) -> None:
         with client:

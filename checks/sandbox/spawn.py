@@ -39,7 +39,8 @@ from .reaper import SCRATCH_PREFIX
 
 
 def run_probe(probe: str, request: dict, files: dict[str, Path | bytes], *, timeout: float, network: bool,
-              isolation: str = "process", environ: dict[str, str] | None = None, reach: int | None = None) -> Outcome:
+              isolation: str = "process", environ: dict[str, str] | None = None, reach: int | None = None,
+              sockets: dict[int, Path] | None = None) -> Outcome:
     """Run a probe of :mod:`checks.probes` over a read-only copy of ``files``: ask it the probe's questions
     (:mod:`checks.sandbox.questions`) and keep the answers as records.
 
@@ -53,6 +54,8 @@ def run_probe(probe: str, request: dict, files: dict[str, Path | bytes], *, time
         reach: with ``network``, the one port of the host's loopback the child needs (its stand-in's edge): a
             confined child then gets a network namespace of its own in which only ``127.0.0.1:reach`` leads
             anywhere (:mod:`checks.sandbox.tunnel`); None: the host's network, as the step needs (AWS).
+        sockets: with ``reach``, more ports of the child's loopback, each leading to a unix socket of the
+            grader's (``{port: path}``: a class's :class:`~checks.sandbox.dockergate.DockerGate`).
     """
     started = time.monotonic()
     reaper.remove_stale_scratch()
@@ -63,7 +66,7 @@ def run_probe(probe: str, request: dict, files: dict[str, Path | bytes], *, time
         if isolation == "docker":
             outcome = _run_container(scratch, submission, driver, timeout)
         else:
-            outcome = _run_process(scratch, submission, driver, timeout, environ or {}, network, reach)
+            outcome = _run_process(scratch, submission, driver, timeout, environ or {}, network, reach, sockets)
         if outcome.problem:
             words = outcome.last_words or _last_words(scratch / "child.log")
             outcome.problem += say(f"; its last words: {words}", f"; শেষ লাইন: {words}") if words else ""
@@ -107,7 +110,7 @@ def child_environment(scratch: Path, extra: dict[str, str]) -> dict[str, str]:
 
 
 def _run_process(scratch: Path, submission: Path, driver, timeout: float, extra: dict, network: bool,
-                 reach: int | None) -> Outcome:
+                 reach: int | None, sockets: dict[int, Path] | None) -> Outcome:
     uid, confined = confine.untrusted_uid(REPO_ROOT), confine.confinable()
     tunneled = network and reach is not None and confined and tunnel.available()
     server = forkserver.server(str(REPO_ROOT), tempfile.gettempdir())
@@ -128,7 +131,7 @@ def _run_process(scratch: Path, submission: Path, driver, timeout: float, extra:
                    "visible": [str(p) for p in (home.parent, *confine.needed(REPO_ROOT))], "cover": [str(REPO_ROOT)]}
         with open(scratch / "child.log", "wb") as log:
             child = server.fork(request, log.fileno())
-        inlet = tunnel.Tunnel(reach) if tunneled else contextlib.nullcontext()
+        inlet = tunnel.Tunnel(reach, sockets) if tunneled else contextlib.nullcontext()
         try:
             with inlet:
                 if tunneled:

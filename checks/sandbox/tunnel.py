@@ -1,4 +1,5 @@
-"""A sandboxed child that needs the network reaches exactly one port of the host's loopback: its stand-in's edge.
+"""A sandboxed child that needs the network reaches exactly one port of the host's loopback: its stand-in's edge
+(and, in a class graded with Docker, its own :class:`~checks.sandbox.dockergate.DockerGate`).
 
 The child runs in a network namespace of its own (:func:`checks.sandbox.confine.confine` without the network),
 so it reaches nothing of the host: not the grader, not a classmate's stand-in, nothing on ``127.0.0.1``. A
@@ -44,21 +45,25 @@ def available() -> bool:
 
 
 class Tunnel:
-    """``127.0.0.1:port`` of the host, reachable at the same address inside one child's network namespace."""
+    """``127.0.0.1:port`` of the host, reachable at the same address inside one child's network namespace.
 
-    def __init__(self, port: int):
-        self.port = port
+    ``sockets`` adds ports of the child's loopback that lead to unix sockets of the grader's own (a class's
+    :class:`~checks.sandbox.dockergate.DockerGate`), ``{port: path}``.
+    """
+
+    def __init__(self, port: int, sockets: dict[int, Path] | None = None):
         self.folder = Path(tempfile.mkdtemp(prefix="lab-tunnel-"))  # 0700: the grader's own
-        self.path = self.folder / "edge.sock"
+        path = self.folder / "edge.sock"
         self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.server.bind(str(self.path))
+        self.server.bind(str(path))
         self.server.listen(128)
-        self.inlet: subprocess.Popen | None = None
+        self.routes = {port: path, **(sockets or {})}
+        self.inlets: list[subprocess.Popen] = []
         threading.Thread(target=relay.accept_forever, args=(self.server, relay.to_tcp(port, timeout=10)),
                          daemon=True).start()
 
     def enter(self, pid: int) -> None:
-        """Start the inlet in the network namespace of process ``pid`` and wait until it listens.
+        """Start the inlets in the network namespace of process ``pid`` and wait until they listen.
 
         Raises:
             TunnelError: ``pid`` shares the grader's network namespace, is gone, or the inlet did not start.
@@ -69,27 +74,29 @@ class Tunnel:
             raise TunnelError(f"the sandboxed process {pid} is gone") from None
         if shared:
             raise TunnelError(f"the sandboxed process {pid} has no network namespace of its own")
-        command = [NSENTER or "nsenter", "--target", str(pid), "--net", "--", sys.executable, "-I", "-S", str(RELAY),
-                   "out-of", str(self.port), str(self.path)]
-        self.inlet = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                      start_new_session=True, close_fds=True)
-        ready, _, _ = select.select([self.inlet.stdout], [], [], READY_S)
-        line = self.inlet.stdout.readline() if ready else b""
-        if line.strip() != b"ready":
-            self.inlet.kill()
-            error = self.inlet.stderr.read().decode("utf-8", "replace").strip() if self.inlet.wait(10) is not None else ""
-            raise TunnelError(f"the inlet into the sandbox's network did not start: {error[-300:] or 'no answer'}")
+        for port, path in self.routes.items():
+            command = [NSENTER or "nsenter", "--target", str(pid), "--net", "--", sys.executable, "-I", "-S",
+                       str(RELAY), "out-of", str(port), str(path)]
+            inlet = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     start_new_session=True, close_fds=True)
+            self.inlets.append(inlet)
+            ready, _, _ = select.select([inlet.stdout], [], [], READY_S)
+            line = inlet.stdout.readline() if ready else b""
+            if line.strip() != b"ready":
+                inlet.kill()
+                error = inlet.stderr.read().decode("utf-8", "replace").strip() if inlet.wait(10) is not None else ""
+                raise TunnelError(f"the inlet into the sandbox's network did not start: {error[-300:] or 'no answer'}")
 
     def close(self) -> None:
-        """End the inlet and the host side; remove the socket."""
-        if self.inlet is not None:
+        """End the inlets and the host side; remove the socket."""
+        for inlet in self.inlets:
             with contextlib.suppress(OSError):
-                self.inlet.stdin.close()
+                inlet.stdin.close()
             with contextlib.suppress(OSError):
-                self.inlet.kill()
+                inlet.kill()
             with contextlib.suppress(subprocess.TimeoutExpired):
-                self.inlet.wait(10)
-            for stream in (self.inlet.stdout, self.inlet.stderr):
+                inlet.wait(10)
+            for stream in (inlet.stdout, inlet.stderr):
                 stream.close()
         with contextlib.suppress(OSError):
             self.server.shutdown(socket.SHUT_RDWR)
