@@ -36,6 +36,7 @@ from pathlib import Path
 
 from labkit.config import REPO_ROOT
 
+from ..framework import STEP_MODULES
 from ..sandbox import confine, forkserver, reaper
 from . import record, sources
 from .sources import Submission
@@ -45,7 +46,7 @@ POLL_S = 0.25
 FORKSERVER = "forkserver.sock"  # in the work folder: the workers' shared fork server
 WORKER = "import sys; from checks.classroom.worker import main; sys.exit(main([{spec!r}]))"  # a worker's program
 WORKER_PRELOAD = ("checks.classroom.worker", "checks.runner", "checks.framework", "checks.cases", "boto3",
-                  *(f"checks.{path.stem}" for path in sorted((REPO_ROOT / "checks").glob("step*.py"))))
+                  *(f"checks.{module}" for module in STEP_MODULES))
 
 
 @dataclass

@@ -35,6 +35,7 @@ from localcloud import relay
 ENGINE = "/var/run/docker.sock"
 PORT = 2375  # the child's DOCKER_HOST is tcp://127.0.0.1:PORT, inside its own network namespace
 MAX_BODY = 64_000
+AT_ONCE = 8  # connections served together; the CLI opens one or two
 VERSIONED = re.compile(r"^/v1\.\d+(?=/)")
 IMAGE_CALL = re.compile(r"^/images/(?P<name>.+)/(?P<call>json|history|tag|push)$")
 REPOSITORY = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")  # Docker's path grammar
@@ -50,10 +51,9 @@ class DockerGate:
     """The engine API for one submission: it may tag ``image`` into ``registry`` (``host:port``) and push that."""
 
     def __init__(self, image: str, registry: str, engine: str = ENGINE):
-        self.image, self.engine = with_tag(image), engine
-        port = registry.rsplit(":", 1)[1]
-        self.registries = (registry, f"localhost:{port}", f"127.0.0.1:{port}")
+        self.image, self.engine, self.registry = with_tag(image), engine, registry
         self.tagged: set[str] = set()
+        self.slots = threading.BoundedSemaphore(AT_ONCE)
         self.folder = Path(tempfile.mkdtemp(prefix="lab-docker-"))  # 0700: the grader's own
         self.path = self.folder / "docker.sock"
         self.listener = relay.bind_unix(str(self.path))
@@ -71,6 +71,8 @@ class DockerGate:
 
     def refusal(self, method: str, target: str, body: bytes) -> str | None:
         """Why this request may not reach the engine, or None when it may (recording a tag it makes)."""
+        if not target.startswith("/") or target.startswith("//"):  # the engine must route the path read here
+            return f"{target[:80]!r} is not a path"
         address = urlsplit(target)
         path, query = VERSIONED.sub("", address.path), parse_qs(address.query)
         if path in ("/_ping", "/version") and method in ("GET", "HEAD"):
@@ -81,7 +83,7 @@ class DockerGate:
             except (ValueError, AttributeError):
                 return "the login request is not JSON"
             host = re.sub(r"^https?://", "", server).rstrip("/")
-            return None if host in self.registries else f"logging in to {server!r}: only {self.registries[0]} is this stand-in's"
+            return None if host == self.registry else f"logging in to {server!r}: only {self.registry} is this stand-in's"
         found = IMAGE_CALL.match(path)
         if not found:
             return f"{method} {path}: the grader's Docker only logs in, tags and pushes this submission's image"
@@ -92,8 +94,8 @@ class DockerGate:
             repo, tag = query.get("repo", [""])[0], query.get("tag", ["latest"])[0] or "latest"
             if name != self.image:
                 return f"tagging {name}: only {self.image} (the image built from your Dockerfile) is yours"
-            if not any(repo.startswith(f"{registry}/") for registry in self.registries):
-                return f"tagging into {repo!r}: only this stand-in's registry {self.registries[0]} is reachable"
+            if not repo.startswith(f"{self.registry}/"):
+                return f"tagging into {repo!r}: only this stand-in's registry {self.registry} is reachable"
             if not (REPOSITORY.match(repo.split("/", 1)[1]) and TAG.match(tag)):
                 return f"{repo}:{tag} is not an image name Docker accepts"
             self.tagged.add(with_tag(f"{repo}:{tag}"))
@@ -107,6 +109,16 @@ class DockerGate:
         return f"{method} {path}: the grader's Docker only logs in, tags and pushes this submission's image"
 
     def _serve(self, client: socket.socket) -> None:
+        if not self.slots.acquire(blocking=False):  # a flood of connections costs the grader no more threads
+            answer(client, 429, f"more than {AT_ONCE} connections at once")
+            client.close()
+            return
+        try:
+            self._answer(client)
+        finally:
+            self.slots.release()
+
+    def _answer(self, client: socket.socket) -> None:
         with client:
             client.settimeout(30)
             try:
@@ -156,7 +168,7 @@ def read_request(client: socket.socket) -> tuple[h11.Request, bytes]:
 def answer(client: socket.socket, status: int, message: str) -> None:
     """Docker's error shape (``{"message": ...}``), which the CLI prints as the command's error."""
     body = json.dumps({"message": message}).encode()
-    reason = {400: "Bad Request", 403: "Forbidden", 502: "Bad Gateway"}[status]
+    reason = {400: "Bad Request", 403: "Forbidden", 429: "Too Many Requests", 502: "Bad Gateway"}[status]
     with contextlib.suppress(OSError):
         client.sendall(f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
                        f"Connection: close\r\n\r\n".encode() + body)

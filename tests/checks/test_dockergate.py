@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import json
 import os
+import select
+import socket
 import subprocess
+import time
 
 import pytest
 
-from checks.sandbox import container
+from checks.sandbox import container, dockergate
 from checks.sandbox.dockergate import DockerGate
 
 OWN, REGISTRY = "lab-a1b2c3:latest", "127.0.0.1:40001"
@@ -27,7 +30,7 @@ def gate():
     ("HEAD", "/_ping", b""),
     ("GET", "/v1.47/version", b""),
     ("POST", "/v1.47/auth", json.dumps({"serveraddress": REGISTRY}).encode()),
-    ("POST", "/v1.47/auth", json.dumps({"serveraddress": "http://localhost:40001/"}).encode()),
+    ("POST", "/v1.47/auth", json.dumps({"serveraddress": "http://127.0.0.1:40001/"}).encode()),
     ("GET", "/v1.47/images/lab-a1b2c3/json", b""),
     ("GET", "/v1.47/images/lab-a1b2c3:latest/history", b""),
     ("POST", f"/v1.47/images/lab-a1b2c3:latest/tag?repo={REGISTRY}/lab-a1b2c3&tag=latest", b""),
@@ -45,7 +48,10 @@ def test_what_its_own_push_needs_is_let_through(gate, method, target, body):
     ("POST", "/v1.47/images/create?fromImage=busybox", b"", "only logs in, tags and pushes"),
     ("DELETE", "/v1.47/images/lab-a1b2c3:latest", b"", "only logs in, tags and pushes"),
     ("POST", "/v1.47/auth", json.dumps({"serveraddress": "127.0.0.1:22"}).encode(), "only 127.0.0.1:40001"),
+    ("POST", "/v1.47/auth", json.dumps({"serveraddress": "localhost:40001"}).encode(), "only 127.0.0.1:40001"),
     ("POST", "/v1.47/auth", b"not json", "not JSON"),
+    ("GET", "http://elsewhere/v1.47/_ping", b"", "not a path"),
+    ("POST", "//x/images/lab-a1b2c3/tag?repo=127.0.0.1:40001/x", b"", "not a path"),
     ("GET", "/v1.47/images/serverless-iris-grader-sandbox:1/json", b"", "not this submission's image"),
     ("POST", f"/v1.47/images/public.ecr.aws%2Flambda%2Fpython:3.11/tag?repo={REGISTRY}/stolen", b"", "only lab-a1b2c3"),
     ("POST", "/v1.47/images/lab-a1b2c3/tag?repo=elsewhere.example/x&tag=latest", b"", "only this stand-in's registry"),
@@ -63,6 +69,23 @@ def test_a_push_is_let_through_only_for_what_it_tagged(gate):
     assert gate.refusal("POST", f"/v1.47/images/{REGISTRY}/repo/push?tag=v1", b"") is None
     assert "only an image tagged here" in gate.refusal("POST", f"/v1.47/images/{REGISTRY}/repo/push?tag=v2", b"")
     assert gate.refusal("GET", f"/v1.47/images/{REGISTRY}/repo:v1/json", b"") is None
+
+
+def test_a_flood_of_connections_costs_the_grader_no_more_than_its_slots(gate):
+    opened = []
+    try:
+        for _ in range(dockergate.AT_ONCE + 1):  # each holds its slot: it never finishes its request
+            client = socket.socket(socket.AF_UNIX)
+            client.connect(str(gate.path))
+            opened.append(client)
+        select.select(opened, [], [], 5)
+        time.sleep(0.5)  # any other answer would have come by now
+        answered, _, _ = select.select(opened, [], [], 0)
+        answers = [client.recv(100)[:12] for client in answered]
+    finally:
+        for client in opened:
+            client.close()
+    assert answers == [b"HTTP/1.1 429"]
 
 
 @pytest.mark.integration

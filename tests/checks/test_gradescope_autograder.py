@@ -87,6 +87,11 @@ def valid(results: dict) -> list[dict]:
     return tests
 
 
+def results_of(roots: dict[str, Path], who: str) -> dict:
+    """The ``results.json`` that ``run_autograder`` wrote for ``who``."""
+    return json.loads((roots[who] / "results" / "results.json").read_text())
+
+
 def named(tests: list[dict], name: str) -> dict:
     return next(t for t in tests if t["name"].endswith(f" / {name}") or t["name"] == name)
 
@@ -138,7 +143,7 @@ def test_the_reference_gets_full_marks_and_the_skipped_checks_are_said(graded):
     roots, _, _, codes, _ = graded
     stdout = (roots["reference"] / "results" / "stdout").read_text()
     assert codes["reference"] == 0, stdout
-    results = json.loads((roots["reference"] / "results" / "results.json").read_text())
+    results = results_of(roots, "reference")
     tests = valid(results)
     assert results["score"] == sum(t["max_score"] for t in tests) > 0, stdout
     assert all(t["status"] == "passed" for t in tests)
@@ -159,9 +164,9 @@ def test_a_one_mistake_submission_loses_exactly_its_checks_points(graded):
     roots, mutant, _, codes, _ = graded
     stdout = (roots["mutant"] / "results" / "stdout").read_text()
     assert codes["mutant"] == 0, stdout
-    results = json.loads((roots["mutant"] / "results" / "results.json").read_text())
+    results = results_of(roots, "mutant")
     tests = valid(results)
-    reference = json.loads((roots["reference"] / "results" / "results.json").read_text())
+    reference = results_of(roots, "reference")
     failed = [t for t in tests if t["status"] == "failed"]
     assert [t["name"].rsplit(" / ", 1)[-1] for t in failed] == sorted(mutant.loses), [t["name"] for t in failed]
     assert results["score"] == reference["score"] - sum(CHECKS[name].points for name in mutant.loses)
