@@ -25,8 +25,9 @@ import shutil
 import socket
 import tempfile
 import threading
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode
 
 import h11
 
@@ -36,10 +37,27 @@ ENGINE = "/var/run/docker.sock"
 PORT = 2375  # the child's DOCKER_HOST is tcp://127.0.0.1:PORT, inside its own network namespace
 MAX_BODY = 64_000
 AT_ONCE = 8  # connections served together; the CLI opens one or two
-VERSIONED = re.compile(r"^/v1\.\d+(?=/)")
+VERSIONED = re.compile(r"^(?P<version>/v1\.\d{1,3})?(?P<path>/.*)$")
 IMAGE_CALL = re.compile(r"^/images/(?P<name>.+)/(?P<call>json|history|tag|push)$")
-REPOSITORY = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")  # Docker's path grammar
-TAG = re.compile(r"^[\w][\w.-]{0,127}$")
+REPOSITORY = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*\Z")  # Docker's path grammar
+TAG = re.compile(r"^[\w][\w.-]{0,127}\Z")
+LOGIN_FIELDS = frozenset({"username", "password", "serveraddress", "email", "auth", "identitytoken", "registrytoken"})
+PASSED_HEADERS = {"push": (b"x-registry-auth",)}  # besides User-Agent: nothing else of the client's goes upstream
+
+
+class Refused(Exception):
+    """The request may not reach the engine; the message says why, in the student's terms."""
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """The request the engine gets: rebuilt from what was checked, never the client's own bytes."""
+
+    method: str
+    target: str
+    body: bytes = b""
+    headers: tuple[tuple[str, str], ...] = ()
+    tags: str | None = None  # the name a tag call makes, recorded once the engine has made it
 
 
 def with_tag(name: str) -> str:
@@ -69,44 +87,59 @@ class DockerGate:
         self.listener.close()
         shutil.rmtree(self.folder, ignore_errors=True)
 
-    def refusal(self, method: str, target: str, body: bytes) -> str | None:
-        """Why this request may not reach the engine, or None when it may (recording a tag it makes)."""
-        if not target.startswith("/") or target.startswith("//"):  # the engine must route the path read here
-            return f"{target[:80]!r} is not a path"
-        address = urlsplit(target)
-        path, query = VERSIONED.sub("", address.path), parse_qs(address.query)
-        if path in ("/_ping", "/version") and method in ("GET", "HEAD"):
-            return None
-        if path == "/auth" and method == "POST":
-            try:
-                server = str(json.loads(body or b"{}").get("serveraddress", ""))
-            except (ValueError, AttributeError):
-                return "the login request is not JSON"
-            host = re.sub(r"^https?://", "", server).rstrip("/")
-            return None if host == self.registry else f"logging in to {server!r}: only {self.registry} is this stand-in's"
+    def refusal(self, method: str, target: str, body: bytes = b"", headers: dict[bytes, bytes] | None = None) -> str | None:
+        """Why this request may not reach the engine, or None when it may."""
+        try:
+            self.admit(method, target, body, headers or {})
+        except Refused as refused:
+            return str(refused)
+        return None
+
+    def admit(self, method: str, target: str, body: bytes, headers: dict[bytes, bytes]) -> Upstream:
+        """The engine's request for this one, rebuilt from the values checked here.
+
+        Raises:
+            Refused: anything but logging in to the stand-in, reading and tagging this submission's image into its
+                registry, and pushing what was tagged here.
+        """
+        version, path, query = parts(target)
+        if path in ("/_ping", "/version") and method in ("GET", "HEAD") and not query and not body:
+            return Upstream(method, version + path)
+        if path == "/auth" and method == "POST" and not query:
+            login = login_fields(body)
+            host = re.sub(r"^https?://", "", str(login.get("serveraddress", ""))).rstrip("/")
+            if host != self.registry:
+                raise Refused(f"logging in to {host!r}: only {self.registry} is this stand-in's")
+            return Upstream(method, version + path, json.dumps(login).encode(), (("Content-Type", "application/json"),))
         found = IMAGE_CALL.match(path)
-        if not found:
-            return f"{method} {path}: the grader's Docker only logs in, tags and pushes this submission's image"
-        name, call = with_tag(unquote(found["name"])), found["call"]
-        if call in ("json", "history") and method == "GET":
-            return None if name == self.image or name in self.tagged else f"{name} is not this submission's image"
-        if call == "tag" and method == "POST":
-            repo, tag = query.get("repo", [""])[0], query.get("tag", ["latest"])[0] or "latest"
+        if not found or body:
+            raise Refused(f"{method} {path}: the grader's Docker only logs in, tags and pushes this submission's image")
+        name, call = with_tag(found["name"]), found["call"]
+        passed = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in headers.items()
+                       if k in (b"user-agent", *PASSED_HEADERS.get(call, ())))
+        if call in ("json", "history") and method == "GET" and not query:
+            if name != self.image and name not in self.tagged:
+                raise Refused(f"{name} is not this submission's image")
+            return Upstream(method, f"{version}/images/{quote(name, safe=':/')}/{call}", headers=passed)
+        if call == "tag" and method == "POST" and set(query) <= {"repo", "tag"} and "repo" in query:
+            repo, tag = query["repo"], query.get("tag", "latest")
             if name != self.image:
-                return f"tagging {name}: only {self.image} (the image built from your Dockerfile) is yours"
+                raise Refused(f"tagging {name}: only {self.image} (the image built from your Dockerfile) is yours")
             if not repo.startswith(f"{self.registry}/"):
-                return f"tagging into {repo!r}: only this stand-in's registry {self.registry} is reachable"
+                raise Refused(f"tagging into {repo!r}: only this stand-in's registry {self.registry} is reachable")
             if not (REPOSITORY.match(repo.split("/", 1)[1]) and TAG.match(tag)):
-                return f"{repo}:{tag} is not an image name Docker accepts"
-            self.tagged.add(with_tag(f"{repo}:{tag}"))
-            return None
-        if call == "push" and method == "POST":
-            tag = query.get("tag", [""])[0]
-            if not tag:  # the engine would push every tag of the repository
-                return f"pushing every tag of {name}: push the one tag you made"
-            pushed = f"{name.rsplit(':', 1)[0]}:{tag}"
-            return None if pushed in self.tagged else f"pushing {pushed}: only an image tagged here may be pushed"
-        return f"{method} {path}: the grader's Docker only logs in, tags and pushes this submission's image"
+                raise Refused(f"{repo}:{tag} is not an image name Docker accepts")
+            return Upstream(method, f"{version}/images/{quote(name, safe=':/')}/tag?{urlencode({'repo': repo, 'tag': tag})}",
+                            headers=passed, tags=f"{repo}:{tag}")
+        if call == "push" and method == "POST" and set(query) == {"tag"}:
+            tag, repository = query["tag"], found["name"]
+            if ":" in repository.rsplit("/", 1)[-1] or not TAG.match(tag):
+                raise Refused(f"pushing {repository} with tag {tag!r}: push the one name you tagged")
+            if f"{repository}:{tag}" not in self.tagged:
+                raise Refused(f"pushing {repository}:{tag}: only an image tagged here may be pushed")
+            return Upstream(method, f"{version}/images/{quote(repository, safe=':/')}/push?{urlencode({'tag': tag})}",
+                            headers=passed)
+        raise Refused(f"{method} {path}: the grader's Docker only logs in, tags and pushes this submission's image")
 
     def _serve(self, client: socket.socket) -> None:
         if not self.slots.acquire(blocking=False):  # a flood of connections costs the grader no more threads
@@ -123,23 +156,68 @@ class DockerGate:
             client.settimeout(30)
             try:
                 request, body = read_request(client)
-            except (OSError, h11.ProtocolError, ValueError) as error:
-                return answer(client, 400, f"bad request: {error}")
-            method, target = request.method.decode(), request.target.decode("latin-1")
-            if reason := self.refusal(method, target, body):
-                return answer(client, 403, f"refused by the grader: {reason}")
-            headers = [(k, v) for k, v in request.headers if k.lower() not in (b"connection", b"content-length",
-                                                                               b"transfer-encoding", b"host")]
-            head = f"{method} {target} HTTP/1.1\r\nHost: docker\r\nConnection: close\r\nContent-Length: {len(body)}\r\n"
-            head += "".join(f"{k.decode('latin-1')}: {v.decode('latin-1')}\r\n" for k, v in headers)
+                headers = {k.lower(): v for k, v in request.headers}
+                upstream = self.admit(request.method.decode(), request.target.decode("latin-1"), body, headers)
+            except Refused as refused:
+                return answer(client, 403, f"refused by the grader: {refused}")
+            except Exception as error:  # noqa: BLE001 - whatever the client sent: refused, and the grader goes on
+                return answer(client, 400, f"bad request: {type(error).__name__}: {str(error)[:200]}")
             client.settimeout(None)
             try:
-                upstream = relay.to_unix(self.engine)()
+                engine = relay.to_unix(self.engine)()
             except OSError:
                 return answer(client, 502, "the Docker engine is not running")
-            with upstream:
-                upstream.sendall(head.encode("latin-1") + b"\r\n" + body)
-                relay.pump(upstream, client)
+            with engine:
+                head = f"{upstream.method} {upstream.target} HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n"
+                head += f"Content-Length: {len(upstream.body)}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in upstream.headers)
+                engine.sendall(head.encode("latin-1") + b"\r\n" + upstream.body)
+                status = engine.recv(65536)
+                if upstream.tags and status.startswith((b"HTTP/1.1 201", b"HTTP/1.0 201")):
+                    self.tagged.add(upstream.tags)
+                client.sendall(status)
+                relay.pump(engine, client)
+
+
+def parts(target: str) -> tuple[str, str, dict[str, str]]:
+    """``(API version prefix, decoded path, query)`` of a request target that reads the same to this gate and to
+    Docker's router.
+
+    Raises:
+        Refused: not a plain path, or a query with a key twice, a blank value or a separator Go reads otherwise.
+    """
+    if not target.startswith("/") or target.startswith("//") or "#" in target or "\\" in target:
+        raise Refused(f"{target[:80]!r} is not a path")
+    raw, _, raw_query = target.partition("?")
+    if re.search(r"%2[ef]|%5c", raw, re.IGNORECASE):
+        raise Refused(f"{raw[:80]!r}: an encoded '/', '.' or '\\' in a path")
+    found = VERSIONED.match(unquote(raw))
+    if not found or any(part in (".", "..") for part in found["path"].split("/")):
+        raise Refused(f"{raw[:80]!r} is not a path")
+    pairs = parse_qsl(raw_query, keep_blank_values=True, strict_parsing=True) if raw_query else []
+    query = dict(pairs)
+    if len(query) != len(pairs) or any(not value for value in query.values()) or ";" in raw_query:
+        raise Refused("a query must give each of its values once, none of them blank")
+    return found["version"] or "", found["path"], query
+
+
+def login_fields(body: bytes) -> dict:
+    """The fields of a login, exactly as Docker will read them: JSON object of known lower-case keys, each once."""
+
+    def once(pairs: list[tuple[str, object]]) -> dict:
+        keys = [key for key, _ in pairs]
+        if len(set(keys)) != len(keys) or not set(keys) <= LOGIN_FIELDS:
+            raise Refused(f"a login with the fields {sorted(keys)}: only {sorted(LOGIN_FIELDS)}, each once")
+        if not all(isinstance(value, str) for _, value in pairs):
+            raise Refused("a login's fields are strings")
+        return dict(pairs)
+
+    try:
+        login = json.loads(body or b"{}", object_pairs_hook=once)
+    except (ValueError, RecursionError):
+        raise Refused("the login request is not JSON") from None
+    if not isinstance(login, dict):
+        raise Refused("the login request is not a JSON object")
+    return login
 
 
 def read_request(client: socket.socket) -> tuple[h11.Request, bytes]:

@@ -53,22 +53,52 @@ def test_what_its_own_push_needs_is_let_through(gate, method, target, body):
     ("GET", "http://elsewhere/v1.47/_ping", b"", "not a path"),
     ("POST", "//x/images/lab-a1b2c3/tag?repo=127.0.0.1:40001/x", b"", "not a path"),
     ("GET", "/v1.47/images/serverless-iris-grader-sandbox:1/json", b"", "not this submission's image"),
-    ("POST", f"/v1.47/images/public.ecr.aws%2Flambda%2Fpython:3.11/tag?repo={REGISTRY}/stolen", b"", "only lab-a1b2c3"),
+    ("POST", f"/v1.47/images/public.ecr.aws/lambda/python:3.11/tag?repo={REGISTRY}/stolen", b"", "only lab-a1b2c3"),
+    ("POST", f"/v1.47/images/public.ecr.aws%2Flambda%2Fpython:3.11/tag?repo={REGISTRY}/stolen", b"", "an encoded '/'"),
+    ("GET", "/v1.41/_ping#/../containers/json", b"", "not a path"),
+    ("GET", "/v1.41/images/lab-a1b2c3:latest/json#/../../../info", b"", "not a path"),
+    ("GET", "/v1.41/images/../containers/json", b"", "not a path"),
+    # Docker reads a form body before the query: a tag call with a body could name any image
+    ("POST", f"/v1.47/images/lab-a1b2c3/tag?repo={REGISTRY}/x&tag=latest", b"repo=victim&tag=1", "only logs in"),
+    ("POST", f"/v1.47/images/{REGISTRY}/x/push?tag=latest", b"tag=leftover", "only logs in"),
+    # Go's Form.Get reads the first value, Python the last or the non-blank one
+    ("POST", f"/v1.47/images/{REGISTRY}/x/push?tag=&tag=a", b"", "once, none of them blank"),
+    ("POST", f"/v1.47/images/lab-a1b2c3/tag?repo={REGISTRY}/x&repo=victim", b"", "once, none of them blank"),
+    ("POST", f"/v1.47/images/lab-a1b2c3/tag?repo={REGISTRY}/x&force=1", b"", "only logs in"),
+    # Go's JSON decoder matches keys without case, the last one winning
+    ("POST", "/v1.47/auth", json.dumps({"serveraddress": REGISTRY, "ServerAddress": "127.0.0.1:22"}).encode(), "each once"),
+    ("POST", "/v1.47/auth", json.dumps({"serveraddress": REGISTRY, "\u017fervers": "x"}).encode(), "each once"),
+    ("POST", "/v1.47/auth", b'{"serveraddress": "127.0.0.1:40001", "serveraddress": "127.0.0.1:22"}', "each once"),
+    ("POST", "/v1.47/auth", b"[" * 60_000, "not JSON"),
     ("POST", "/v1.47/images/lab-a1b2c3/tag?repo=elsewhere.example/x&tag=latest", b"", "only this stand-in's registry"),
     ("POST", f"/v1.47/images/lab-a1b2c3/tag?repo={REGISTRY}evil/x", b"", "only this stand-in's registry"),
     ("POST", f"/v1.47/images/lab-a1b2c3/tag?repo={REGISTRY}/../../containers/x", b"", "not an image name"),
     ("POST", f"/v1.47/images/{REGISTRY}/lab-a1b2c3/push?tag=latest", b"", "only an image tagged here"),
-    ("POST", f"/v1.47/images/{REGISTRY}/lab-a1b2c3/push?tag=", b"", "every tag"),
+    ("POST", f"/v1.47/images/{REGISTRY}/lab-a1b2c3/push?tag=", b"", "none of them blank"),
+    ("POST", f"/v1.47/images/{REGISTRY}/lab-a1b2c3/push", b"", "only logs in"),
 ])
 def test_anything_else_is_refused_with_the_reason(gate, method, target, body, why):
     assert why in gate.refusal(method, target, body)
 
 
-def test_a_push_is_let_through_only_for_what_it_tagged(gate):
-    assert gate.refusal("POST", f"/v1.47/images/{OWN}/tag?repo={REGISTRY}/repo&tag=v1", b"") is None
-    assert gate.refusal("POST", f"/v1.47/images/{REGISTRY}/repo/push?tag=v1", b"") is None
-    assert "only an image tagged here" in gate.refusal("POST", f"/v1.47/images/{REGISTRY}/repo/push?tag=v2", b"")
-    assert gate.refusal("GET", f"/v1.47/images/{REGISTRY}/repo:v1/json", b"") is None
+def test_the_engine_gets_the_request_rebuilt_from_what_was_checked_and_a_push_only_of_what_it_tagged(gate):
+    headers = {b"user-agent": b"Docker-Client/28", b"content-type": b"application/x-www-form-urlencoded",
+               b"x-registry-auth": b"e30="}
+    tag = gate.admit("POST", f"/v1.47/images/{OWN}/tag?tag=v1&repo={REGISTRY}/repo", b"", headers)
+    assert (tag.target, tag.body, tag.headers, tag.tags) == (
+        "/v1.47/images/lab-a1b2c3:latest/tag?repo=127.0.0.1%3A40001%2Frepo&tag=v1", b"",
+        (("user-agent", "Docker-Client/28"),), f"{REGISTRY}/repo:v1")
+    push = f"/v1.47/images/{REGISTRY}/repo/push?tag=v1"
+    assert "only an image tagged here" in gate.refusal("POST", push)  # not before the engine has made the name
+    gate.tagged.add(tag.tags)  # what the engine's 201 to that call does
+    pushed = gate.admit("POST", push, b"", headers)
+    assert pushed.target == push and dict(pushed.headers) == {"user-agent": "Docker-Client/28", "x-registry-auth": "e30="}
+    assert "only an image tagged here" in gate.refusal("POST", f"/v1.47/images/{REGISTRY}/repo/push?tag=v2")
+    assert gate.refusal("GET", f"/v1.47/images/{REGISTRY}/repo:v1/json") is None
+    login = gate.admit("POST", "/v1.47/auth", json.dumps({"username": "AWS", "password": "p",
+                                                          "serveraddress": REGISTRY}).encode(), headers)
+    assert json.loads(login.body) == {"username": "AWS", "password": "p", "serveraddress": REGISTRY}
+    assert login.headers == (("Content-Type", "application/json"),)
 
 
 def test_a_flood_of_connections_costs_the_grader_no_more_than_its_slots(gate):
@@ -107,6 +137,7 @@ def test_the_docker_cli_through_the_gate_reaches_its_own_image_and_is_told_why_f
             assert docker("version", "--format", "{{.Server.Version}}").stdout.strip()
             assert docker("image", "inspect", own).returncode == 0
             assert docker("tag", own, f"{REGISTRY}/gate-test:latest").returncode == 0
+            assert docker("image", "inspect", f"{REGISTRY}/gate-test:latest").returncode == 0  # made, so readable
             refused = docker("ps")
             assert refused.returncode != 0 and "refused by the grader" in refused.stderr
             refused = docker("tag", base, f"{REGISTRY}/stolen:latest")
