@@ -238,6 +238,10 @@ class Runner:
             return self.supervise(job, spec, folder)
         finally:
             stop_standin(folder / "cloud")
+            if job["mode"] == "deploy" and job["docker"] != "off":  # a killed worker's images too
+                from .built import remove
+
+                remove(job["name"])
             shutil.rmtree(folder, ignore_errors=True)
 
     def supervise(self, job: dict, spec: Path, folder: Path) -> dict:

@@ -8,7 +8,8 @@
   :func:`publish_service` does the same from the submission's ``service.py`` and ``app.py``, staged without
   links and built through the package-index gate (:mod:`checks.sandbox.build`), as step 3's image is.
 - :func:`remove` deletes every name the submission's run gave an image, and the images its stand-in's engine
-  pulled, so that no later submission (whose private stand-in may get the same port) finds them.
+  pulled, so that no later submission (whose private stand-in may get the same port) finds them; the batch
+  calls it again for a worker it had to kill.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import tempfile
 from pathlib import Path
 
 from labkit import gcp, images
-from labkit.config import Settings
 
 from .. import step3_image
 from ..context import Context
@@ -73,14 +73,15 @@ def publish_service(ctx: Context) -> str | None:
     return None
 
 
-def remove(lab: Settings, registry: str) -> None:
-    """Delete the names this submission's run gave images, and every name of its stand-in's ``registry`` (an image
-    the engine pulled to run a function); an image that still has another name (step 3's, after its content) stays."""
-    names = {images.local_tag(lab), gcp.push_target(lab)}
+def remove(name: str, registry: str | None = None) -> None:
+    """Delete every image name of a submission's run: each whose path has the run's resource prefix ``name`` as a
+    segment (notebook 03's tag, the pushed and pulled names, step 9's), and each under its stand-in's ``registry``.
+    An image that still has another name (step 3's, after its content) stays."""
+    found = set()
     for line in docker("image", "ls", "--digests", "--format", "{{.Repository}}\t{{.Tag}}\t{{.Digest}}").stdout.splitlines():
         repository, tag, digest = line.split("\t")
-        if repository.startswith(f"{registry}/"):
-            names.add(f"{repository}:{tag}" if tag != "<none>" else f"{repository}@{digest}")
-    present = [n for n in names if docker("image", "inspect", n).returncode == 0]
-    if present:
-        docker("image", "rm", *present)
+        if name in repository.split("/") or (registry and repository.startswith(f"{registry}/")):
+            found |= {f"{repository}:{tag}"} if tag != "<none>" else set()
+            found |= {f"{repository}@{digest}"} if digest != "<none>" else set()
+    if found:
+        docker("image", "rm", *sorted(found))

@@ -85,16 +85,14 @@ def grade(job: dict) -> dict:
         return graded.run(steps, settings(job, endpoint=None))
     from localcloud import process
 
-    home = work / "cloud"
+    home, lab = work / "cloud", None
     try:
         with process.running(home=home, mode="host" if job["docker"] == "off" else "docker") as cloud:
             lab = settings(job, endpoint=cloud.endpoint)
-            try:
-                return graded.run(steps, lab)
-            finally:
-                if job["docker"] != "off":
-                    built.remove(lab, registry(lab))
+            return graded.run(steps, lab)
     finally:
+        if lab is not None and job["docker"] != "off":  # once the stand-in's containers are gone with it
+            built.remove(lab.name, registry(lab))
         shutil.rmtree(home, ignore_errors=True)
 
 
