@@ -155,11 +155,12 @@ class Server:
         return_large_blocks()
         server = EdgeServer(self.sock, self.edge)
         stopping = threading.Event()
+        stopper = threading.Thread(target=server.stop, daemon=True)  # ends accepting, then drains the requests in flight
 
         def stop(*_):
             if not stopping.is_set():
                 stopping.set()
-                threading.Thread(target=server.stop, daemon=True).start()
+                stopper.start()
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
@@ -172,6 +173,8 @@ class Server:
         try:
             server.safe_start()
         finally:
+            if stopper.is_alive():  # the serving loop ends at once: the requests still in flight finish first
+                stopper.join()
             self.shutdown()
 
     def _watch_registry(self, stopping: threading.Event) -> None:

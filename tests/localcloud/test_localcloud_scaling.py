@@ -138,6 +138,19 @@ def test_faults_then_the_next_request_succeeds(lab):
     assert counters["environments_started"] == counters["cold_starts"] == 3
 
 
+def test_a_request_in_flight_when_the_stand_in_stops_gets_its_answer_before_the_function_goes(lab):
+    name = lab.function("faults", Timeout=10)
+    url = lab.http_api(name) + "/predict?fault=sleep&seconds=2"
+    requests.post(url, json={}, timeout=30)  # warm: the one below is the function's own two seconds, not a cold start
+    answered = []
+    caller = threading.Thread(target=lambda: answered.append(requests.post(url, json={}, timeout=30)))
+    caller.start()
+    time.sleep(0.7)  # mid-request: the edge stops accepting, then drains what it serves before the runtime stops
+    lab.restart()
+    caller.join()
+    assert [(r.status_code, r.text) for r in answered] == [(200, "fine")]
+
+
 def test_restart_mid_run(lab):
     name = lab.function("web")
     url = lab.http_api(name) + "/predict"
