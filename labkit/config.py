@@ -85,6 +85,11 @@ class Settings:
     lang: str = "bn"
     tags: Mapping[str, str] = field(default_factory=lambda: dict(LAB_TAG))
 
+    @property
+    def endpoint_host(self) -> str:
+        """``host:port`` of the local stand-in (``LAB_ENDPOINT_URL``): the registry an image name there starts with."""
+        return (self.endpoint_url or "").split("://", 1)[-1]
+
     # Resource names, all derived from ``name`` so one prefix finds them all.
     @property
     def repository(self) -> str:

@@ -121,7 +121,7 @@ def build(settings: Settings, context: Path) -> str:
 def push_target(settings: Settings) -> str:
     """Where ``docker push`` sends the image: Artifact Registry, or its name in the stand-in's registry."""
     if settings.target == "local":
-        return f"{settings.endpoint_url.split('://', 1)[1]}/{settings.cloud_run_image}:{TAG}"
+        return f"{settings.endpoint_host}/{settings.cloud_run_image}:{TAG}"
     return f"{settings.cloud_run_image}:{TAG}"
 
 

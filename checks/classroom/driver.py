@@ -92,13 +92,8 @@ def grade(job: dict) -> dict:
             return graded.run(steps, lab)
     finally:
         if lab is not None and job["docker"] != "off":  # once the stand-in's containers are gone with it
-            built.remove(lab.name, registry(lab))
+            built.remove(lab.name, lab.endpoint_host)
         shutil.rmtree(home, ignore_errors=True)
-
-
-def registry(lab: config.Settings) -> str:
-    """The registry of a submission's private stand-in (``127.0.0.1:PORT``: its edge)."""
-    return lab.endpoint_url.split("://", 1)[1]
 
 
 def settings(job: dict, endpoint: str | None) -> config.Settings:
@@ -171,7 +166,7 @@ class Graded:
             yield None
             return
         built.name(ctx)
-        with dockergate.DockerGate(images.local_tag(lab), registry(lab)) as gate:
+        with dockergate.DockerGate(images.local_tag(lab), lab.endpoint_host) as gate:
             yield {dockergate.PORT: gate.path}
 
     def grade_step(self, number: int, ctx: Context) -> None:
