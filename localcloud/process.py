@@ -19,6 +19,7 @@ and port of the process serving it, and its containers carry ``localcloud.home=H
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -78,6 +79,34 @@ class Instance:
                                  headers={"Content-Type": "application/x-tar"},
                                  params={"repositoryName": repository, "imageTag": tag, "command": command,
                                          "architecture": architecture})
+
+    def save_layers(self, repository: str, reference: str, folder: Path) -> list[str]:
+        """Write the layers of an image this instance's registry has into ``folder``, in the layout
+        ``LOCALCLOUD_REGISTRY_SEED`` reads (``sha256/ab/<hex>/data``); returns their digests.
+
+        Each layer is read through the edge, as ``docker pull`` reads it, and checked against its digest.
+        """
+        manifest = requests.get(f"{self.endpoint}/v2/{repository}/manifests/{reference}", timeout=30, headers={
+            "Accept": "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json"})
+        manifest.raise_for_status()
+        digests = [layer["digest"] for layer in manifest.json().get("layers", [])]
+        for digest in digests:
+            algorithm, hex_digest = digest.split(":", 1)
+            if algorithm != "sha256":
+                raise ValueError(f"{digest}: only sha256 layers can be saved")
+            target = Path(folder) / "sha256" / hex_digest[:2] / hex_digest / "data"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            seen = hashlib.sha256()
+            with requests.get(f"{self.endpoint}/v2/{repository}/blobs/{digest}", stream=True, timeout=60) as blob, \
+                    target.open("wb") as out:
+                blob.raise_for_status()
+                for chunk in blob.iter_content(1 << 20):
+                    seen.update(chunk)
+                    out.write(chunk)
+            if seen.hexdigest() != hex_digest:
+                target.unlink()
+                raise ValueError(f"layer {digest} of {repository}:{reference} arrived with another digest")
+        return digests
 
     def exports(self, region: str | None = None) -> dict[str, str]:
         """The environment a shell needs to use this instance with the AWS CLI or boto3."""

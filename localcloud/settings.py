@@ -16,6 +16,10 @@ variable                         meaning                                        
 ``LOCALCLOUD_DEFAULT_REGION``    region of requests that carry none              ``us-east-1``
 ``LOCALCLOUD_REGISTRY_BIN``      the distribution registry binary                ``docker-registry`` or
                                                                                  ``registry`` on PATH
+``LOCALCLOUD_REGISTRY_SEED``     layers the registry stores from the start: a    none
+                                 folder in distribution's blob layout
+                                 (``sha256/ab/<digest>/data``); see
+                                 :mod:`localcloud.aws.ecr.registry`
 ``LOCALCLOUD_DOCKER``            the docker CLI                                  ``docker``
 ``LOCALCLOUD_RIE_CACHE``         where the RIE binary is cached                  ``~/.cache/serverless-iris/rie``
 ``LOCALCLOUD_STARTUP_TIMEOUT``   seconds ``up`` waits for health                 ``90``
@@ -101,6 +105,17 @@ def registry_binary() -> str | None:
     if explicit:
         return shutil.which(explicit)
     return shutil.which("docker-registry") or shutil.which("registry")
+
+
+def registry_seed() -> Path | None:
+    """The folder of layers the registry stores from the start, or None."""
+    explicit = os.environ.get("LOCALCLOUD_REGISTRY_SEED", "").strip()
+    if not explicit:
+        return None
+    folder = Path(explicit).expanduser()
+    if not folder.is_dir():
+        raise SettingError(f"LOCALCLOUD_REGISTRY_SEED={explicit!r} is not a folder")
+    return folder
 
 
 def docker_cli() -> str:

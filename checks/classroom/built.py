@@ -45,12 +45,10 @@ def name(ctx: Context) -> bool:
     return docker("tag", tag, images.local_tag(ctx.settings)).returncode == 0
 
 
-def publish_service(ctx: Context) -> str | None:
-    """Build the Cloud Run image from the submission's service and push it where notebook 09 would; why not, or None."""
+def service_image(ctx: Context, model: Path) -> tuple[str | None, str]:
+    """Build the Cloud Run image from the submission's service and ``model`` as notebook 09 would: (its id, "") or
+    (None, why not)."""
     lab = ctx.settings
-    model = lab.model_dir / "model.joblib"
-    if not model.is_file():
-        return "no trained model"
     lab_files = {"Dockerfile": gcp.CLOUDRUN_DIR / "Dockerfile", "requirements.txt": gcp.CLOUDRUN_DIR / "requirements.txt",
                  ".dockerignore": images.CONTEXT_FILES[".dockerignore"],
                  "requirements-model.txt": images.CONTEXT_FILES["requirements.txt"], **images.SERVING_FILES}
@@ -61,11 +59,22 @@ def publish_service(ctx: Context) -> str | None:
         try:
             tag = build.stage(files, Path(folder) / "context")
         except build.LinkRefused as link:
-            return f"{link.name} is a symbolic link"
+            return None, f"{link.name} is a symbolic link"
         image, log = build.build(Path(folder) / "context", tag, amd64.platform, timeout=BUILD_SECONDS)
-    if image is None:
-        return f"the Cloud Run image did not build: {log}"
-    target = gcp.push_target(lab)
+    return image, "" if image else f"the Cloud Run image did not build: {log}"
+
+
+def publish_service(ctx: Context) -> str | None:
+    """Build the Cloud Run image from the submission's service and push it where notebook 09 would; why not, or None."""
+    model = ctx.settings.model_dir / "model.joblib"
+    if not model.is_file():
+        return "no trained model"
+    image, why = service_image(ctx, model)
+    return push(image, gcp.push_target(ctx.settings)) if image else why
+
+
+def push(image: str, target: str) -> str | None:
+    """Name ``image`` ``target`` and push it there; why not, or None."""
     for args in (("tag", image, target), ("push", target)):
         done = docker(*args)
         if done.returncode != 0:

@@ -136,6 +136,8 @@ def report(outcome: batch.Outcome) -> int:
           f"{len(not_graded)} NOT GRADED, in {outcome.seconds:.0f} s")
     for found in not_graded:
         print(f"  {found['student']['id']}: {found.get('reason')}")
+    if outcome.seed:
+        print(outcome.seed)
     if outcome.changed:
         print("changed since the last grading:")
         for line in outcome.changed:

@@ -87,7 +87,8 @@ def grade(job: dict) -> dict:
 
     home, lab = work / "cloud", None
     try:
-        with process.running(home=home, mode="host" if job["docker"] == "off" else "docker") as cloud:
+        seeded = {"registry_seed": job["registry_seed"]} if job.get("registry_seed") else {}
+        with process.running(home=home, mode="host" if job["docker"] == "off" else "docker", **seeded) as cloud:
             lab = settings(job, endpoint=cloud.endpoint)
             return graded.run(steps, lab)
     finally:

@@ -60,8 +60,9 @@ def test_deploy_mode_with_docker_grades_every_step_from_the_submissions_own_imag
     assert {op: v.split(" (")[0] for op, v in found["driven"].items()} == dict.fromkeys(
         ("train", "publish", "function", "gateway", "latency", "cleanup", "service"), "ok")
     assert gradebook(root / "out")[STUDENT] == found["possible"]
+    assert re.search(r"^registries seeded: \d+ layers", done.stdout, re.M), done.stdout  # checks.classroom.seed
     nothing_left(root / "out")
-    named = [r for r in images() if re.search(r"(^|/)lab-[0-9a-f]{8}(/|$)", r)]  # LAB_NAME: a class's resource prefix
+    named = [r for r in images() if re.search(r"(^|/)lab-(seed-)?[0-9a-f]{8}(/|$)", r)]  # the class's resource prefixes
     assert not named, named  # notebook 03's names, the pushed ones, the images the stand-ins pulled: all removed
 
 

@@ -2,7 +2,9 @@
 
 Requests stream both ways (image layers are large). Two of them get ECR's rules first:
 a push into a repository ECR does not have fails as on ECR (``NAME_UNKNOWN``), and a
-manifest pushed successfully is recorded in ECR, so ``describe_images`` lists it. The rules
+manifest pushed successfully is recorded in ECR, so ``describe_images`` lists it. Asked
+whether a repository has a layer (``HEAD`` of a blob), the registry first links in the layer
+when it was seeded (:meth:`~localcloud.aws.ecr.registry.Registry.link_seeded`). The rules
 come from :class:`PushRules`: the ECR hook, or a wrapper that lets another cloud's image
 names through (Cloud Run's :class:`localcloud.gcp.images.Repositories`).
 
@@ -31,6 +33,7 @@ MAX_MANIFEST = 4 * 1024 * 1024  # distribution's maxManifestBodySize; ECR's PutI
 MAX_LAYER = 52_000 * 1024 * 1024  # ECR's quota: maximum layer size, 52,000 MiB
 UPLOAD_START = re.compile(r"^/v2/(?P<name>.+)/blobs/uploads/?$")
 MANIFEST = re.compile(r"^/v2/(?P<name>.+)/manifests/(?P<reference>[^/]+)$")
+BLOB = re.compile(r"^/v2/(?P<name>.+)/blobs/(?P<digest>sha256:[0-9a-f]{64})$")
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "upgrade", "proxy-authorization",
               "proxy-authenticate", "trailer", "host", "content-length"}
 
@@ -64,6 +67,8 @@ class RegistryProxy:
         if (method == "POST" and (upload := UPLOAD_START.match(path))
                 and not self.ecr.repository_exists(upload["name"])):
             return self._name_unknown(start_response, upload["name"])
+        if method == "HEAD" and (blob := BLOB.match(path)) and self.ecr.repository_exists(blob["name"]):
+            self.registry.link_seeded(blob["name"], blob["digest"])
         if method == "PUT" and (manifest := MANIFEST.match(path)):
             return self._put_manifest(environ, start_response, manifest["name"], manifest["reference"])
         body = wsgi.body_chunks(environ) if wsgi.has_body(environ) else None

@@ -6,10 +6,18 @@ open, so nothing reaches it but the edge (:mod:`.unixhttp`). When the binary is 
 but a Docker engine is, the ``registry:2`` image runs instead, on a loopback port. Its storage
 lives under LOCALCLOUD_HOME, so pushed images survive a restart. ``http.host`` is the edge's
 URL, so the upload ``Location`` headers it returns lead clients back through the edge.
+
+A registry may start with layers it already stores (``LOCALCLOUD_REGISTRY_SEED``: a folder in distribution's
+blob layout), as a registry that has seen the public base images before: :func:`seed_blobs` puts them in its
+blob store, and :meth:`Registry.link_seeded` links one into a repository when a client asks whether that
+repository has it (docker's push does, for every layer it pushed anywhere before). The push then says
+``Layer already exists`` instead of compressing and uploading the layer again. A class of submissions
+(:mod:`checks.classroom`) pushes the same base layers into a fresh stand-in each; this is what keeps that cheap.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import shutil
@@ -32,6 +40,7 @@ MANIFEST_TYPES = (
 IMAGE = "registry:2"
 TAG = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$")  # ECR's and Docker's image tag
 REPOSITORY_NAME = re.compile(r"^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$")  # ECR's
+HEX = re.compile(r"^[0-9a-f]{64}$")
 
 
 class RegistryUnavailable(RuntimeError):
@@ -49,6 +58,30 @@ def socket_path(home: Path) -> Path:
     return folder / "registry.sock"
 
 
+def seed_blobs(seed: Path, storage: Path) -> set[str]:
+    """Put the layers of ``seed`` (``sha256/ab/<hex>/data`` files) into the blob store under ``storage``; returns
+    their digests.
+
+    Each file is hard-linked where the file system allows, copied otherwise. Distribution never writes into a blob
+    it has: an upload is renamed into place only when the blob is missing, and a delete unlinks. So the seed's files
+    stay as they are whatever a client of this registry pushes or deletes, and stand-ins may share one seed.
+    """
+    blobs, digests = storage / "docker" / "registry" / "v2" / "blobs" / "sha256", set()
+    for data in seed.glob("sha256/*/*/data"):
+        hex_digest = data.parent.name
+        if not HEX.match(hex_digest) or data.parent.parent.name != hex_digest[:2] or data.is_symlink():
+            continue
+        target = blobs / hex_digest[:2] / hex_digest / "data"
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(data, target)
+            except OSError:  # another file system
+                shutil.copyfile(data, target)
+        digests.add(f"sha256:{hex_digest}")
+    return digests
+
+
 class Registry:
     """One registry process (or container) and the few registry API calls the stand-in makes."""
 
@@ -59,6 +92,7 @@ class Registry:
         self.storage = home / "registry"
         self.process: subprocess.Popen | None = None
         self.container: str | None = None
+        self.seeded: set[str] = set()
         pool = {"maxsize": 16, "retries": False, "timeout": urllib3.Timeout(connect=5, read=600)}
         if settings.registry_binary():
             self.socket = socket_path(home)
@@ -96,8 +130,10 @@ class Registry:
         return f"removed {len(unfinished)} unfinished registry upload(s)"
 
     def start(self, timeout: float = 60) -> None:
-        """Start the registry and wait until ``GET /v2/`` answers."""
+        """Start the registry (with the seed's layers, if any) and wait until ``GET /v2/`` answers."""
         self.storage.mkdir(parents=True, exist_ok=True)
+        seed = settings.registry_seed()
+        self.seeded = seed_blobs(seed, self.storage) if seed else set()
         binary = settings.registry_binary()
         log_path = self.home / "logs" / "registry.log"
         if binary:
@@ -223,6 +259,16 @@ class Registry:
         if not TAG.match(tag):
             raise ValueError(f"{tag!r} is not an image tag")
         shutil.rmtree(self._repository_dir(repository) / "_manifests" / "tags" / tag, ignore_errors=True)
+
+    def link_seeded(self, repository: str, digest: str) -> None:
+        """Make a seeded layer part of ``repository``, as distribution's cross-repository mount does (the same link
+        file); anything else is left to the registry."""
+        if digest not in self.seeded or not REPOSITORY_NAME.match(repository):
+            return
+        link = self._repository_dir(repository) / "_layers" / "sha256" / digest.removeprefix("sha256:") / "link"
+        if not link.exists():
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.write_text(digest)
 
     def delete_repository(self, repository: str) -> None:
         shutil.rmtree(self._repository_dir(repository), ignore_errors=True)
