@@ -29,20 +29,21 @@ LATENCY_MUTANTS = mutation.mutants_in(Path(__file__).resolve().parent / "latency
 class FakeFunction:
     """A Lambda function behind an HTTP API, in milliseconds: cold starts of 40-50 ms, handler runs of 1-2 ms."""
 
-    def __init__(self):
-        self.fresh, self.rng, self.log = True, random.Random(7), {}
+    def __init__(self, status: int = 200):
+        self.fresh, self.rng, self.log, self.status, self.posts = True, random.Random(7), {}, status, 0
 
     def force_cold_start(self, settings):
         self.fresh = True
 
     def post(self, url, json=None, timeout=None):
+        self.posts += 1
         cold, self.fresh = self.fresh, False
         init = round(self.rng.uniform(40, 50), 2) if cold else None
         duration = round(self.rng.uniform(1, 2), 2)
         time.sleep(((init or 0) + duration) / 1000)
         request_id = str(uuid.uuid4())
         self.log[request_id] = (duration, init)
-        return SimpleNamespace(status_code=200, headers={"X-Request-Id": request_id},
+        return SimpleNamespace(status_code=self.status, headers={"X-Request-Id": request_id},
                                json=lambda: {"cold_start": cold})
 
     def attach_reports(self, settings, samples, since_ms, wait_s=60):
@@ -93,6 +94,20 @@ def test_a_latency_mistake_loses_the_points_it_should(wrong, tmp_path, monkeypat
     failed = graded(code, tmp_path / "build", monkeypatch)
     failed = {name: why for name, why in failed.items() if why != "not run"}
     assert set(failed) == wrong.loses, failed
+
+
+def test_an_endpoint_that_is_not_live_costs_the_grader_one_request(tmp_path, monkeypatch):
+    # given: the student's measurement, then an endpoint whose function times out (the API answers 503)
+    function = FakeFunction(status=503)
+    monkeypatch.setattr(timing, "force_cold_start", function.force_cold_start)
+    monkeypatch.setattr("requests.post", function.post)
+    monkeypatch.setattr(cloud, "api", lambda run: {"ApiEndpoint": "http://example.invalid"})
+    run = Run(Context(config.load({}, code=str(mutation.SOLUTION), build_dir=tmp_path / "build")))
+    # when: the grader times the endpoint itself
+    with pytest.raises(CheckFailed, match=r"statuses \[503\]"):
+        step7_latency.live(run)
+    # then: its first answer settled it: one request, not 1 + OWN_WARM, each of which would wait for the timeout
+    assert function.posts == 1
 
 
 @pytest.mark.parametrize(("student_ms", "agrees"), [(6.96, True), (81.7, True), (700.0, True), (0.007, False),
