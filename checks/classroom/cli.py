@@ -42,8 +42,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                              "the checks that need Docker, step 3's image and step 9's deploy, are skipped for "
                              "everyone; LAB_DOCKER=off chooses host mode)")
     parser.add_argument("--out", required=True, metavar="DIR", help="where the grades go (kept between runs)")
-    parser.add_argument("--jobs", type=int, metavar="N", help="submissions graded at once (default: from the "
-                                                                "cores and memory)")
+    parser.add_argument("--jobs", type=int, metavar="N", help="submissions graded at once (default: the cores "
+                                                                "in code mode, one more in deploy mode, as memory allows)")
     parser.add_argument("--due", metavar="TIME", help="ISO 8601 due time: git sources are graded at their last "
                                                        "commit before it (no zone: UTC)")
     parser.add_argument("--only", nargs="+", metavar="ID", help="grade only these students")

@@ -151,19 +151,26 @@ def test_a_submission_reaches_only_its_own_stand_in_and_reads_no_classmate_while
     assert found["reference"]["earned"] == found["reference"]["possible"]
 
 
-def test_a_submission_past_its_cap_is_not_graded_and_says_so(tmp_path):
-    # given a class whose cap is shorter than its one submission's training (the reference, made to take a minute)
+def test_a_submission_past_its_cap_is_not_graded_and_says_so_and_the_others_are_kept_meanwhile(tmp_path):
+    # given a class whose cap is shorter than its first submission's training (the reference, made to take a
+    # minute), and the reference after it
     (tmp_path / "class").mkdir()
     slow = tmp_path / "class" / "capped-reference"
-    shutil.copytree(mutation.SOLUTION, slow, ignore=shutil.ignore_patterns("__pycache__"))
+    for folder in (slow, tmp_path / "class" / "reference"):
+        shutil.copytree(mutation.SOLUTION, folder, ignore=shutil.ignore_patterns("__pycache__"))
     with (slow / "train.py").open("a") as train:
         train.write("\n\n_train = train\n\n\ndef train(*args, **kwargs):\n    import time\n\n    time.sleep(60)\n"
                     "    return _train(*args, **kwargs)\n")
-    # when it is graded
-    done = grade_class(tmp_path / "class", tmp_path / "out", "code", "--cap", "10", timeout=180)
+    # when it is graded, two at a time
+    done = grade_class(tmp_path / "class", tmp_path / "out", "code", "--cap", "30", "--jobs", "2", timeout=240)
     # then the row says NOT GRADED and why, the status says some were not graded, and nothing is left
     assert done.returncode == 1, done.stdout + done.stderr
-    found = records(tmp_path / "out")["capped-reference"]
-    assert found["status"] == "not_graded" and found["reason"].startswith("NOT GRADED: ran past its 10 s cap")
-    assert "capped-reference: NOT GRADED: ran past its 10 s cap" in done.stdout
+    found = records(tmp_path / "out")
+    assert found["capped-reference"]["status"] == "not_graded"
+    assert found["capped-reference"]["reason"].startswith("NOT GRADED: ran past its 30 s cap")
+    assert "capped-reference: NOT GRADED: ran past its 30 s cap" in done.stdout
+    # and the reference's grade was kept as soon as it was graded, not after the one before it ended
+    written = {ident: (tmp_path / "out" / "students" / ident / "grade.json").stat().st_mtime for ident in found}
+    assert found["reference"]["earned"] == found["reference"]["possible"]
+    assert written["reference"] < written["capped-reference"] - 5, written
     nothing_left(tmp_path / "out")
