@@ -67,7 +67,8 @@ class RegistryProxy:
         if (method == "POST" and (upload := UPLOAD_START.match(path))
                 and not self.ecr.repository_exists(upload["name"])):
             return self._name_unknown(start_response, upload["name"])
-        if method == "HEAD" and (blob := BLOB.match(path)) and self.ecr.repository_exists(blob["name"]):
+        if (method == "HEAD" and (blob := BLOB.match(path)) and blob["digest"] in self.registry.seeded
+                and self.ecr.repository_exists(blob["name"])):
             self.registry.link_seeded(blob["name"], blob["digest"])
         if method == "PUT" and (manifest := MANIFEST.match(path)):
             return self._put_manifest(environ, start_response, manifest["name"], manifest["reference"])
