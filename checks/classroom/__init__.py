@@ -26,6 +26,8 @@ The record, ``DIR/students/<id>/grade.json`` (what the gradebook reads; written 
     "latency":        {"cold_ms": [...], "warm_ms": [...]}: deploy mode, the student's own step-7 measurement
                       (its samples.csv, as the grader kept it); null in code mode or when there is none
     "driven":         {"train": "ok (2.1 s)" | "error: … (s)", ...}: each notebook operation the driver ran, and its time
+    "past_lease":     [7, ...]: steps whose class lock (step 7's quiet, a build slot) was let go before they ended
+                      (:mod:`.locks`): they ran beside the class from then on, and their times are not comparable
     "graded_at":      ISO 8601 time (UTC)
 
 A ``not_graded`` record has ``earned`` = ``possible`` = 0 and no results. The records of the class are then

@@ -4,6 +4,11 @@
   ``quiet`` lock exclusively, behind a turnstile, so waiting builds cannot starve it.
 - :meth:`ClassLocks.building`: an image build: one of ``build_slots`` slots, and the ``quiet`` lock shared.
 
+Every hold is a :class:`Lease`: it is let go at the latest after its seconds (:data:`MEASURE_LEASE`,
+:data:`BUILD_LEASE`, many times what the reference needs in a class), whatever the holder is still doing, so a
+submission that hangs or loops while it holds a lock delays the class by one lease at most. A holder learns
+whether its lease ran out (:attr:`Lease.expired`): its measurement or build then ran beside the class.
+
 Every wait is counted (:attr:`ClassLocks.waited`): time spent waiting for the class is not the student's, and
 does not count against a submission's cap.
 """
@@ -13,9 +18,45 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+
+MEASURE_LEASE, BUILD_LEASE = 60.0, 120.0  # seconds; the reference's step 7 and builds take about 10 s in a class
+
+
+class Lease:
+    """Locks held together and let go together: at the end of the ``with`` block, or after ``seconds``."""
+
+    def __init__(self, seconds: float):
+        self.seconds, self.expired = seconds, False
+        self._fds: list[int] = []
+        self._guard = threading.Lock()
+        self._timer: threading.Timer | None = None
+
+    def hold(self, fd: int) -> None:
+        self._fds.append(fd)
+
+    def start(self) -> None:
+        """Start counting, once every lock is held."""
+        self._timer = threading.Timer(self.seconds, self._let_go, (True,))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _let_go(self, expired: bool = False) -> None:
+        with self._guard:  # each descriptor is closed once, by whichever comes first
+            self.expired = self.expired or (expired and bool(self._fds))
+            while self._fds:
+                os.close(self._fds.pop())  # closing releases the lock
+
+    def __enter__(self) -> Lease:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._let_go()
 
 
 class ClassLocks:
@@ -33,26 +74,35 @@ class ClassLocks:
     def _open(self, name: str) -> int:
         return os.open(self.folder / name, os.O_RDWR | os.O_CREAT, 0o600)
 
-    @contextlib.contextmanager
-    def _held(self, name: str, mode: int) -> Iterator[None]:
+    def _take(self, name: str, mode: int, lease: Lease) -> None:
         fd = self._open(name)
+        lease.hold(fd)
         started = time.monotonic()
-        try:
-            fcntl.flock(fd, mode)
-            self._count(time.monotonic() - started)
-            yield
-        finally:
-            os.close(fd)  # closing releases the lock
+        fcntl.flock(fd, mode)
+        self._count(time.monotonic() - started)
 
     @contextlib.contextmanager
-    def alone(self) -> Iterator[None]:
-        """Nothing else measures or builds meanwhile."""
-        with self._held("turnstile", fcntl.LOCK_EX), self._held("quiet", fcntl.LOCK_EX):
-            yield
+    def alone(self, seconds: float = MEASURE_LEASE) -> Iterator[Lease]:
+        """Nothing else measures or builds meanwhile, for ``seconds`` at most."""
+        with Lease(seconds) as lease:
+            self._take("turnstile", fcntl.LOCK_EX, lease)
+            self._take("quiet", fcntl.LOCK_EX, lease)
+            lease.start()
+            yield lease
 
     @contextlib.contextmanager
-    def building(self) -> Iterator[None]:
-        """One of the build slots, while no measurement runs."""
+    def building(self, seconds: float = BUILD_LEASE) -> Iterator[Lease]:
+        """One of the build slots, while no measurement runs, for ``seconds`` at most."""
+        with Lease(seconds) as lease:
+            lease.hold(self._slot())
+            with Lease(seconds) as passage:  # behind a waiting measurement, not before it
+                self._take("turnstile", fcntl.LOCK_EX, passage)
+            self._take("quiet", fcntl.LOCK_SH, lease)
+            lease.start()
+            yield lease
+
+    def _slot(self) -> int:
+        """A free build slot's descriptor, held; waits for one."""
         started = time.monotonic()
         while True:
             for slot in range(self.build_slots):
@@ -62,13 +112,6 @@ class ClassLocks:
                 except BlockingIOError:
                     os.close(fd)
                     continue
-                try:
-                    self._count(time.monotonic() - started)
-                    with self._held("turnstile", fcntl.LOCK_EX):
-                        pass  # behind a waiting measurement, not before it
-                    with self._held("quiet", fcntl.LOCK_SH):
-                        yield
-                    return
-                finally:
-                    os.close(fd)
+                self._count(time.monotonic() - started)
+                return fd
             time.sleep(0.2)

@@ -114,19 +114,25 @@ def failures(records: list[dict]) -> str:
 
 
 def latency(records: list[dict]) -> str:
-    cold, warm = [], []
+    cold, warm, beside = [], [], []
     for record in rec.graded(records):
         measured = record.get("latency") or {}
+        if measured and 7 in (record.get("past_lease") or []):
+            beside.append(rec.sid(record))  # measured beside other students' work: not comparable
+            continue
         if measured.get("cold_ms"):
             cold.append(statistics.median(measured["cold_ms"]))
         if measured.get("warm_ms"):
             warm.append(statistics.median(measured["warm_ms"]))
+    left_out = (f'<p class="muted">Left out: {esc(", ".join(sorted(beside)))}, whose step 7 outlived its time '
+                "alone in the class and went on beside other students' work.</p>\n" if beside else "")
     if not cold and not warm:
-        return '<section id="latency"><h2>Latency across the class</h2><p>No latency was measured (code mode).</p></section>'
+        said = "No latency was measured (code mode)." if not beside else "No latency comparable across the class."
+        return f'<section id="latency"><h2>Latency across the class</h2><p>{said}</p>{left_out}</section>'
     rows = [["cold", *quantiles(cold)], ["warm", *quantiles(warm)]]
     return (f'<section id="latency">\n<h2>Latency across the class</h2>\n<p class="muted">One value per student: the '
             "median of their own requests (ms).</p>\n"
-            f'{table(["", "students", "median", "p90", "max"], rows)}'
+            f'{table(["", "students", "median", "p90", "max"], rows)}{left_out}'
             f"{plots.latency(cold, warm, 'Each student’s median latency')}\n</section>")
 
 

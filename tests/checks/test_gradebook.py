@@ -252,6 +252,15 @@ def test_the_class_report_has_every_section_and_is_self_contained(written, deplo
     assert deploy_page.count("<svg") == 3 and "step 9" in deploy_page  # scores, latency, time per step
 
 
+def test_a_measurement_that_ran_beside_the_class_is_named_and_left_out_of_the_class_latency(deployed, tmp_path):
+    beside = [deployed[0], {**deployed[1], "past_lease": [7], "latency": {"cold_ms": [99999.0], "warm_ms": [88888.0]}}]
+    gradebook.write_class(tmp_path / "out", beside, due=None, now=NOW)
+    section = (tmp_path / "out" / "report.html").read_text(encoding="utf-8").split('<section id="latency"')[1]
+    section = section.split("</section>")[0]
+    assert "Left out: hdrs" in section and "99,999" not in section and "88,888" not in section
+    assert [row[1] for row in re.findall(r"<tr><td>(cold|warm)</td><td>(\d+)</td>", section)] == ["1", "1"]
+
+
 @pytest.mark.parametrize("change", ["sandbox", "skips"])
 def test_a_class_graded_in_different_environments_is_refused_not_scored(klass, tmp_path, change):
     mixed = copy.deepcopy(klass)
