@@ -124,7 +124,8 @@ class Server:
         motofixes.install(cloud.table)
         self.control = ControlPlane(cloud)
         cloud.log(cloud.state.load())
-        self.cloud_run = cloud_run_urls.service(cloud, idle_timeout_s=settings.run_idle_timeout())
+        self.cloud_run = cloud_run_urls.service(cloud, idle_timeout_s=settings.run_idle_timeout(),
+                                                startup_limit_s=settings.run_startup_limit())
         self.awslambda = lambda_urls.service(cloud, rie=self._ensure_rie, idle_timeout=settings.idle_timeout(),
                                              max_concurrency=settings.max_concurrency())
         control = Route("control-plane", ANY_PATH, self.control, max_body=MAX_REQUEST)  # what no route takes

@@ -12,6 +12,8 @@ variable                         meaning                                        
 ``LOCALCLOUD_MODE``              ``auto``, ``docker`` or ``host``                ``auto``
 ``LOCALCLOUD_IDLE_TIMEOUT``      seconds before an idle environment retires      ``600``
 ``LOCALCLOUD_RUN_IDLE_TIMEOUT``  seconds before an idle Cloud Run instance stops  ``30``
+``LOCALCLOUD_RUN_STARTUP_LIMIT`` the longest a Cloud Run instance may take to    none: its startup probe's
+                                 start listening, whatever its probe allows      (by default 240 s)
 ``LOCALCLOUD_MAX_CONCURRENCY``   account concurrency limit (all functions)       ``16``
 ``LOCALCLOUD_DEFAULT_REGION``    region of requests that carry none              ``us-east-1``
 ``LOCALCLOUD_REGISTRY_BIN``      the distribution registry binary                ``docker-registry`` or
@@ -87,6 +89,13 @@ def run_idle_timeout() -> float:
     """Seconds an idle Cloud Run instance beyond min-instances is kept (Cloud Run: up to 15 minutes; short
     here so that scale to zero can be watched)."""
     return float(_int("LOCALCLOUD_RUN_IDLE_TIMEOUT", 30, minimum=1))
+
+
+def run_startup_limit() -> float | None:
+    """Seconds a Cloud Run instance may take to listen at most, below its startup probe's own (None: the probe's;
+    a class grader sets it, so that a service that never listens costs a submission less than Cloud Run's 240 s)."""
+    value = _int("LOCALCLOUD_RUN_STARTUP_LIMIT", 0)
+    return float(value) if value else None
 
 
 def max_concurrency() -> int:

@@ -9,7 +9,8 @@ The class: reference copies, one-mistake submissions of every step (tests/checks
 cloud_mutants/ for 4-6 and 8, latency_mutants/ for 7) and hostile ones (class_hostile/ and mutants/hostile_*),
 repeated in that order up to ``--size``. The process sandbox; host-mode stand-ins (``LAB_DOCKER=off``) unless
 ``--docker auto`` (deploy mode then builds, pushes and runs every image, step 9 included, where Docker runs).
-Prints submissions per minute, each step's median time, and the machine's load average before and after.
+Prints submissions per minute, each step's median time, the three slowest submissions' time per step, the steps
+that outlived their class lock's lease, and the machine's load average before and after.
 """
 
 from __future__ import annotations
@@ -85,7 +86,10 @@ def summary(out: Path, seconds: float, mode: str) -> dict:
             "per_minute": round(len(records) / seconds * 60, 1),
             "not_graded": sorted(r["student"]["id"] for r in records if r["status"] != "graded"),
             "step_median_s": {k: round(statistics.median(v), 1) for k, v in sorted(steps.items(), key=lambda i: int(i[0]))},
-            "driven_median_s": {k: round(statistics.median(v), 1) for k, v in driven.items()}}
+            "driven_median_s": {k: round(statistics.median(v), 1) for k, v in driven.items()},
+            "slowest_s": {r["student"]["id"]: {"all": round(sum(r["step_seconds"].values()), 1), **r["step_seconds"]}
+                          for r in sorted(records, key=lambda r: -sum(r.get("step_seconds", {}).values()))[:3]},
+            "past_lease": {r["student"]["id"]: r["past_lease"] for r in records if r.get("past_lease")}}
 
 
 def main() -> int:

@@ -8,7 +8,8 @@ never in this interpreter, and each step is then graded exactly as ``python -m c
 - ``code`` mode, steps 1-3: the submission's ``train()`` trains the model the grader keeps; steps 1-3 are graded
   (step 3 builds the submission's Dockerfile where Docker runs, inside a class build slot).
 - ``deploy`` mode, steps 1-9, in a private stand-in (:func:`localcloud.process.running`: a free port, a home folder
-  in this submission's work folder) under a resource prefix of the grader's choosing (``LAB_NAME``):
+  in this submission's work folder, Cloud Run instances given :data:`RUN_STARTUP_SECONDS` to listen) under a
+  resource prefix of the grader's choosing (``LAB_NAME``):
   train, then stage and publish (notebooks 03-04), the role and function (05), the API (06), the latency
   measurement (07, alone in the class: :meth:`~checks.classroom.locks.ClassLocks.alone`), the cleanup (08).
   With Docker (``docker`` not ``off``: :func:`checks.classroom.cli.deploy_docker`) the stand-in runs in Docker
@@ -46,10 +47,11 @@ from . import built
 from .locks import ClassLocks, Lease
 
 CODE_STEPS, DEPLOY_STEPS = (1, 2, 3), (1, 2, 3, 4, 5, 6, 7, 8, 9)
-DRIVE_SECONDS = {"train": 120, "publish": 120, "function": 180, "gateway": 120, "latency": 240, "cleanup": 180}
+DRIVE_SECONDS = 120  # each driven notebook step; the reference's slowest, step 7's 30 requests, takes about 10 s in a class
 DRIVEN_BEFORE = {1: "train", 4: "publish", 5: "function", 6: "gateway", 7: "latency", 8: "cleanup"}  # notebook order
 KEPT = {"train": ("model", ("model.joblib", "metadata.json")),
         "latency": ("latency", ("samples.csv", "summary.json", "latency.png"))}
+RUN_STARTUP_SECONDS = 60  # a Cloud Run instance's time to listen (Cloud Run's default probe: 240 s; the reference: a few)
 SPAWN_SLACK = 15  # an interpreter's start and imports, beyond the call's own budget
 
 
@@ -88,7 +90,8 @@ def grade(job: dict) -> dict:
     home, lab = work / "cloud", None
     try:
         seeded = {"registry_seed": job["registry_seed"]} if job.get("registry_seed") else {}
-        with process.running(home=home, mode="host" if job["docker"] == "off" else "docker", **seeded) as cloud:
+        with process.running(home=home, mode="host" if job["docker"] == "off" else "docker",
+                             run_startup_limit=RUN_STARTUP_SECONDS, **seeded) as cloud:
             lab = settings(job, endpoint=cloud.endpoint)
             return graded.run(steps, lab)
     finally:
@@ -143,7 +146,7 @@ class Graded:
 
     def drive(self, op: str, ctx: Context) -> None:
         """One notebook's deployment cells, with the submission's code, in a fresh sandboxed child."""
-        seconds = self.budget.bound(self.job.get("step_timeout") or DRIVE_SECONDS[op], f"notebook step {op}")
+        seconds = self.budget.bound(self.job.get("step_timeout") or DRIVE_SECONDS, f"notebook step {op}")
         request = {"ops": [op], "seconds": seconds}
         lab = ctx.settings
         if op == "publish":

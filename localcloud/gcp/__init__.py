@@ -38,9 +38,9 @@ __all__ = ["PREFIXES", "CloudRun", "Repositories"]
 
 
 class CloudRun:
-    def __init__(self, cloud: Cloud, *, idle_timeout_s: float):
+    def __init__(self, cloud: Cloud, *, idle_timeout_s: float, startup_limit_s: float | None = None):
         self.runtime = Runtime(registry_host=cloud.edge_host, home=cloud.home, instance=cloud.instance,
-                               idle_timeout_s=idle_timeout_s, clock=cloud.clock)
+                               idle_timeout_s=idle_timeout_s, startup_limit_s=startup_limit_s, clock=cloud.clock)
         self.port = cloud.port
         self.hosts = hosts.pattern(cloud.port)  # the edge routes these Hosts here, whatever the path
         self.admin = AdminApi(self.runtime, lambda name: hosts.uri(name, cloud.port))

@@ -8,6 +8,7 @@ serving traffic keeps a pool: a new ready revision replaces the old one's instan
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -30,9 +31,11 @@ class DeployFailed(RuntimeError):
 
 class Runtime:
     def __init__(self, *, registry_host: str, home: Path, instance: str, idle_timeout_s: float,
-                 clock: Callable[[], float] = time.monotonic, queue_wait_s: float = QUEUE_WAIT_S):
+                 startup_limit_s: float | None = None, clock: Callable[[], float] = time.monotonic,
+                 queue_wait_s: float = QUEUE_WAIT_S):
         self.registry_host, self.home, self.instance = registry_host, home, instance
         self.idle_timeout_s, self.clock, self.queue_wait_s = idle_timeout_s, clock, queue_wait_s
+        self.startup_limit_s = startup_limit_s
         self.sockets = socket_folder(home, "cloudrun")
         self.pools: dict[str, Pool] = {}  # service name -> the pool of its serving revision
         self._lock = threading.Lock()
@@ -45,6 +48,8 @@ class Runtime:
             raise DeployFailed("Cloud Run in the local stand-in runs containers: it needs a Docker engine "
                                "(scripts/ensure-docker.sh)")
         image = local_reference(spec.image, self.registry_host)
+        if self.startup_limit_s is not None and spec.startup_timeout_s > self.startup_limit_s:
+            spec = dataclasses.replace(spec, startup_timeout_s=self.startup_limit_s)
         try:
             engine.pull(image, timeout=600)
         except engine.EngineError:

@@ -31,8 +31,9 @@ class CloudRunService(Service):
     app: CloudRun
 
 
-def service(cloud: Cloud, *, idle_timeout_s: float) -> CloudRunService:
-    """Cloud Run on ``cloud``; an idle instance beyond a service's minimum stops after ``idle_timeout_s``."""
-    cloudrun = CloudRun(cloud, idle_timeout_s=idle_timeout_s)
+def service(cloud: Cloud, *, idle_timeout_s: float, startup_limit_s: float | None = None) -> CloudRunService:
+    """Cloud Run on ``cloud``; an idle instance beyond a service's minimum stops after ``idle_timeout_s``, and
+    none waits longer than ``startup_limit_s`` (if given) to listen."""
+    cloudrun = CloudRun(cloud, idle_timeout_s=idle_timeout_s, startup_limit_s=startup_limit_s)
     return CloudRunService(routes=[Route("cloud-run", CLOUD_RUN, cloudrun, host=hosts.pattern(cloud.port),
                                          max_body=MAX_REQUEST_BYTES)], app=cloudrun)

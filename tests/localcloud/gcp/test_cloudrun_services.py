@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import time
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 from cloudrun_support import PARENT, PROJECT, REGION, counters, public, run, service
 from google.api_core import exceptions
+from google.api_core.client_options import ClientOptions
+from google.auth.credentials import AnonymousCredentials
 from google.cloud import run_v2
 
+from localcloud import process
 from memory import PeakMemory
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(300)]
@@ -108,6 +113,26 @@ def test_a_container_that_never_listens_fails_its_revision(services, revisions, 
     (revision,) = revisions.list_revisions(parent=name)
     assert revision.conditions[0].state.name == "CONDITION_FAILED"
     assert requests.get(failed_service.uri + "/", timeout=30).status_code in (403, 503)
+
+
+def test_a_startup_limit_cuts_cloud_runs_default_probe_short(cloud, probe_image):
+    # given a stand-in whose instances get 3 s to listen (a class grader's LOCALCLOUD_RUN_STARTUP_LIMIT), and a
+    # container that never listens, under Cloud Run's default probe (240 s)
+    with process.running(mode="docker", run_startup_limit=3) as limited:
+        pushed = f"{limited.endpoint.removeprefix('http://')}/{probe_image}"
+        run("docker", "tag", f"{cloud.endpoint.removeprefix('http://')}/{probe_image}", pushed)
+        try:
+            run("docker", "push", "--quiet", pushed)
+            client = run_v2.ServicesClient(transport="rest", credentials=AnonymousCredentials(),
+                                           client_options=ClientOptions(api_endpoint=limited.endpoint))
+            started = time.monotonic()
+            # when it is deployed, then the revision fails with Cloud Run's message, after the limit, not the probe
+            with pytest.raises(exceptions.FailedPrecondition, match="failed to start and listen on the port"):
+                client.create_service(parent=PARENT, service_id="never-listens", service=service(
+                    probe_image, command=["python3", "-c", "import time; time.sleep(600)"])).result(timeout=120)
+            assert time.monotonic() - started < 60
+        finally:
+            subprocess.run(["docker", "rmi", pushed], capture_output=True)
 
 
 def test_an_image_that_is_not_in_the_registry_fails_the_deploy(deploy, probe_image):
