@@ -115,7 +115,7 @@ class Graded:
         self.report = Report([], {}, lang=job["lang"])
         self.seconds: dict[str, float] = {}
         self.driven: dict[str, str] = {}
-        self.past_lease: list[int] = []
+        self.past_lease: set[int] = set()
 
     def run(self, steps: tuple[int, ...], lab: config.Settings) -> dict:
         ctx = Context(lab)
@@ -137,12 +137,12 @@ class Graded:
             self.seconds[str(number)] = round(time.monotonic() - started - (self.locks.waited - waited), 2)
         return {**json.loads(self.report.to_json()), "status": "graded", "reason": None,
                 "step_seconds": self.seconds, "latency": latency(lab.latency_dir / "samples.csv")
-                if self.job["mode"] == "deploy" else None, "driven": self.driven, "past_lease": self.past_lease}
+                if self.job["mode"] == "deploy" else None, "driven": self.driven, "past_lease": sorted(self.past_lease)}
 
     def note_lease(self, number: int, lease: Lease | None) -> None:
         """A step whose class lock was let go before it ended ran beside the class from then on."""
-        if lease is not None and lease.expired and number not in self.past_lease:
-            self.past_lease.append(number)
+        if lease is not None and lease.expired:
+            self.past_lease.add(number)
 
     def drive(self, op: str, ctx: Context) -> None:
         """One notebook's deployment cells, with the submission's code, in a fresh sandboxed child."""

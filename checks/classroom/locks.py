@@ -74,19 +74,24 @@ class ClassLocks:
     def _open(self, name: str) -> int:
         return os.open(self.folder / name, os.O_RDWR | os.O_CREAT, 0o600)
 
-    def _take(self, name: str, mode: int, lease: Lease) -> None:
+    def _take(self, name: str, mode: int) -> int:
+        """The descriptor of lock ``name``, held in ``mode`` once it could be (the wait counted)."""
         fd = self._open(name)
-        lease.hold(fd)
         started = time.monotonic()
-        fcntl.flock(fd, mode)
+        try:
+            fcntl.flock(fd, mode)
+        except BaseException:
+            os.close(fd)
+            raise
         self._count(time.monotonic() - started)
+        return fd
 
     @contextlib.contextmanager
     def alone(self, seconds: float = MEASURE_LEASE) -> Iterator[Lease]:
         """Nothing else measures or builds meanwhile, for ``seconds`` at most."""
         with Lease(seconds) as lease:
-            self._take("turnstile", fcntl.LOCK_EX, lease)
-            self._take("quiet", fcntl.LOCK_EX, lease)
+            lease.hold(self._take("turnstile", fcntl.LOCK_EX))
+            lease.hold(self._take("quiet", fcntl.LOCK_EX))
             lease.start()
             yield lease
 
@@ -95,9 +100,8 @@ class ClassLocks:
         """One of the build slots, while no measurement runs, for ``seconds`` at most."""
         with Lease(seconds) as lease:
             lease.hold(self._slot())
-            with Lease(seconds) as passage:  # behind a waiting measurement, not before it
-                self._take("turnstile", fcntl.LOCK_EX, passage)
-            self._take("quiet", fcntl.LOCK_SH, lease)
+            os.close(self._take("turnstile", fcntl.LOCK_EX))  # behind a waiting measurement, not before it
+            lease.hold(self._take("quiet", fcntl.LOCK_SH))
             lease.start()
             yield lease
 
