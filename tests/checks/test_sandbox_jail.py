@@ -109,17 +109,19 @@ def test_of_the_lab_a_child_sees_what_it_runs_and_not_the_reference_the_tests_or
 
     look = (f"import os; root = {str(REPO_ROOT)!r}\n"
             "print(sorted(os.listdir(root)), os.path.isfile(os.path.join(root, 'labkit', 'config.py')))\n"
-            "print(sorted(os.listdir(os.path.dirname(root))))\n")
+            "print(sorted(os.listdir(os.path.dirname(root))))\n"
+            "print(os.environ['HOME'])\n")
     outcome = spawn.run_probe("app", {"events": [], "broken_events": []}, {"app.py": look.encode()}, timeout=60,
                               network=False)
     # then: of the lab's folders it sees exactly those it runs (and the interpreter, where it lies in the lab: .venv);
     # the reference, the exercises, the tests, the stand-in and .git are not there
     shown = {path.relative_to(REPO_ROOT).parts[0] for path in confine.needed(REPO_ROOT) if path.is_relative_to(REPO_ROOT)}
     assert shown >= set(confine.SHOWN) and not shown & {"lab_solution", "exercises", "tests", "localcloud", ".git"}
-    lab, beside = outcome.records["import"]["stdout"].splitlines()
+    lab, beside, home = outcome.records["import"]["stdout"].splitlines()
     assert lab == f"{sorted(shown)} True"
     # and: beside the lab (a class's sources, an instructor's gradebook may lie there) only what leads to what it runs
+    # and to its own scratch folder (there too when the lab lies in the temporary folder)
     parent = REPO_ROOT.parent
     if parent != Path("/") and parent.parts[1] not in confine.SYSTEM:
-        leads = {p.relative_to(parent).parts[0] for p in confine.needed(REPO_ROOT) if p.is_relative_to(parent)}
+        leads = {p.relative_to(parent).parts[0] for p in [*confine.needed(REPO_ROOT), Path(home)] if p.is_relative_to(parent)}
         assert beside == str(sorted(leads))
